@@ -1,0 +1,1 @@
+//! Recorded event streams (JSON Lines).

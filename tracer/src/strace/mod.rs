@@ -1,0 +1,1 @@
+//! The strace-log parser.
