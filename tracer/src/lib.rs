@@ -8,9 +8,9 @@
 //! - [`jsonl`] reads and writes recorded event streams (JSON Lines), so a
 //!   stream can be saved and analyzed again later with the same result.
 //!
-//! ```ignore
+//! ```no_run
 //! use tracer::strace::LogReader;
-//! let mut reader = LogReader::open("install.log".as_ref()).unwrap();
+//! let mut reader = LogReader::open_file("install.log".as_ref()).unwrap();
 //! while let Some(event) = reader.next_event().unwrap() {
 //!     println!("{} {}", event.pid, event.kind.name());
 //! }
@@ -19,7 +19,21 @@
 pub mod bytes;
 pub mod event;
 pub mod jsonl;
+pub mod source;
 pub mod strace;
 
 pub use bytes::Bytes;
 pub use event::{Access, Event, EventKind, Fd, Origin, Payload, SockAddr, SysResult};
+
+/// Why a source could not be read. Bad *lines* are not errors: they become
+/// `Unparsed` events and the run goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("failed to read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("no logs found in {path}")]
+    Empty { path: String },
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `make bench`: throughput and peak RSS of `pkgtrace analyze` on a >= 300 MB
+# real strace log, against `grep -c openat` on the same file in the same run.
+# See bench/README.md.
+#
+# Environment overrides:
+#   PKGTRACE       command to benchmark instead of the freshly built
+#                  target/release/pkgtrace (skips `cargo build`), e.g. a
+#                  stand-in:  PKGTRACE='wc -l' PKGTRACE_ARGS= bench/run.sh
+#   PKGTRACE_ARGS  arguments before the log path (default: analyze --format json)
+#   BENCH_LOG      log file to use instead of bench-data/big.log (skips make-log.sh)
+#   BENCH_RUNS     runs per tool, median reported (default 3)
+#   BENCH_JSON     also write the results as JSON to this path
+#   BENCH_STRICT=1 exit 1 when a target is missed (default: report only)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ -z "${PKGTRACE:-}" ]]; then
+    echo "bench: cargo build --release -p pkgtrace"
+    cargo build --release -p pkgtrace
+    PKGTRACE="${CARGO_TARGET_DIR:-target}/release/pkgtrace"
+fi
+PKGTRACE_ARGS=${PKGTRACE_ARGS-analyze --format json}
+
+if [[ -z "${BENCH_LOG:-}" ]]; then
+    bench/make-log.sh
+    BENCH_LOG=bench-data/big.log
+fi
+[[ -s $BENCH_LOG ]] || { echo "bench: $BENCH_LOG missing or empty" >&2; exit 2; }
+
+echo "bench: warming the page cache"
+cat "$BENCH_LOG" >/dev/null
+LINES=$(wc -l <"$BENCH_LOG")
+
+extra=()
+[[ -n "${BENCH_JSON:-}" ]] && extra+=(--json "$BENCH_JSON")
+[[ "${BENCH_STRICT:-}" == 1 ]] && extra+=(--strict)
+
+exec python3 bench/measure.py --log "$BENCH_LOG" --lines "$LINES" \
+    --runs "${BENCH_RUNS:-3}" --pkgtrace "$PKGTRACE" --pkgtrace-args "$PKGTRACE_ARGS" \
+    ${extra[@]+"${extra[@]}"}

@@ -1,0 +1,425 @@
+//! One strace output line: its prefix (pid, time, `-i`/`-n` columns) and
+//! what kind of line it is (a call, a resumed call, an exit, a signal, a
+//! hex dump or stack frame belonging to the previous call, ...).
+//!
+//! Pure functions on a byte slice; the stateful joining of split calls is
+//! in [`super::parser`].
+
+/// The columns strace prints before the call.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Prefix {
+    /// From `1234 `, `[pid  1234] ` or `1234<comm> `; None when absent.
+    pub pid: Option<i32>,
+    /// From `-t`, `-tt`, `-ttt`, `-r` or `--timestamps=...,ns`.
+    pub time_ns: Option<u64>,
+}
+
+/// What a line says, after its prefix.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// `name(args...` — `rest` starts after the `(`; the call is unfinished
+    /// when `unfinished` is set (the ` <unfinished ...>` marker removed).
+    Call {
+        name: &'a [u8],
+        rest: &'a [u8],
+        unfinished: bool,
+    },
+    /// `<... name resumed>rest` — `rest` continues the call's arguments.
+    Resumed { name: &'a [u8], rest: &'a [u8] },
+    /// `+++ exited with N +++`
+    Exited { code: i32 },
+    /// `+++ killed by SIGKILL (core dumped) +++`
+    Killed { signal: &'a [u8], core_dumped: bool },
+    /// `+++ superseded by execve in pid N +++`
+    Superseded { by: i32 },
+    /// `--- SIGCHLD {...} ---` or `--- stopped by SIGSTOP ---`
+    Signal { signal: &'a [u8], stopped: bool },
+    /// ` | 00000  47 45 54 ...  GET... |` (`-e write=`/`-e read=`)
+    HexDump { data: &'a [u8] },
+    /// ` * 29 bytes in buffer 0` (the header of one buffer's dump)
+    BufferHeader,
+    /// ` > /usr/lib/libc.so.6(open+0x1f) [0x...]` (`-k`)
+    StackFrame,
+    /// `strace: Process 1234 attached` and other notes from strace itself.
+    StraceNote,
+    /// An empty line.
+    Blank,
+    /// Anything else, with the reason it is not understood.
+    Unknown(&'static str),
+}
+
+/// Splits a line (without its newline) into prefix and kind.
+pub fn parse(line: &[u8]) -> (Prefix, Line<'_>) {
+    let mut prefix = Prefix::default();
+    let trimmed = line.trim_ascii_start();
+    if trimmed.is_empty() {
+        return (prefix, Line::Blank);
+    }
+    // Continuation lines start with blanks and never carry a pid column.
+    if trimmed.len() < line.len() || trimmed[0] == b'|' {
+        match trimmed[0] {
+            b'|' => return (prefix, Line::HexDump { data: trimmed }),
+            b'>' => return (prefix, Line::StackFrame),
+            b'*' if trimmed.ends_with_any_buffer() => return (prefix, Line::BufferHeader),
+            _ => {}
+        }
+    }
+    let mut s = trimmed;
+    if let Some(rest) = s.strip_prefix(b"[pid ") {
+        let Some(close) = memchr::memchr(b']', rest) else {
+            return (prefix, Line::Unknown("unterminated [pid ...] prefix"));
+        };
+        prefix.pid = pid_with_comm(rest[..close].trim_ascii());
+        if prefix.pid.is_none() {
+            return (prefix, Line::Unknown("bad pid in [pid ...] prefix"));
+        }
+        s = rest[close + 1..].trim_ascii_start();
+    } else if s[0].is_ascii_digit() {
+        let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
+        match s.get(digits) {
+            Some(b' ') => {
+                prefix.pid = atoi(&s[..digits]);
+                if prefix.pid.is_none() {
+                    return (prefix, Line::Unknown("bad pid column"));
+                }
+                s = s[digits..].trim_ascii_start();
+            }
+            Some(b'<') => {
+                // -Y: 1234<comm>; comm may hold spaces, so look for "> ".
+                let Some(end) = memchr::memmem::find(&s[digits..], b"> ") else {
+                    return (prefix, Line::Unknown("unterminated pid<comm> prefix"));
+                };
+                prefix.pid = atoi(&s[..digits]);
+                s = s[digits + end + 2..].trim_ascii_start();
+            }
+            _ => {} // a timestamp without a pid column
+        }
+    }
+    // Timestamp column: 12:00:00[.frac] or 1700000000[.frac] or (-r) 0.000123.
+    if s.first().is_some_and(u8::is_ascii_digit) {
+        let len = s
+            .iter()
+            .take_while(|c| c.is_ascii_digit() || **c == b'.' || **c == b':')
+            .count();
+        match time_ns(&s[..len]) {
+            Some(t) if s.get(len) == Some(&b' ') => {
+                prefix.time_ns = Some(t);
+                s = s[len..].trim_ascii_start();
+            }
+            _ => return (prefix, Line::Unknown("unrecognised column before the call")),
+        }
+    }
+    // -n ([ 257]) and -i ([00007f...]) columns.
+    while s.first() == Some(&b'[') {
+        let Some(close) = memchr::memchr(b']', s) else {
+            break;
+        };
+        let inside = s[1..close].trim_ascii();
+        if !inside.iter().all(u8::is_ascii_hexdigit) || inside.is_empty() {
+            break;
+        }
+        s = s[close + 1..].trim_ascii_start();
+    }
+    (prefix, classify(s))
+}
+
+fn classify(s: &[u8]) -> Line<'_> {
+    let s = s.trim_ascii_end();
+    if let Some(body) = s.strip_prefix(b"+++ ") {
+        let body = body.strip_suffix(b" +++").unwrap_or(body);
+        if let Some(code) = body.strip_prefix(b"exited with ") {
+            return match atoi(code.trim_ascii()) {
+                Some(code) => Line::Exited { code },
+                None => Line::Unknown("bad exit code"),
+            };
+        }
+        if let Some(sig) = body.strip_prefix(b"killed by ") {
+            let core_dumped = sig.ends_with(b"(core dumped)");
+            let signal = sig.split(|&c| c == b' ').next().unwrap_or(sig);
+            return Line::Killed {
+                signal,
+                core_dumped,
+            };
+        }
+        if let Some(by) = body.strip_prefix(b"superseded by execve in pid ") {
+            return match atoi(by.trim_ascii()) {
+                Some(by) => Line::Superseded { by },
+                None => Line::Unknown("bad pid in superseded line"),
+            };
+        }
+        return Line::Unknown("unknown +++ line");
+    }
+    if let Some(body) = s.strip_prefix(b"--- ") {
+        if let Some(sig) = body.strip_prefix(b"stopped by ") {
+            let signal = sig.split(|&c| c == b' ').next().unwrap_or(sig);
+            return Line::Signal {
+                signal,
+                stopped: true,
+            };
+        }
+        let signal = body.split(|&c| c == b' ').next().unwrap_or(body);
+        if signal.starts_with(b"SIG") {
+            return Line::Signal {
+                signal,
+                stopped: false,
+            };
+        }
+        return Line::Unknown("unknown --- line");
+    }
+    if let Some(body) = s.strip_prefix(b"<... ") {
+        let Some(end) = memchr::memmem::find(body, b" resumed>") else {
+            return Line::Unknown("<... without resumed>");
+        };
+        return Line::Resumed {
+            name: &body[..end],
+            rest: &body[end + b" resumed>".len()..],
+        };
+    }
+    if s.starts_with(b"strace: ") || s.starts_with(b"strace:") {
+        return Line::StraceNote;
+    }
+    let name_len = s
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+        .count();
+    if name_len == 0 {
+        // `????(` is how strace names a call it cannot identify.
+        if s.starts_with(b"????(") {
+            return Line::Call {
+                name: b"????",
+                rest: &s[5..],
+                unfinished: false,
+            };
+        }
+        return Line::Unknown("not a system call line");
+    }
+    if s.get(name_len) != Some(&b'(') {
+        return Line::Unknown("no '(' after the call name");
+    }
+    let rest = &s[name_len + 1..];
+    match rest.strip_suffix(b"<unfinished ...>") {
+        Some(head) => Line::Call {
+            name: &s[..name_len],
+            rest: head,
+            unfinished: true,
+        },
+        None => Line::Call {
+            name: &s[..name_len],
+            rest,
+            unfinished: false,
+        },
+    }
+}
+
+trait BufferHeaderExt {
+    fn ends_with_any_buffer(&self) -> bool;
+}
+impl BufferHeaderExt for [u8] {
+    fn ends_with_any_buffer(&self) -> bool {
+        memchr::memmem::find(self, b" bytes in buffer ").is_some()
+    }
+}
+
+fn pid_with_comm(s: &[u8]) -> Option<i32> {
+    let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
+    atoi(&s[..digits])
+}
+
+/// A small decimal integer; None on overflow or no digits.
+pub fn atoi(s: &[u8]) -> Option<i32> {
+    if s.is_empty() || s.len() > 10 {
+        return None;
+    }
+    let (neg, s) = match s.strip_prefix(b"-") {
+        Some(r) => (true, r),
+        None => (false, s),
+    };
+    let mut n: i64 = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + i64::from(c - b'0');
+    }
+    let n = if neg { -n } else { n };
+    i32::try_from(n).ok()
+}
+
+/// Parses `HH:MM:SS[.frac]` (since midnight) or `SECONDS[.frac]`.
+pub fn time_ns(s: &[u8]) -> Option<u64> {
+    let (whole, frac) = match memchr::memchr(b'.', s) {
+        Some(p) => (&s[..p], &s[p + 1..]),
+        None => (s, &b""[..]),
+    };
+    if frac.len() > 9 || !frac.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut frac_ns: u64 = 0;
+    for i in 0..9 {
+        frac_ns = frac_ns * 10 + frac.get(i).map_or(0, |c| u64::from(c - b'0'));
+    }
+    let mut secs: u64 = 0;
+    let mut parts = 0;
+    for part in whole.split(|&c| c == b':') {
+        if part.is_empty() || part.len() > 12 || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let v: u64 = std::str::from_utf8(part).ok()?.parse().ok()?;
+        secs = secs.checked_mul(60)?.checked_add(v)?;
+        parts += 1;
+    }
+    if parts != 1 && parts != 3 {
+        return None;
+    }
+    secs.checked_mul(1_000_000_000)?.checked_add(frac_ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(line: &[u8]) -> (Prefix, Vec<u8>, bool) {
+        match parse(line) {
+            (
+                p,
+                Line::Call {
+                    name, unfinished, ..
+                },
+            ) => (p, name.to_vec(), unfinished),
+            other => panic!("not a call: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn pid_columns() {
+        assert_eq!(
+            call(b"1234  openat(AT_FDCWD, \"/x\", O_RDONLY) = 3").0.pid,
+            Some(1234)
+        );
+        assert_eq!(
+            call(b"[pid  1234] openat(AT_FDCWD, \"/x\", O_RDONLY) = 3")
+                .0
+                .pid,
+            Some(1234)
+        );
+        assert_eq!(
+            call(b"[pid 99<node main> ] read(3, \"\", 1) = 0").0.pid,
+            Some(99)
+        );
+        assert_eq!(
+            call(b"1234<npm install> openat(AT_FDCWD, \"/x\", O_RDONLY) = 3")
+                .0
+                .pid,
+            Some(1234)
+        );
+        assert_eq!(call(b"openat(AT_FDCWD, \"/x\", O_RDONLY) = 3").0.pid, None);
+    }
+
+    #[test]
+    fn timestamps() {
+        let (p, name, _) = call(b"1234  12:00:01 openat(AT_FDCWD, \"/x\", O_RDONLY) = 3");
+        assert_eq!(
+            (p.pid, p.time_ns, name.as_slice()),
+            (Some(1234), Some(43_201_000_000_000), &b"openat"[..])
+        );
+        assert_eq!(
+            call(b"12:00:01.000002 close(3) = 0").0.time_ns,
+            Some(43_201_000_002_000)
+        );
+        assert_eq!(
+            call(b"1700000000.123456789 close(3) = 0").0.time_ns,
+            Some(1_700_000_000_123_456_789)
+        );
+        let (p, _, _) = call(b"     0.000123 close(3) = 0");
+        assert_eq!(p.time_ns, Some(123_000));
+        let (p, _, _) = call(b"77    0.000123 close(3) = 0");
+        assert_eq!((p.pid, p.time_ns), (Some(77), Some(123_000)));
+    }
+
+    #[test]
+    fn syscall_number_and_ip_columns() {
+        let (p, name, _) =
+            call(b"1234  [  257] [00007f0c8e3d1b7b] openat(AT_FDCWD, \"/x\", O_RDONLY) = 3");
+        assert_eq!((p.pid, name.as_slice()), (Some(1234), &b"openat"[..]));
+    }
+
+    #[test]
+    fn unfinished_and_resumed() {
+        let (_, name, unfinished) = call(b"3225  vfork( <unfinished ...>");
+        assert_eq!((name.as_slice(), unfinished), (&b"vfork"[..], true));
+        let (p, line) = parse(b"3225  <... vfork resumed>) = 3226");
+        assert_eq!(p.pid, Some(3225));
+        assert_eq!(
+            line,
+            Line::Resumed {
+                name: b"vfork",
+                rest: b") = 3226"
+            }
+        );
+    }
+
+    #[test]
+    fn exits_signals_and_notes() {
+        assert_eq!(
+            parse(b"12 +++ exited with 3 +++").1,
+            Line::Exited { code: 3 }
+        );
+        assert_eq!(
+            parse(b"12 +++ killed by SIGSEGV (core dumped) +++").1,
+            Line::Killed {
+                signal: b"SIGSEGV",
+                core_dumped: true
+            }
+        );
+        assert_eq!(
+            parse(b"3321 +++ superseded by execve in pid 3322 +++").1,
+            Line::Superseded { by: 3322 }
+        );
+        assert_eq!(
+            parse(b"12 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED} ---").1,
+            Line::Signal {
+                signal: b"SIGCHLD",
+                stopped: false
+            }
+        );
+        assert_eq!(
+            parse(b"12 --- stopped by SIGSTOP ---").1,
+            Line::Signal {
+                signal: b"SIGSTOP",
+                stopped: true
+            }
+        );
+        assert_eq!(parse(b"strace: Process 12 attached").1, Line::StraceNote);
+        assert_eq!(
+            parse(b" | 00000  47 45 54  GET |").1,
+            Line::HexDump {
+                data: b"| 00000  47 45 54  GET |"
+            }
+        );
+        assert_eq!(parse(b" * 29 bytes in buffer 0").1, Line::BufferHeader);
+        assert_eq!(
+            parse(b" > /usr/lib/libc.so.6(open+0x1f) [0x10]").1,
+            Line::StackFrame
+        );
+    }
+
+    #[test]
+    fn garbage_is_unknown_not_a_panic() {
+        for s in [
+            &b"hello world"[..],
+            b"123",
+            b"[pid",
+            b"[pid x] a(",
+            b"12:00 x",
+            b"99999999999999999999 a()",
+            b"1<",
+        ] {
+            let (_, line) = parse(s);
+            assert!(
+                matches!(line, Line::Unknown(_)),
+                "{:?} -> {line:?}",
+                String::from_utf8_lossy(s)
+            );
+        }
+    }
+}
