@@ -50,7 +50,9 @@ if [ "${1:-}" != "--inside" ]; then
     unshare --mount --net --pid --uts --fork --mount-proc --propagation private \
         bash "$HERE/record.sh" --inside "$WORK"
     chown -R --reference="$HERE" "$HERE/strace"
-    echo "record.sh: done"; du -sh "$HERE/strace"
+    du -sh "$HERE/strace"
+    "$HERE/check.sh" || die "some logs lack the evidence they were recorded for (see above)"
+    echo "record.sh: done"
     exit 0
 fi
 
@@ -204,7 +206,7 @@ cp $S/sinks.log $S/out/behaviour/sinks.txt
 # b. format variants (mostly the same small program, bin/demo)
 # ---------------------------------------------------------------------------
 : > $S/sinks.log
-readme_start formats "Format variants" "The same small programs recorded with each strace option the parser must handle. \`demo\` (corpus/programs/formats/demo.c) reads ~/.npmrc, creates \`/tmp/café \"quoted\" = <x>.txt\` and writes non-ASCII bytes to it, resolves x7f3a9.attacker.example (glibc DNS on fd 3/4), forks a child that execs /bin/echo, and waits. Unless a file's command says otherwise, -f is used (demo forks). Expected findings for every demo log: read of ~/.npmrc (registry token), a DNS lookup of x7f3a9.attacker.example, exec of /bin/echo."
+readme_start formats "Format variants" "The same small programs recorded with each strace option the parser must handle. \`demo\` (corpus/programs/formats/demo.c) reads ~/.npmrc, creates \`/tmp/café \"quoted\" = <x>.txt\` and writes non-ASCII bytes to it, resolves x7f3a9.attacker.example (AF_INET only: glibc sends ONE query with sendto on fd 3; with the default -s 32 the payload string is cut inside the name), forks a child that execs /bin/echo, and waits. Unless a file's command says otherwise, -f is used (demo forks). Expected findings for every demo log: read of ~/.npmrc (registry token), a DNS lookup of x7f3a9.attacker.example, exec of /bin/echo."
 F=formats
 D=$PROJ/bin/demo
 rec $F f-o.log "baseline: -f -o, pid column on every line" -f -- $D
@@ -223,7 +225,7 @@ rec $F T.log "-T: <seconds> time spent in each syscall, at the end of the line" 
 rec $F y.log "-y: fd decorations with paths (fd<path>)" -f -y -- $D
 rec $F yy.log "-yy: fd decorations with socket endpoints (fd<UDP:[127.0.0.1:38421->127.0.0.1:53]>) and device numbers (nested <...<char 1:3>>)" -f -yy -- $D
 rec $F Y.log "-Y: pid<comm> in the pid column" -f -Y -- $D
-rec $F x.log "-x: non-ASCII strings printed in hex (whole string \\\\x.. when any byte is non-ASCII)" -f -x -- $D
+rec $F x.log "-x: non-ASCII strings printed in hex (whole string as \`\\x..\` when any byte is non-ASCII)" -f -x -- $D
 rec $F xx.log "-xx: all strings in hex" -f -xx -- $D
 rec $F s8.log "-s 8: strings cut after 8 bytes (\"...\"... ellipsis)" -f -s 8 -- $D
 rec $F X-raw.log "-X raw: constants as raw numbers (open flags, AF_INET, ...)" -f -X raw -- $D
@@ -234,7 +236,7 @@ rec $F k.log "-k: a stack trace (\` > /path(sym+off) [0xaddr]\` lines) after eve
 fi
 rec $F i.log "-i: instruction pointer [00007f...] before each call" -f -i -- $D
 rec $F n.log "-n: syscall number [ 257] before each call" -f -n -- $D
-rec $F write-all.log "-e write=all: full hex dumps of every write-like buffer (' * N bytes in buffer M' for sendmmsg, ' | 00000  hex  ascii |' lines)" -f -e write=all -- $D
+rec $F write-all.log "-e write=all: full hex dumps (' | 00000  hex  ascii |' lines) of every write-like buffer, even where -s 32 cut the string (the DNS query on fd 3); vectored calls (writev/sendmsg) would add ' * N bytes in buffer M' headers" -f -e write=all -- $D
 rec $F read-all.log "-e read=all: hex dumps of everything read" -f -e read=all -- $D
 rec $F write-3.log "-e write=3,4: hex dumps only for fds 3 and 4" -f -e write=3,4 -- $D
 rec $F recommended.log "the recommended option set -f -tt -T -y -yy -s 256 on demo; also stored compressed as recommended.log.gz and recommended.log.zst" -f -tt -T -y -yy -s 256 -- $D
@@ -248,18 +250,18 @@ rec $F thread-exec.log "execve from a non-leader thread: '+++ superseded by exec
     -f -tt -- $PROJ/bin/thread_exec
 rec $F pathsearch.log "execvp PATH search: nc (ENOENT in every PATH dir, child exits 127) and curl (ENOENT in /usr/local/bin, then /usr/bin/curl --version)" \
     -f -tt -- $PROJ/bin/pathsearch
-rec $F badpath.log "paths that are not valid UTF-8 (bytes 0xff 0xfe, printed as octal escapes \\\\377\\\\376) plus a valid UTF-8 name; with -y the fd decorations carry the same bytes" \
+rec $F badpath.log "paths that are not valid UTF-8 (bytes 0xff 0xfe, printed as octal escapes \`\\377\\376\`) plus a valid UTF-8 name; with -y the fd decorations carry the same bytes" \
     -f -y -- $PROJ/bin/badpath
 fresh_home
 note $F badpath-stderr.log "cd $PROJ && strace -f -y $PROJ/bin/badpath 2>badpath-stderr.log" "strace writing to stderr while the tracee ALSO writes to stderr: the program's own message (with raw bytes 0xff 0xfe, not escaped) is interleaved with strace's lines. This is the only file in the corpus that is not valid UTF-8 (strace itself always escapes non-printable bytes)."
 (cd $PROJ && as_user $STRACE -f -y $PROJ/bin/badpath </dev/null >/dev/null 2>$S/out/$F/badpath-stderr.log) || true
-rec $F badpath-x.log "badpath with -x: the invalid bytes as \\\\xff\\\\xfe" -f -y -x -- $PROJ/bin/badpath
+rec $F badpath-x.log "badpath with -x: the invalid bytes as \`\\xff\\xfe\`" -f -y -x -- $PROJ/bin/badpath
 
 # ---------------------------------------------------------------------------
 # c. a real npm install, offline
 # ---------------------------------------------------------------------------
 : > $S/sinks.log
-readme_start npm "Real npm installs (offline)" "npm $(npm --version) on node $(node --version), run offline inside the sandbox with \`strace -f -tt -T -y -yy -s 256\`. The project is \`corpus/programs/npm-project/\` copied to \`$PROJ\`; the package \`corpus/programs/npm-pkg/\` was packed with \`npm pack\` (untraced, inside the sandbox) into \`$HOMEDIR/pkgtrace-evil-demo-1.0.0.tgz\`. Logs larger than 2 MB are stored zstd-compressed. \`sinks.txt\` is what the DNS sink received."
+readme_start npm "Real npm installs (offline)" "npm $(npm --version) on node $(node --version), run offline inside the sandbox with \`strace -f -tt -T -y -yy -s 256\`. The project is \`corpus/programs/npm-project/\` copied to \`$PROJ\`; the package \`corpus/programs/npm-pkg/\` was packed with \`npm pack\` (untraced, inside the sandbox) into \`$HOMEDIR/pkgtrace-evil-demo-1.0.0.tgz\`. Logs larger than 2 MB are stored zstd-compressed. \`sinks.txt\` is what the DNS and TCP sinks received; \`*.stdout\` is npm's own stdout+stderr. Note: even with \`--offline\`, npm's update notifier resolves registry.npmjs.org and connects to it on 443 (a TLS ClientHello reaches the sink) because the fresh HOME has no \`~/.npm/_update-notifier-last-checked\`: that is package-manager behaviour, not package code."
 npm_home() {
     fresh_home
     rm -rf $PROJ/* $PROJ/.npmrc $PROJ/.env
@@ -267,7 +269,7 @@ npm_home() {
     rm -rf /tmp/npm-pkg; cp -r "$HERE"/programs/npm-pkg /tmp/npm-pkg
     mkdir -p $HOMEDIR/.npm; cp -a $S/npm-cache/. $HOMEDIR/.npm/
     chown -R $UIDN:$UIDN $HOMEDIR /tmp/npm-pkg
-    (cd /tmp/npm-pkg && as_user npm pack --offline --pack-destination $HOMEDIR >/dev/null 2>&1) || die "npm pack failed"
+    (cd /tmp/npm-pkg && as_user npm pack --offline --no-update-notifier --pack-destination $HOMEDIR >/dev/null 2>&1) || die "npm pack failed"
     rm -rf /tmp/npm-pkg
 }
 npm_home

@@ -158,12 +158,7 @@ impl Header {
         if msg.len() < HEADER_LEN {
             return None;
         }
-        Some(Header {
-            id: word(0)?,
-            flags: word(2)?,
-            qdcount: word(4)?,
-            ancount: word(6)?,
-        })
+        Some(Header { id: word(0)?, flags: word(2)?, qdcount: word(4)?, ancount: word(6)? })
     }
 
     fn is_response(&self) -> bool {
@@ -200,20 +195,10 @@ fn queries_in(msg: &[u8], transport: Transport) -> Vec<DnsQuery> {
             // Malformed: keep the questions already decoded, if any.
             break;
         };
-        let qtype = if name.complete {
-            read_u16(msg, name.next).map(qtype_name)
-        } else {
-            None
-        };
+        let qtype = if name.complete { read_u16(msg, name.next).map(qtype_name) } else { None };
         // QCLASS is not reported, but a question without it was still cut.
         let truncated = !name.complete || name.next + 4 > msg.len();
-        out.push(DnsQuery {
-            id: header.id,
-            name: name.text,
-            qtype: qtype.unwrap_or_default(),
-            truncated,
-            transport,
-        });
+        out.push(DnsQuery { id: header.id, name: name.text, qtype: qtype.unwrap_or_default(), truncated, transport });
         if truncated {
             break;
         }
@@ -253,11 +238,9 @@ fn answers_in(msg: &[u8]) -> Vec<DnsAnswer> {
             break;
         };
         let fixed = owner.next;
-        let (Some(rtype), Some(class), Some(rdlen)) = (
-            read_u16(msg, fixed),
-            read_u16(msg, fixed + 2),
-            read_u16(msg, fixed + 8),
-        ) else {
+        let (Some(rtype), Some(class), Some(rdlen)) =
+            (read_u16(msg, fixed), read_u16(msg, fixed + 2), read_u16(msg, fixed + 8))
+        else {
             break;
         };
         let rdata_start = fixed + 10;
@@ -290,13 +273,7 @@ fn answers_in(msg: &[u8]) -> Vec<DnsAnswer> {
         pos = rdata_end;
     }
 
-    addresses
-        .into_iter()
-        .map(|(owner, ip)| DnsAnswer {
-            name: asked_name(&owner, &questions, &cnames),
-            ip,
-        })
-        .collect()
+    addresses.into_iter().map(|(owner, ip)| DnsAnswer { name: asked_name(&owner, &questions, &cnames), ip }).collect()
 }
 
 /// The question name from which `owner` is reached through the CNAME
@@ -341,24 +318,14 @@ fn read_name(msg: &[u8], start: usize) -> Option<Name> {
     let mut hops = 0;
     // The root label's length byte counts towards the 255-byte limit.
     let mut wire_len = 1;
-    let partial = |text: String| {
-        Some(Name {
-            text,
-            next: msg.len(),
-            complete: false,
-        })
-    };
+    let partial = |text: String| Some(Name { text, next: msg.len(), complete: false });
     loop {
         let Some(&len_byte) = msg.get(pos) else {
             return partial(text);
         };
         match len_byte & 0xC0 {
             0x00 if len_byte == 0 => {
-                return Some(Name {
-                    text,
-                    next: next.unwrap_or(pos + 1),
-                    complete: true,
-                });
+                return Some(Name { text, next: next.unwrap_or(pos + 1), complete: true });
             }
             0x00 => {
                 let len = usize::from(len_byte);
@@ -455,11 +422,7 @@ fn label_looks_encoded(label: &str) -> bool {
         }
         let base64 = |b: &u8| b.is_ascii_alphanumeric() || b"+/=".contains(b);
         let base64url = |b: &u8| b.is_ascii_alphanumeric() || b"-_".contains(b);
-        if has_upper
-            && has_lower
-            && digits > 0
-            && (bytes.iter().all(base64) || bytes.iter().all(base64url))
-        {
+        if has_upper && has_lower && digits > 0 && (bytes.iter().all(base64) || bytes.iter().all(base64url)) {
             return true;
         }
     }
@@ -626,10 +589,7 @@ mod tests {
 
     #[test]
     fn tcp_with_length_prefix() {
-        let q = single(
-            &with_prefix(&build_query("files.pythonhosted.org", "A")),
-            true,
-        );
+        let q = single(&with_prefix(&build_query("files.pythonhosted.org", "A")), true);
         assert_eq!(q.name, "files.pythonhosted.org");
         assert_eq!(q.qtype, "A");
         assert_eq!(q.transport, Transport::Tcp);
@@ -651,16 +611,10 @@ mod tests {
         // glibc's TCP path sends the A and AAAA questions in one writev.
         let mut buf = with_prefix(&build_query("github.com", "A"));
         buf.extend(with_prefix(&build_query("github.com", "AAAA")));
-        let types: Vec<_> = decode_query(&buf, true)
-            .into_iter()
-            .map(|q| (q.name, q.qtype))
-            .collect();
+        let types: Vec<_> = decode_query(&buf, true).into_iter().map(|q| (q.name, q.qtype)).collect();
         assert_eq!(
             types,
-            [
-                ("github.com".to_string(), "A".to_string()),
-                ("github.com".to_string(), "AAAA".to_string())
-            ]
+            [("github.com".to_string(), "A".to_string()), ("github.com".to_string(), "AAAA".to_string())]
         );
     }
 
@@ -729,25 +683,16 @@ mod tests {
         msg.extend_from_slice(&[0, 1, 0, 1]);
         // "www" + pointer to "example.com" at offset 12.
         msg.extend_from_slice(&[3, b'w', b'w', b'w', 0xC0, 0x0C, 0, 28, 0, 1]);
-        let names: Vec<_> = decode_query(&msg, false)
-            .into_iter()
-            .map(|q| (q.name, q.qtype))
-            .collect();
+        let names: Vec<_> = decode_query(&msg, false).into_iter().map(|q| (q.name, q.qtype)).collect();
         assert_eq!(
             names,
-            [
-                ("example.com".to_string(), "A".to_string()),
-                ("www.example.com".to_string(), "AAAA".to_string())
-            ]
+            [("example.com".to_string(), "A".to_string()), ("www.example.com".to_string(), "AAAA".to_string())]
         );
     }
 
     #[test]
     fn upper_case_is_lowered_and_odd_bytes_escaped() {
-        assert_eq!(
-            single(&build_query("Registry.NPMJS.org", "A"), false).name,
-            "registry.npmjs.org"
-        );
+        assert_eq!(single(&build_query("Registry.NPMJS.org", "A"), false).name, "registry.npmjs.org");
         let mut msg = header(1, 0x0100, 1, 0);
         msg.extend_from_slice(&[4, b'a', b'.', 0x07, b' ', 0, 0, 1, 0, 1]);
         assert_eq!(single(&msg, false).name, "a\\.\\007\\032");
@@ -790,20 +735,14 @@ mod tests {
         let response = response_two_a_one_aaaa();
         let expected: Vec<DnsAnswer> = ["151.101.0.223", "151.101.64.223", "2a04:4e42::223"]
             .iter()
-            .map(|ip| DnsAnswer {
-                name: "pypi.org".into(),
-                ip: ip.parse().unwrap(),
-            })
+            .map(|ip| DnsAnswer { name: "pypi.org".into(), ip: ip.parse().unwrap() })
             .collect();
         assert_eq!(decode_answers(&response, false), expected);
         assert_eq!(decode_answers(&with_prefix(&response), true), expected);
         // A TCP reader that read the length separately gets the bare body.
         assert_eq!(decode_answers(&response, true), expected);
         // Cut inside the last record: the complete ones remain.
-        assert_eq!(
-            decode_answers(&response[..response.len() - 3], false),
-            expected[..2]
-        );
+        assert_eq!(decode_answers(&response[..response.len() - 3], false), expected[..2]);
     }
 
     #[test]
@@ -811,10 +750,7 @@ mod tests {
         let mut msg = header(9, 0x8180, 1, 3);
         msg.extend(encode_name("Files.PythonHosted.org"));
         msg.extend_from_slice(&[0, 1, 0, 1]);
-        msg.extend(record_to_question(
-            TYPE_CNAME,
-            &encode_name("dualstack.python.map.fastly.net"),
-        ));
+        msg.extend(record_to_question(TYPE_CNAME, &encode_name("dualstack.python.map.fastly.net")));
         // The A record is owned by the CNAME target (uncompressed here).
         let mut a = encode_name("dualstack.python.map.fastly.net");
         a.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 151, 101, 1, 63]);
@@ -827,14 +763,8 @@ mod tests {
         assert_eq!(
             answers,
             [
-                DnsAnswer {
-                    name: "files.pythonhosted.org".into(),
-                    ip: "151.101.1.63".parse().unwrap()
-                },
-                DnsAnswer {
-                    name: "elsewhere.example".into(),
-                    ip: "10.0.0.1".parse().unwrap()
-                }
+                DnsAnswer { name: "files.pythonhosted.org".into(), ip: "151.101.1.63".parse().unwrap() },
+                DnsAnswer { name: "elsewhere.example".into(), ip: "10.0.0.1".parse().unwrap() }
             ]
         );
     }

@@ -101,8 +101,7 @@ impl<'de> Deserialize<'de> for Bytes {
                         map.next_value::<de::IgnoredAny>()?;
                     }
                 }
-                out.map(Bytes)
-                    .ok_or_else(|| de::Error::missing_field("hex"))
+                out.map(Bytes).ok_or_else(|| de::Error::missing_field("hex"))
             }
         }
         d.deserialize_any(BytesVisitor)
@@ -145,10 +144,7 @@ mod tests {
         let json = serde_json::to_string(&raw).unwrap();
         assert_eq!(json, r#"{"hex":"2f74ff0078"}"#);
         assert_eq!(serde_json::from_str::<Bytes>(&json).unwrap(), raw);
-        assert_eq!(
-            serde_json::from_str::<Bytes>(r#""/etc/passwd""#).unwrap(),
-            text
-        );
+        assert_eq!(serde_json::from_str::<Bytes>(r#""/etc/passwd""#).unwrap(), text);
     }
 
     #[test]

@@ -70,11 +70,7 @@ impl fmt::Display for Origin {
 pub enum EventKind {
     /// A new task: fork, vfork, clone, clone3. `thread` when it shares the
     /// parent's address space as a thread (CLONE_THREAD).
-    Spawn {
-        syscall: String,
-        child: i32,
-        thread: bool,
-    },
+    Spawn { syscall: String, child: i32, thread: bool },
     /// execve / execveat. `argv` as far as it was recorded.
     Exec {
         syscall: String,
@@ -180,23 +176,11 @@ pub enum EventKind {
         result: SysResult,
     },
     /// socket(2): the new fd is `result.value`.
-    Socket {
-        family: String,
-        sock_type: String,
-        result: SysResult,
-    },
+    Socket { family: String, sock_type: String, result: SysResult },
     /// connect(2).
-    Connect {
-        fd: Fd,
-        addr: SockAddr,
-        result: SysResult,
-    },
+    Connect { fd: Fd, addr: SockAddr, result: SysResult },
     /// bind(2).
-    Bind {
-        fd: Fd,
-        addr: SockAddr,
-        result: SysResult,
-    },
+    Bind { fd: Fd, addr: SockAddr, result: SysResult },
     /// listen(2).
     Listen { fd: Fd, result: SysResult },
     /// Bytes sent: sendto, sendmsg, sendmmsg, and write/writev (which the
@@ -219,12 +203,7 @@ pub enum EventKind {
         result: SysResult,
     },
     /// dup, dup2, dup3, fcntl(F_DUPFD*).
-    Dup {
-        syscall: String,
-        old: Fd,
-        new: i32,
-        result: SysResult,
-    },
+    Dup { syscall: String, old: Fd, new: i32, result: SysResult },
     /// close(2).
     Close { fd: Fd, result: SysResult },
     /// ptrace(2).
@@ -236,11 +215,7 @@ pub enum EventKind {
     },
     /// A call the analyzer has no model for but a rule may care about
     /// (process_vm_writev, init_module, mount, setuid, memfd_create, ...).
-    Other {
-        syscall: String,
-        args: String,
-        result: SysResult,
-    },
+    Other { syscall: String, args: String, result: SysResult },
     /// A line the source could not understand. Never dropped: counted in
     /// the report's `stats.unparsed` and warned about with file and line.
     Unparsed { text: Bytes, reason: String },
@@ -327,16 +302,10 @@ pub struct SysResult {
 
 impl SysResult {
     pub fn ok(value: i64) -> SysResult {
-        SysResult {
-            value: Some(value),
-            errno: None,
-        }
+        SysResult { value: Some(value), errno: None }
     }
     pub fn err(errno: &str) -> SysResult {
-        SysResult {
-            value: Some(-1),
-            errno: Some(errno.to_string()),
-        }
+        SysResult { value: Some(-1), errno: Some(errno.to_string()) }
     }
     pub fn unknown() -> SysResult {
         SysResult::default()

@@ -38,12 +38,7 @@ impl<W: Write> EventsWriter<W> {
     }
     /// Writes the trailer and flushes.
     pub fn finish(mut self, stats: &ParseStats) -> io::Result<W> {
-        serde_json::to_writer(
-            &mut self.out,
-            &Trailer {
-                stats: stats.clone(),
-            },
-        )?;
+        serde_json::to_writer(&mut self.out, &Trailer { stats: stats.clone() })?;
         self.out.write_all(b"\n")?;
         self.out.flush()?;
         Ok(self.out)
@@ -81,11 +76,8 @@ impl EventsReader {
 
     pub fn next_event(&mut self) -> Result<Option<Event>, SourceError> {
         loop {
-            let got =
-                read_line(&mut *self.reader, &mut self.buf).map_err(|source| SourceError::Io {
-                    path: self.name.to_string(),
-                    source,
-                })?;
+            let got = read_line(&mut *self.reader, &mut self.buf)
+                .map_err(|source| SourceError::Io { path: self.name.to_string(), source })?;
             if got.is_none() {
                 return Ok(None);
             }
@@ -109,10 +101,7 @@ impl EventsReader {
                         self.trailer = Some(t.stats);
                         continue;
                     }
-                    let origin = Origin::Log {
-                        file: self.name.clone(),
-                        line: self.line_no,
-                    };
+                    let origin = Origin::Log { file: self.name.clone(), line: self.line_no };
                     tracing::warn!("{origin}: not an event: {e}");
                     self.stats.events += 1;
                     self.stats.unparsed += 1;
@@ -122,18 +111,8 @@ impl EventsReader {
                     let seq = self.seq;
                     self.seq += 1;
                     let text = self.buf[..self.buf.len().min(512)].to_vec().into();
-                    let kind = EventKind::Unparsed {
-                        text,
-                        reason: format!("not an event: {e}"),
-                    };
-                    return Ok(Some(Event {
-                        seq,
-                        pid: 0,
-                        time_ns: None,
-                        duration_ns: None,
-                        origin,
-                        kind,
-                    }));
+                    let kind = EventKind::Unparsed { text, reason: format!("not an event: {e}") };
+                    return Ok(Some(Event { seq, pid: 0, time_ns: None, duration_ns: None, origin, kind }));
                 }
             }
         }

@@ -30,10 +30,7 @@ pub use event::{Access, Event, EventKind, Fd, Origin, Payload, SockAddr, SysResu
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("failed to read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("no logs found in {path}")]
     Empty { path: String },
 }

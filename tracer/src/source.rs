@@ -30,10 +30,7 @@ impl Input {
         match self {
             Input::Strace(files) if files.len() == 1 => files[0].path.display().to_string(),
             Input::Strace(files) => {
-                let first = files
-                    .first()
-                    .map(|f| f.path.display().to_string())
-                    .unwrap_or_default();
+                let first = files.first().map(|f| f.path.display().to_string()).unwrap_or_default();
                 match first.rfind('.') {
                     Some(dot) => format!("{}.*", &first[..dot]),
                     None => first,
@@ -46,10 +43,7 @@ impl Input {
 
 /// The logs a path names, in a stable order.
 pub fn discover(path: &Path) -> Result<Vec<Input>, SourceError> {
-    let io_err = |source| SourceError::Io {
-        path: path.display().to_string(),
-        source,
-    };
+    let io_err = |source| SourceError::Io { path: path.display().to_string(), source };
     let meta = fs::metadata(path).map_err(io_err)?;
     if !meta.is_dir() {
         return Ok(vec![classify_file(path)?]);
@@ -59,20 +53,14 @@ pub fn discover(path: &Path) -> Result<Vec<Input>, SourceError> {
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .map(|e| e.path())
-        .filter(|p| {
-            !p.file_name()
-                .is_some_and(|n| n.to_string_lossy().ends_with(".md"))
-        })
+        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".md")))
         .collect();
     names.sort();
     let mut sets: BTreeMap<String, Vec<LogFile>> = BTreeMap::new();
     let mut out = Vec::new();
     for p in names {
         match per_task_name(&p) {
-            Some((prefix, pid)) => sets.entry(prefix).or_default().push(LogFile {
-                path: p,
-                pid: Some(pid),
-            }),
+            Some((prefix, pid)) => sets.entry(prefix).or_default().push(LogFile { path: p, pid: Some(pid) }),
             None => out.push(classify_file(&p)?),
         }
     }
@@ -81,9 +69,7 @@ pub fn discover(path: &Path) -> Result<Vec<Input>, SourceError> {
         out.push(Input::Strace(files));
     }
     if out.is_empty() {
-        return Err(SourceError::Empty {
-            path: path.display().to_string(),
-        });
+        return Err(SourceError::Empty { path: path.display().to_string() });
     }
     Ok(out)
 }
@@ -91,10 +77,7 @@ pub fn discover(path: &Path) -> Result<Vec<Input>, SourceError> {
 /// `prefix.1234`, `prefix.1234.gz`, `prefix.1234.zst` → (prefix, 1234).
 fn per_task_name(p: &Path) -> Option<(String, i32)> {
     let name = p.file_name()?.to_str()?;
-    let name = name
-        .strip_suffix(".gz")
-        .or_else(|| name.strip_suffix(".zst"))
-        .unwrap_or(name);
+    let name = name.strip_suffix(".gz").or_else(|| name.strip_suffix(".zst")).unwrap_or(name);
     let (prefix, pid) = name.rsplit_once('.')?;
     if prefix.is_empty() || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -103,27 +86,18 @@ fn per_task_name(p: &Path) -> Option<(String, i32)> {
 }
 
 fn classify_file(p: &Path) -> Result<Input, SourceError> {
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if name.contains(".jsonl") {
         return Ok(Input::Events(p.to_path_buf()));
     }
     // Sniff: an event stream starts with a JSON object.
     let mut r = crate::strace::reader::open_maybe_compressed(p)?;
-    let head = r.fill_buf().map_err(|source| SourceError::Io {
-        path: p.display().to_string(),
-        source,
-    })?;
+    let head = r.fill_buf().map_err(|source| SourceError::Io { path: p.display().to_string(), source })?;
     let first = head.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') {
         return Ok(Input::Events(p.to_path_buf()));
     }
-    Ok(Input::Strace(vec![LogFile {
-        path: p.to_path_buf(),
-        pid: None,
-    }]))
+    Ok(Input::Strace(vec![LogFile { path: p.to_path_buf(), pid: None }]))
 }
 
 /// Any input, read as events.
@@ -163,14 +137,8 @@ mod tests {
 
     #[test]
     fn per_task_names() {
-        assert_eq!(
-            per_task_name(Path::new("/d/trace.123")),
-            Some(("trace".into(), 123))
-        );
-        assert_eq!(
-            per_task_name(Path::new("/d/trace.log.9.zst")),
-            Some(("trace.log".into(), 9))
-        );
+        assert_eq!(per_task_name(Path::new("/d/trace.123")), Some(("trace".into(), 123)));
+        assert_eq!(per_task_name(Path::new("/d/trace.log.9.zst")), Some(("trace.log".into(), 9)));
         assert_eq!(per_task_name(Path::new("/d/trace.log")), None);
         assert_eq!(per_task_name(Path::new("/d/.123")), None);
     }

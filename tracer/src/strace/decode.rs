@@ -39,8 +39,8 @@ pub fn interest(name: &[u8]) -> Option<Interest> {
     use Interest::*;
     Some(match name {
         b"open" | b"openat" | b"openat2" | b"creat" => Open,
-        b"stat" | b"lstat" | b"newfstatat" | b"fstatat64" | b"statx" | b"access" | b"faccessat"
-        | b"faccessat2" | b"readlink" | b"readlinkat" | b"statfs" | b"stat64" | b"lstat64" => Probe,
+        b"stat" | b"lstat" | b"newfstatat" | b"fstatat64" | b"statx" | b"access" | b"faccessat" | b"faccessat2"
+        | b"readlink" | b"readlinkat" | b"statfs" | b"stat64" | b"lstat64" => Probe,
         b"execve" | b"execveat" => Exec,
         b"fork" | b"vfork" | b"clone" | b"clone3" => Spawn,
         b"unlink" | b"unlinkat" | b"rmdir" => Unlink,
@@ -58,11 +58,10 @@ pub fn interest(name: &[u8]) -> Option<Interest> {
         b"fcntl" | b"fcntl64" => Fcntl,
         b"close" => Close,
         b"ptrace" => Ptrace,
-        b"process_vm_writev" | b"process_vm_readv" | b"init_module" | b"finit_module"
-        | b"delete_module" | b"mount" | b"umount2" | b"memfd_create" | b"setuid" | b"setgid"
-        | b"setreuid" | b"setregid" | b"setresuid" | b"setresgid" | b"chroot" | b"pivot_root"
-        | b"unshare" | b"setns" | b"kexec_load" | b"kexec_file_load" | b"bpf" | b"kill"
-        | b"prctl" | b"personality" => Other,
+        b"process_vm_writev" | b"process_vm_readv" | b"init_module" | b"finit_module" | b"delete_module" | b"mount"
+        | b"umount2" | b"memfd_create" | b"setuid" | b"setgid" | b"setreuid" | b"setregid" | b"setresuid"
+        | b"setresgid" | b"chroot" | b"pivot_root" | b"unshare" | b"setns" | b"kexec_load" | b"kexec_file_load"
+        | b"bpf" | b"kill" | b"prctl" | b"personality" => Other,
         _ => return None,
     })
 }
@@ -74,10 +73,7 @@ pub fn is_plain_file_write(rest: &[u8]) -> bool {
     match rest.get(digits..) {
         Some(d) if d.first() == Some(&b'<') => {
             let d = &d[1..];
-            d.starts_with(b"/")
-                || d.starts_with(b"pipe:")
-                || d.starts_with(b"anon_inode:")
-                || d.starts_with(b"NETLINK")
+            d.starts_with(b"/") || d.starts_with(b"pipe:") || d.starts_with(b"anon_inode:") || d.starts_with(b"NETLINK")
         }
         _ => false,
     }
@@ -108,10 +104,7 @@ pub fn ret(tail: &[u8]) -> Option<Ret> {
         }
     }
     // errno: an upper-case word starting with E (ENOENT, ERESTARTSYS, ...).
-    let word_len = rest
-        .iter()
-        .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || **c == b'_')
-        .count();
+    let word_len = rest.iter().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || **c == b'_').count();
     if word_len > 1 && rest[0] == b'E' {
         out.result.errno = Some(String::from_utf8_lossy(&rest[..word_len]).into_owned());
         rest = &rest[word_len..];
@@ -142,11 +135,7 @@ fn value_end(s: &[u8]) -> usize {
 /// `Ok(None)` for calls that, once read, turn out to carry nothing (an fstat
 /// through `newfstatat(fd, "", ..., AT_EMPTY_PATH)`, a write to a file), and
 /// `Err(reason)` when the text cannot be read.
-pub fn decode(
-    kind: Interest,
-    name: &[u8],
-    rest: &[u8],
-) -> Result<Option<(EventKind, Ret)>, &'static str> {
+pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventKind, Ret)>, &'static str> {
     let (args, end) = split_top(rest);
     if rest.get(end) != Some(&b')') {
         return Err("unbalanced argument list");
@@ -154,12 +143,7 @@ pub fn decode(
     let ret = ret(&rest[end + 1..]).ok_or("no return value after ')'")?;
     let syscall = || String::from_utf8_lossy(name).into_owned();
     let arg = |i: usize| args.get(i).copied().unwrap_or(b"");
-    let path = |i: usize| {
-        value::string(arg(i))
-            .map(|s| s.0)
-            .unwrap_or_default()
-            .into()
-    };
+    let path = |i: usize| value::string(arg(i)).map(|s| s.0).unwrap_or_default().into();
     let result = ret.result.clone();
     let kind = match kind {
         Interest::Open => {
@@ -171,9 +155,7 @@ pub fn decode(
             let raw_flags = if flags_arg == usize::MAX {
                 &b"O_CREAT|O_WRONLY|O_TRUNC"[..]
             } else if name == b"openat2" {
-                value::inner(arg(2))
-                    .and_then(|b| value::field(b, b"flags"))
-                    .unwrap_or(b"")
+                value::inner(arg(2)).and_then(|b| value::field(b, b"flags")).unwrap_or(b"")
             } else {
                 arg(flags_arg)
             };
@@ -187,50 +169,34 @@ pub fn decode(
                 create: f.create,
                 truncate: f.truncate,
                 result,
-                resolved: ret
-                    .decoration
-                    .as_ref()
-                    .filter(|d| d.starts_with(b"/"))
-                    .map(|d| d.clone().into()),
+                resolved: ret.decoration.as_ref().filter(|d| d.starts_with(b"/")).map(|d| d.clone().into()),
             }
         }
         Interest::Probe => {
             let (dirfd, p) = match name {
-                b"newfstatat" | b"fstatat64" | b"statx" | b"faccessat" | b"faccessat2"
-                | b"readlinkat" => (value::dirfd(arg(0)), 1),
+                b"newfstatat" | b"fstatat64" | b"statx" | b"faccessat" | b"faccessat2" | b"readlinkat" => {
+                    (value::dirfd(arg(0)), 1)
+                }
                 _ => (None, 0),
             };
             let path: Bytes = path(p);
             if path.is_empty() && args.iter().any(|a| value::has_flag(a, b"AT_EMPTY_PATH")) {
                 return Ok(None); // an fstat in disguise
             }
-            EventKind::Probe {
-                syscall: syscall(),
-                path,
-                dirfd,
-                result,
-            }
+            EventKind::Probe { syscall: syscall(), path, dirfd, result }
         }
         Interest::Exec => {
-            let (dirfd, p) = if name == b"execveat" {
-                (value::dirfd(arg(0)), 1)
-            } else {
-                (None, 0)
-            };
+            let (dirfd, p) = if name == b"execveat" { (value::dirfd(arg(0)), 1) } else { (None, 0) };
             let (argv, argv_truncated) = value::string_array(arg(p + 1));
             let env_arg = arg(p + 2);
-            let env = env_arg.trim_ascii_start().starts_with(b"[").then(|| {
-                value::string_array(env_arg)
-                    .0
-                    .into_iter()
-                    .map(Into::into)
-                    .collect()
-            });
+            let env = env_arg
+                .trim_ascii_start()
+                .starts_with(b"[")
+                .then(|| value::string_array(env_arg).0.into_iter().map(Into::into).collect());
             let mut path: Bytes = path(p);
-            if let (Some(dir), false) = (
-                dirfd.as_ref().and_then(|d: &Fd| d.path.clone()),
-                path.as_slice().starts_with(b"/"),
-            ) {
+            if let (Some(dir), false) =
+                (dirfd.as_ref().and_then(|d: &Fd| d.path.clone()), path.as_slice().starts_with(b"/"))
+            {
                 let mut joined = dir.0;
                 joined.push(b'/');
                 joined.extend_from_slice(path.as_slice());
@@ -253,39 +219,19 @@ pub fn decode(
                 _ => return Ok(Some((other(name, rest, end, result), ret))),
             };
             let thread = match name {
-                b"clone" => args
-                    .iter()
-                    .any(|a| a.starts_with(b"flags=") && clone_thread(&a[6..])),
-                b"clone3" => value::inner(arg(0))
-                    .and_then(|b| value::field(b, b"flags"))
-                    .is_some_and(clone_thread),
+                b"clone" => args.iter().any(|a| a.starts_with(b"flags=") && clone_thread(&a[6..])),
+                b"clone3" => value::inner(arg(0)).and_then(|b| value::field(b, b"flags")).is_some_and(clone_thread),
                 _ => false,
             };
-            EventKind::Spawn {
-                syscall: syscall(),
-                child,
-                thread,
-            }
+            EventKind::Spawn { syscall: syscall(), child, thread }
         }
         Interest::Unlink => {
-            let (dirfd, p) = if name == b"unlinkat" {
-                (value::dirfd(arg(0)), 1)
-            } else {
-                (None, 0)
-            };
-            EventKind::Unlink {
-                syscall: syscall(),
-                path: path(p),
-                dirfd,
-                result,
-            }
+            let (dirfd, p) = if name == b"unlinkat" { (value::dirfd(arg(0)), 1) } else { (None, 0) };
+            EventKind::Unlink { syscall: syscall(), path: path(p), dirfd, result }
         }
         Interest::Rename => {
-            let (fd1, p1, fd2, p2) = if name == b"rename" {
-                (None, 0, None, 1)
-            } else {
-                (value::dirfd(arg(0)), 1, value::dirfd(arg(2)), 3)
-            };
+            let (fd1, p1, fd2, p2) =
+                if name == b"rename" { (None, 0, None, 1) } else { (value::dirfd(arg(0)), 1, value::dirfd(arg(2)), 3) };
             EventKind::Rename {
                 syscall: syscall(),
                 from: path(p1),
@@ -296,19 +242,9 @@ pub fn decode(
             }
         }
         Interest::Mkdir => {
-            let (dirfd, p) = if name == b"mkdirat" {
-                (value::dirfd(arg(0)), 1)
-            } else {
-                (None, 0)
-            };
+            let (dirfd, p) = if name == b"mkdirat" { (value::dirfd(arg(0)), 1) } else { (None, 0) };
             let mode = value::int(arg(p + 1)).map(|m| m as u32);
-            EventKind::Mkdir {
-                syscall: syscall(),
-                path: path(p),
-                dirfd,
-                mode,
-                result,
-            }
+            EventKind::Mkdir { syscall: syscall(), path: path(p), dirfd, mode, result }
         }
         Interest::Chmod => {
             let (dirfd, p, m) = match name {
@@ -318,13 +254,7 @@ pub fn decode(
             };
             let path = p.map(path).unwrap_or_default();
             let mode = value::int(arg(m)).map(|m| m as u32);
-            EventKind::Chmod {
-                syscall: syscall(),
-                path,
-                dirfd,
-                mode,
-                result,
-            }
+            EventKind::Chmod { syscall: syscall(), path, dirfd, mode, result }
         }
         Interest::Link => {
             let (target, dirfd, p) = match name {
@@ -333,20 +263,9 @@ pub fn decode(
                 _ => (path(0), value::dirfd(arg(1)), 2), // symlinkat
             };
             let symbolic = name.starts_with(b"sym");
-            EventKind::Link {
-                syscall: syscall(),
-                target,
-                path: path(p),
-                dirfd,
-                symbolic,
-                result,
-            }
+            EventKind::Link { syscall: syscall(), target, path: path(p), dirfd, symbolic, result }
         }
-        Interest::Socket => EventKind::Socket {
-            family: family_name(arg(0)),
-            sock_type: first_flag(arg(1)),
-            result,
-        },
+        Interest::Socket => EventKind::Socket { family: family_name(arg(0)), sock_type: first_flag(arg(1)), result },
         Interest::Connect | Interest::Bind => {
             let fd = value::fd(arg(0)).ok_or("bad fd")?;
             let addr = value::sockaddr(arg(1)).unwrap_or_else(|| SockAddr::Other {
@@ -359,18 +278,12 @@ pub fn decode(
                 EventKind::Bind { fd, addr, result }
             }
         }
-        Interest::Listen => EventKind::Listen {
-            fd: value::fd(arg(0)).ok_or("bad fd")?,
-            result,
-        },
+        Interest::Listen => EventKind::Listen { fd: value::fd(arg(0)).ok_or("bad fd")?, result },
         Interest::Send => {
             let fd = value::fd(arg(0)).ok_or("bad fd")?;
             let (addr, data) = match name {
                 b"write" | b"send" => (None, vec![payload(arg(1), value::int(arg(2)))]),
-                b"sendto" => (
-                    value::sockaddr(arg(4)),
-                    vec![payload(arg(1), value::int(arg(2)))],
-                ),
+                b"sendto" => (value::sockaddr(arg(4)), vec![payload(arg(1), value::int(arg(2)))]),
                 b"writev" => (None, vec![iovec(arg(1))]),
                 b"sendmsg" => {
                     let (addr, data) = msghdr(arg(1));
@@ -382,9 +295,7 @@ pub fn decode(
                     let mut data = Vec::new();
                     if let Some(body) = value::inner(arg(1)) {
                         for item in split_top(body).0 {
-                            let hdr = value::inner(item)
-                                .and_then(|b| value::field(b, b"msg_hdr"))
-                                .unwrap_or(b"");
+                            let hdr = value::inner(item).and_then(|b| value::field(b, b"msg_hdr")).unwrap_or(b"");
                             let (a, d) = msghdr(hdr);
                             addr = addr.or(a);
                             data.push(d);
@@ -393,31 +304,15 @@ pub fn decode(
                     (addr, data)
                 }
             };
-            EventKind::Send {
-                syscall: syscall(),
-                fd,
-                addr,
-                data,
-                result,
-            }
+            EventKind::Send { syscall: syscall(), fd, addr, data, result }
         }
         Interest::Chdir => {
             if name == b"fchdir" {
                 let fd = value::fd(arg(0));
                 let path = fd.as_ref().and_then(|f| f.path.clone()).unwrap_or_default();
-                EventKind::Chdir {
-                    syscall: syscall(),
-                    path,
-                    fd,
-                    result,
-                }
+                EventKind::Chdir { syscall: syscall(), path, fd, result }
             } else {
-                EventKind::Chdir {
-                    syscall: syscall(),
-                    path: path(0),
-                    fd: None,
-                    result,
-                }
+                EventKind::Chdir { syscall: syscall(), path: path(0), fd: None, result }
             }
         }
         Interest::Dup => {
@@ -426,40 +321,22 @@ pub fn decode(
                 b"dup" => result.value.unwrap_or(-1) as i32,
                 _ => value::fd(arg(1)).map_or(-1, |f| f.num),
             };
-            EventKind::Dup {
-                syscall: syscall(),
-                old,
-                new,
-                result,
-            }
+            EventKind::Dup { syscall: syscall(), old, new, result }
         }
         Interest::Fcntl => {
             let cmd = value::strip_comment(arg(1));
-            let dupfd =
-                cmd.0.starts_with(b"F_DUPFD") || cmd.1.is_some_and(|c| c.starts_with(b"F_DUPFD"));
+            let dupfd = cmd.0.starts_with(b"F_DUPFD") || cmd.1.is_some_and(|c| c.starts_with(b"F_DUPFD"));
             if !dupfd {
                 return Ok(None);
             }
             let old = value::fd(arg(0)).ok_or("bad fd")?;
-            EventKind::Dup {
-                syscall: syscall(),
-                old,
-                new: result.value.unwrap_or(-1) as i32,
-                result,
-            }
+            EventKind::Dup { syscall: syscall(), old, new: result.value.unwrap_or(-1) as i32, result }
         }
-        Interest::Close => EventKind::Close {
-            fd: value::fd(arg(0)).ok_or("bad fd")?,
-            result,
-        },
+        Interest::Close => EventKind::Close { fd: value::fd(arg(0)).ok_or("bad fd")?, result },
         Interest::Ptrace => {
             let request = String::from_utf8_lossy(value::strip_comment(arg(0)).0).into_owned();
             let target = args.get(1).and_then(|a| value::int(a)).map(|t| t as i32);
-            EventKind::Ptrace {
-                request,
-                target,
-                result,
-            }
+            EventKind::Ptrace { request, target, result }
         }
         Interest::Other => other(name, rest, end, result),
     };
@@ -478,9 +355,7 @@ fn other(name: &[u8], rest: &[u8], end: usize, result: SysResult) -> EventKind {
 
 fn clone_thread(flags: &[u8]) -> bool {
     let (bare, comment) = value::strip_comment(flags);
-    if value::has_flag(bare, b"CLONE_THREAD")
-        || comment.is_some_and(|c| value::has_flag(c, b"CLONE_THREAD"))
-    {
+    if value::has_flag(bare, b"CLONE_THREAD") || comment.is_some_and(|c| value::has_flag(c, b"CLONE_THREAD")) {
         return true;
     }
     // -X raw: the number itself.
@@ -496,8 +371,7 @@ fn family_name(v: &[u8]) -> String {
         b"AF_INET6" | b"10" => "inet6".into(),
         b"AF_UNIX" | b"AF_LOCAL" | b"1" => "unix".into(),
         b"AF_NETLINK" | b"16" => "netlink".into(),
-        other => String::from_utf8_lossy(other.strip_prefix(b"AF_").unwrap_or(other))
-            .to_ascii_lowercase(),
+        other => String::from_utf8_lossy(other.strip_prefix(b"AF_").unwrap_or(other)).to_ascii_lowercase(),
     }
 }
 
@@ -529,11 +403,7 @@ impl OpenFlags {
                     _ => Access::Read,
                 }
             };
-            return OpenFlags {
-                access,
-                create: bits & 0o100 != 0,
-                truncate: bits & 0o1000 != 0,
-            };
+            return OpenFlags { access, create: bits & 0o100 != 0, truncate: bits & 0o1000 != 0 };
         }
         let has = |f: &[u8]| value::has_flag(named, f);
         let access = if has(b"O_PATH") {
@@ -545,11 +415,7 @@ impl OpenFlags {
         } else {
             Access::Read
         };
-        OpenFlags {
-            access,
-            create: has(b"O_CREAT") || has(b"O_TMPFILE"),
-            truncate: has(b"O_TRUNC"),
-        }
+        OpenFlags { access, create: has(b"O_CREAT") || has(b"O_TMPFILE"), truncate: has(b"O_TRUNC") }
     }
 }
 
@@ -558,11 +424,7 @@ fn payload(buf: &[u8], len: Option<i64>) -> Payload {
     let (bytes, cut) = value::string(buf).unwrap_or_default();
     let len = len.and_then(|l| u64::try_from(l).ok());
     let truncated = cut || len.is_some_and(|l| l > bytes.len() as u64);
-    Payload {
-        bytes: bytes.into(),
-        len,
-        truncated,
-    }
+    Payload { bytes: bytes.into(), len, truncated }
 }
 
 /// `[{iov_base="..", iov_len=2}, {iov_base="...", iov_len=29}]` as one buffer.
@@ -575,13 +437,8 @@ fn iovec(v: &[u8]) -> Payload {
             let Some(fields) = value::inner(item) else {
                 continue;
             };
-            let iov_len = value::field(fields, b"iov_len")
-                .and_then(value::int)
-                .unwrap_or(0)
-                .max(0) as u64;
-            let (bytes, cut) = value::field(fields, b"iov_base")
-                .and_then(value::string)
-                .unwrap_or_default();
+            let iov_len = value::field(fields, b"iov_len").and_then(value::int).unwrap_or(0).max(0) as u64;
+            let (bytes, cut) = value::field(fields, b"iov_base").and_then(value::string).unwrap_or_default();
             // Once a buffer was cut short, later bytes would land at the
             // wrong offset: keep only the prefix that is known.
             if !out.truncated {
@@ -602,9 +459,7 @@ fn msghdr(v: &[u8]) -> (Option<SockAddr>, Payload) {
         return (None, Payload::default());
     };
     let addr = value::field(body, b"msg_name").and_then(value::sockaddr);
-    let data = value::field(body, b"msg_iov")
-        .map(iovec)
-        .unwrap_or_default();
+    let data = value::field(body, b"msg_iov").map(iovec).unwrap_or_default();
     (addr, data)
 }
 
@@ -616,28 +471,13 @@ mod tests {
         let open = line.find('(').unwrap();
         let name = &line.as_bytes()[..open];
         let kind = interest(name).expect("interesting");
-        decode(kind, name, &line.as_bytes()[open + 1..])
-            .unwrap()
-            .unwrap()
-            .0
+        decode(kind, name, &line.as_bytes()[open + 1..]).unwrap().unwrap().0
     }
 
     #[test]
     fn openat_with_decorated_result() {
-        let ev = dec(
-            r#"openat(AT_FDCWD</home/u>, "x/y.cnf", O_RDONLY|O_CLOEXEC) = 3</home/u/x/y.cnf> <0.000021>"#,
-        );
-        let EventKind::Open {
-            path,
-            dirfd,
-            access,
-            result,
-            resolved,
-            ..
-        } = ev
-        else {
-            panic!()
-        };
+        let ev = dec(r#"openat(AT_FDCWD</home/u>, "x/y.cnf", O_RDONLY|O_CLOEXEC) = 3</home/u/x/y.cnf> <0.000021>"#);
+        let EventKind::Open { path, dirfd, access, result, resolved, .. } = ev else { panic!() };
         assert_eq!(path.as_slice(), b"x/y.cnf");
         assert_eq!(dirfd.unwrap().path.unwrap().as_slice(), b"/home/u");
         assert_eq!(access, Access::Read);
@@ -647,19 +487,8 @@ mod tests {
 
     #[test]
     fn failed_open_keeps_errno_and_raw_flags() {
-        let ev = dec(
-            r#"openat(-100, "/b/openssl.cnf", 0x80241, 0666) = -1 ENOENT (No such file or directory)"#,
-        );
-        let EventKind::Open {
-            access,
-            create,
-            truncate,
-            result,
-            ..
-        } = ev
-        else {
-            panic!()
-        };
+        let ev = dec(r#"openat(-100, "/b/openssl.cnf", 0x80241, 0666) = -1 ENOENT (No such file or directory)"#);
+        let EventKind::Open { access, create, truncate, result, .. } = ev else { panic!() };
         assert_eq!((access, create, truncate), (Access::Write, true, true));
         assert_eq!(result.errno.as_deref(), Some("ENOENT"));
         assert!(result.failed());
@@ -668,27 +497,19 @@ mod tests {
     #[test]
     fn fstat_via_newfstatat_is_dropped() {
         let open = b"newfstatat(3, \"\", {st_mode=S_IFREG|0644, st_size=1}, AT_EMPTY_PATH) = 0";
-        assert_eq!(
-            decode(Interest::Probe, b"newfstatat", &open[11..]).unwrap(),
-            None
-        );
+        assert_eq!(decode(Interest::Probe, b"newfstatat", &open[11..]).unwrap(), None);
     }
 
     #[test]
     fn execve_with_env_and_without() {
-        let ev =
-            dec(r#"execve("/bin/sh", ["sh", "-c", "curl x | sh"], 0x7ffd1234 /* 23 vars */) = 0"#);
-        let EventKind::Exec { argv, env, .. } = ev else {
-            panic!()
-        };
+        let ev = dec(r#"execve("/bin/sh", ["sh", "-c", "curl x | sh"], 0x7ffd1234 /* 23 vars */) = 0"#);
+        let EventKind::Exec { argv, env, .. } = ev else { panic!() };
         assert_eq!(argv.len(), 3);
         assert_eq!(env, None);
         let ev = dec(
             r#"execve("/bin/sh", ["sh"], ["LD_PRELOAD=/tmp/x.so", "HOME=/root"]) = -1 ENOENT (No such file or directory)"#,
         );
-        let EventKind::Exec { env, result, .. } = ev else {
-            panic!()
-        };
+        let EventKind::Exec { env, result, .. } = ev else { panic!() };
         assert_eq!(env.unwrap()[0].as_slice(), b"LD_PRELOAD=/tmp/x.so");
         assert!(result.failed());
     }
@@ -696,36 +517,14 @@ mod tests {
     #[test]
     fn clone_thread_flag_in_every_style() {
         let ev = dec("clone3({flags=CLONE_VM|CLONE_FS|CLONE_THREAD|CLONE_SYSVSEM, exit_signal=0, stack=0x7f, stack_size=0x7ff}, 88) = 1236");
-        assert_eq!(
-            ev,
-            EventKind::Spawn {
-                syscall: "clone3".into(),
-                child: 1236,
-                thread: true
-            }
+        assert_eq!(ev, EventKind::Spawn { syscall: "clone3".into(), child: 1236, thread: true });
+        let ev = dec(
+            "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f) = 1235",
         );
-        let ev = dec("clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f) = 1235");
-        assert_eq!(
-            ev,
-            EventKind::Spawn {
-                syscall: "clone".into(),
-                child: 1235,
-                thread: false
-            }
-        );
+        assert_eq!(ev, EventKind::Spawn { syscall: "clone".into(), child: 1235, thread: false });
         let ev = dec("clone(child_stack=0x7f, flags=0x3d0f00) = 99");
-        assert_eq!(
-            ev,
-            EventKind::Spawn {
-                syscall: "clone".into(),
-                child: 99,
-                thread: true
-            }
-        );
-        assert!(matches!(
-            dec("vfork() = -1 EAGAIN (Resource temporarily unavailable)"),
-            EventKind::Other { .. }
-        ));
+        assert_eq!(ev, EventKind::Spawn { syscall: "clone".into(), child: 99, thread: true });
+        assert!(matches!(dec("vfork() = -1 EAGAIN (Resource temporarily unavailable)"), EventKind::Other { .. }));
     }
 
     #[test]
@@ -733,9 +532,7 @@ mod tests {
         let ev = dec(
             r#"sendmmsg(3<UDP:[127.0.0.1:5000->127.0.0.53:53]>, [{msg_hdr={msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="\x12\x34", iov_len=2}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, msg_len=2}, {msg_hdr={msg_name=NULL, msg_namelen=0, msg_iov=[{iov_base="ab"..., iov_len=40}], msg_iovlen=1, msg_controllen=0, msg_flags=0}, msg_len=40}], 2, MSG_NOSIGNAL) = 2"#,
         );
-        let EventKind::Send { data, fd, .. } = ev else {
-            panic!()
-        };
+        let EventKind::Send { data, fd, .. } = ev else { panic!() };
         assert_eq!(fd.num, 3);
         assert_eq!(data.len(), 2);
         assert_eq!(data[0].bytes.as_slice(), b"\x12\x34");
@@ -748,22 +545,10 @@ mod tests {
         let ev = dec(
             r#"sendto(5, "\1\2", 2, 0, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("10.0.0.1")}, 16) = 2"#,
         );
-        let EventKind::Send { addr, .. } = ev else {
-            panic!()
-        };
-        assert_eq!(
-            addr,
-            Some(SockAddr::Inet {
-                ip: "10.0.0.1".into(),
-                port: 53
-            })
-        );
-        let ev = dec(
-            r#"writev(3, [{iov_base="\0\34", iov_len=2}, {iov_base="abc", iov_len=3}], 2) = 5"#,
-        );
-        let EventKind::Send { data, .. } = ev else {
-            panic!()
-        };
+        let EventKind::Send { addr, .. } = ev else { panic!() };
+        assert_eq!(addr, Some(SockAddr::Inet { ip: "10.0.0.1".into(), port: 53 }));
+        let ev = dec(r#"writev(3, [{iov_base="\0\34", iov_len=2}, {iov_base="abc", iov_len=3}], 2) = 5"#);
+        let EventKind::Send { data, .. } = ev else { panic!() };
         assert_eq!(data[0].bytes.as_slice(), b"\x00\x1cabc");
         assert_eq!(data[0].len, Some(5));
     }
@@ -771,14 +556,10 @@ mod tests {
     #[test]
     fn return_values() {
         assert_eq!(ret(b" = ?").unwrap().result, SysResult::unknown());
-        let r =
-            ret(b"   = ? ERESTARTSYS (To be restarted if SA_RESTART is set) <1.000100>").unwrap();
+        let r = ret(b"   = ? ERESTARTSYS (To be restarted if SA_RESTART is set) <1.000100>").unwrap();
         assert_eq!(r.result.errno.as_deref(), Some("ERESTARTSYS"));
         assert_eq!(r.duration_ns, Some(1_000_100_000));
-        assert_eq!(
-            ret(b" = 0x7f0012340000").unwrap().result.value,
-            Some(0x7f0012340000)
-        );
+        assert_eq!(ret(b" = 0x7f0012340000").unwrap().result.value, Some(0x7f0012340000));
         assert_eq!(ret(b" = 0 (Timeout)").unwrap().result, SysResult::ok(0));
         let r = ret(b" = 3</tmp/a b<c>.txt> <0.1>").unwrap();
         assert_eq!(r.decoration.unwrap(), b"/tmp/a b<c>.txt");
@@ -787,11 +568,6 @@ mod tests {
 
     #[test]
     fn unbalanced_is_an_error() {
-        assert!(decode(
-            Interest::Open,
-            b"openat",
-            br#"AT_FDCWD, "/x", O_RDONLY = 3"#
-        )
-        .is_err());
+        assert!(decode(Interest::Open, b"openat", br#"AT_FDCWD, "/x", O_RDONLY = 3"#).is_err());
     }
 }

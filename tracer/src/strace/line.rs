@@ -19,11 +19,7 @@ pub struct Prefix {
 pub enum Line<'a> {
     /// `name(args...` — `rest` starts after the `(`; the call is unfinished
     /// when `unfinished` is set (the ` <unfinished ...>` marker removed).
-    Call {
-        name: &'a [u8],
-        rest: &'a [u8],
-        unfinished: bool,
-    },
+    Call { name: &'a [u8], rest: &'a [u8], unfinished: bool },
     /// `<... name resumed>rest` — `rest` continues the call's arguments.
     Resumed { name: &'a [u8], rest: &'a [u8] },
     /// `+++ exited with N +++`
@@ -97,10 +93,7 @@ pub fn parse(line: &[u8]) -> (Prefix, Line<'_>) {
     }
     // Timestamp column: 12:00:00[.frac] or 1700000000[.frac] or (-r) 0.000123.
     if s.first().is_some_and(u8::is_ascii_digit) {
-        let len = s
-            .iter()
-            .take_while(|c| c.is_ascii_digit() || **c == b'.' || **c == b':')
-            .count();
+        let len = s.iter().take_while(|c| c.is_ascii_digit() || **c == b'.' || **c == b':').count();
         match time_ns(&s[..len]) {
             Some(t) if s.get(len) == Some(&b' ') => {
                 prefix.time_ns = Some(t);
@@ -115,7 +108,8 @@ pub fn parse(line: &[u8]) -> (Prefix, Line<'_>) {
             break;
         };
         let inside = s[1..close].trim_ascii();
-        if !inside.iter().all(u8::is_ascii_hexdigit) || inside.is_empty() {
+        // `????????????????` is -i's address when the task has none (exits).
+        if !inside.iter().all(|c| c.is_ascii_hexdigit() || *c == b'?') || inside.is_empty() {
             break;
         }
         s = s[close + 1..].trim_ascii_start();
@@ -136,10 +130,7 @@ fn classify(s: &[u8]) -> Line<'_> {
         if let Some(sig) = body.strip_prefix(b"killed by ") {
             let core_dumped = sig.ends_with(b"(core dumped)");
             let signal = sig.split(|&c| c == b' ').next().unwrap_or(sig);
-            return Line::Killed {
-                signal,
-                core_dumped,
-            };
+            return Line::Killed { signal, core_dumped };
         }
         if let Some(by) = body.strip_prefix(b"superseded by execve in pid ") {
             return match atoi(by.trim_ascii()) {
@@ -152,17 +143,11 @@ fn classify(s: &[u8]) -> Line<'_> {
     if let Some(body) = s.strip_prefix(b"--- ") {
         if let Some(sig) = body.strip_prefix(b"stopped by ") {
             let signal = sig.split(|&c| c == b' ').next().unwrap_or(sig);
-            return Line::Signal {
-                signal,
-                stopped: true,
-            };
+            return Line::Signal { signal, stopped: true };
         }
         let signal = body.split(|&c| c == b' ').next().unwrap_or(body);
         if signal.starts_with(b"SIG") {
-            return Line::Signal {
-                signal,
-                stopped: false,
-            };
+            return Line::Signal { signal, stopped: false };
         }
         return Line::Unknown("unknown --- line");
     }
@@ -170,26 +155,19 @@ fn classify(s: &[u8]) -> Line<'_> {
         let Some(end) = memchr::memmem::find(body, b" resumed>") else {
             return Line::Unknown("<... without resumed>");
         };
-        return Line::Resumed {
-            name: &body[..end],
-            rest: &body[end + b" resumed>".len()..],
-        };
+        return Line::Resumed { name: &body[..end], rest: &body[end + b" resumed>".len()..] };
     }
-    if s.starts_with(b"strace: ") || s.starts_with(b"strace:") {
-        return Line::StraceNote;
+    // `strace: Process 12 attached`, or with strace's path as argv[0].
+    if let Some(colon) = memchr::memchr(b':', s) {
+        if s[..colon].ends_with(b"strace") && !s[..colon].contains(&b' ') {
+            return Line::StraceNote;
+        }
     }
-    let name_len = s
-        .iter()
-        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-        .count();
+    let name_len = s.iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count();
     if name_len == 0 {
         // `????(` is how strace names a call it cannot identify.
         if s.starts_with(b"????(") {
-            return Line::Call {
-                name: b"????",
-                rest: &s[5..],
-                unfinished: false,
-            };
+            return Line::Call { name: b"????", rest: &s[5..], unfinished: false };
         }
         return Line::Unknown("not a system call line");
     }
@@ -198,16 +176,8 @@ fn classify(s: &[u8]) -> Line<'_> {
     }
     let rest = &s[name_len + 1..];
     match rest.strip_suffix(b"<unfinished ...>") {
-        Some(head) => Line::Call {
-            name: &s[..name_len],
-            rest: head,
-            unfinished: true,
-        },
-        None => Line::Call {
-            name: &s[..name_len],
-            rest,
-            unfinished: false,
-        },
+        Some(head) => Line::Call { name: &s[..name_len], rest: head, unfinished: true },
+        None => Line::Call { name: &s[..name_len], rest, unfinished: false },
     }
 }
 
@@ -280,56 +250,26 @@ mod tests {
 
     fn call(line: &[u8]) -> (Prefix, Vec<u8>, bool) {
         match parse(line) {
-            (
-                p,
-                Line::Call {
-                    name, unfinished, ..
-                },
-            ) => (p, name.to_vec(), unfinished),
+            (p, Line::Call { name, unfinished, .. }) => (p, name.to_vec(), unfinished),
             other => panic!("not a call: {other:?}"),
         }
     }
 
     #[test]
     fn pid_columns() {
-        assert_eq!(
-            call(b"1234  openat(AT_FDCWD, \"/x\", O_RDONLY) = 3").0.pid,
-            Some(1234)
-        );
-        assert_eq!(
-            call(b"[pid  1234] openat(AT_FDCWD, \"/x\", O_RDONLY) = 3")
-                .0
-                .pid,
-            Some(1234)
-        );
-        assert_eq!(
-            call(b"[pid 99<node main> ] read(3, \"\", 1) = 0").0.pid,
-            Some(99)
-        );
-        assert_eq!(
-            call(b"1234<npm install> openat(AT_FDCWD, \"/x\", O_RDONLY) = 3")
-                .0
-                .pid,
-            Some(1234)
-        );
+        assert_eq!(call(b"1234  openat(AT_FDCWD, \"/x\", O_RDONLY) = 3").0.pid, Some(1234));
+        assert_eq!(call(b"[pid  1234] openat(AT_FDCWD, \"/x\", O_RDONLY) = 3").0.pid, Some(1234));
+        assert_eq!(call(b"[pid 99<node main> ] read(3, \"\", 1) = 0").0.pid, Some(99));
+        assert_eq!(call(b"1234<npm install> openat(AT_FDCWD, \"/x\", O_RDONLY) = 3").0.pid, Some(1234));
         assert_eq!(call(b"openat(AT_FDCWD, \"/x\", O_RDONLY) = 3").0.pid, None);
     }
 
     #[test]
     fn timestamps() {
         let (p, name, _) = call(b"1234  12:00:01 openat(AT_FDCWD, \"/x\", O_RDONLY) = 3");
-        assert_eq!(
-            (p.pid, p.time_ns, name.as_slice()),
-            (Some(1234), Some(43_201_000_000_000), &b"openat"[..])
-        );
-        assert_eq!(
-            call(b"12:00:01.000002 close(3) = 0").0.time_ns,
-            Some(43_201_000_002_000)
-        );
-        assert_eq!(
-            call(b"1700000000.123456789 close(3) = 0").0.time_ns,
-            Some(1_700_000_000_123_456_789)
-        );
+        assert_eq!((p.pid, p.time_ns, name.as_slice()), (Some(1234), Some(43_201_000_000_000), &b"openat"[..]));
+        assert_eq!(call(b"12:00:01.000002 close(3) = 0").0.time_ns, Some(43_201_000_002_000));
+        assert_eq!(call(b"1700000000.123456789 close(3) = 0").0.time_ns, Some(1_700_000_000_123_456_789));
         let (p, _, _) = call(b"     0.000123 close(3) = 0");
         assert_eq!(p.time_ns, Some(123_000));
         let (p, _, _) = call(b"77    0.000123 close(3) = 0");
@@ -338,8 +278,7 @@ mod tests {
 
     #[test]
     fn syscall_number_and_ip_columns() {
-        let (p, name, _) =
-            call(b"1234  [  257] [00007f0c8e3d1b7b] openat(AT_FDCWD, \"/x\", O_RDONLY) = 3");
+        let (p, name, _) = call(b"1234  [  257] [00007f0c8e3d1b7b] openat(AT_FDCWD, \"/x\", O_RDONLY) = 3");
         assert_eq!((p.pid, name.as_slice()), (Some(1234), &b"openat"[..]));
     }
 
@@ -349,77 +288,35 @@ mod tests {
         assert_eq!((name.as_slice(), unfinished), (&b"vfork"[..], true));
         let (p, line) = parse(b"3225  <... vfork resumed>) = 3226");
         assert_eq!(p.pid, Some(3225));
-        assert_eq!(
-            line,
-            Line::Resumed {
-                name: b"vfork",
-                rest: b") = 3226"
-            }
-        );
+        assert_eq!(line, Line::Resumed { name: b"vfork", rest: b") = 3226" });
     }
 
     #[test]
     fn exits_signals_and_notes() {
-        assert_eq!(
-            parse(b"12 +++ exited with 3 +++").1,
-            Line::Exited { code: 3 }
-        );
+        assert_eq!(parse(b"12 +++ exited with 3 +++").1, Line::Exited { code: 3 });
         assert_eq!(
             parse(b"12 +++ killed by SIGSEGV (core dumped) +++").1,
-            Line::Killed {
-                signal: b"SIGSEGV",
-                core_dumped: true
-            }
+            Line::Killed { signal: b"SIGSEGV", core_dumped: true }
         );
-        assert_eq!(
-            parse(b"3321 +++ superseded by execve in pid 3322 +++").1,
-            Line::Superseded { by: 3322 }
-        );
+        assert_eq!(parse(b"3321 +++ superseded by execve in pid 3322 +++").1, Line::Superseded { by: 3322 });
         assert_eq!(
             parse(b"12 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED} ---").1,
-            Line::Signal {
-                signal: b"SIGCHLD",
-                stopped: false
-            }
+            Line::Signal { signal: b"SIGCHLD", stopped: false }
         );
-        assert_eq!(
-            parse(b"12 --- stopped by SIGSTOP ---").1,
-            Line::Signal {
-                signal: b"SIGSTOP",
-                stopped: true
-            }
-        );
+        assert_eq!(parse(b"12 --- stopped by SIGSTOP ---").1, Line::Signal { signal: b"SIGSTOP", stopped: true });
         assert_eq!(parse(b"strace: Process 12 attached").1, Line::StraceNote);
-        assert_eq!(
-            parse(b" | 00000  47 45 54  GET |").1,
-            Line::HexDump {
-                data: b"| 00000  47 45 54  GET |"
-            }
-        );
+        assert_eq!(parse(b"/usr/bin/strace: Process 509 attached").1, Line::StraceNote);
+        assert!(matches!(parse(b"800   [????????????????] +++ exited with 0 +++").1, Line::Exited { code: 0 }));
+        assert_eq!(parse(b" | 00000  47 45 54  GET |").1, Line::HexDump { data: b"| 00000  47 45 54  GET |" });
         assert_eq!(parse(b" * 29 bytes in buffer 0").1, Line::BufferHeader);
-        assert_eq!(
-            parse(b" > /usr/lib/libc.so.6(open+0x1f) [0x10]").1,
-            Line::StackFrame
-        );
+        assert_eq!(parse(b" > /usr/lib/libc.so.6(open+0x1f) [0x10]").1, Line::StackFrame);
     }
 
     #[test]
     fn garbage_is_unknown_not_a_panic() {
-        for s in [
-            &b"hello world"[..],
-            b"123",
-            b"[pid",
-            b"[pid x] a(",
-            b"12:00 x",
-            b"99999999999999999999 a()",
-            b"1<",
-        ] {
+        for s in [&b"hello world"[..], b"123", b"[pid", b"[pid x] a(", b"12:00 x", b"99999999999999999999 a()", b"1<"] {
             let (_, line) = parse(s);
-            assert!(
-                matches!(line, Line::Unknown(_)),
-                "{:?} -> {line:?}",
-                String::from_utf8_lossy(s)
-            );
+            assert!(matches!(line, Line::Unknown(_)), "{:?} -> {line:?}", String::from_utf8_lossy(s));
         }
     }
 }

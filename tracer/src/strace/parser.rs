@@ -55,6 +55,9 @@ pub struct Parser {
     unprefixed_seen: bool,
     alias: Option<i32>,
     children: HashSet<i32>,
+    /// Tasks whose unfinished call was skipped on purpose (a write to a
+    /// file): their `resumed` line is expected and ignored.
+    skipped: HashSet<i32>,
     joined: Vec<u8>,
 }
 
@@ -76,6 +79,7 @@ impl Parser {
             unprefixed_seen: false,
             alias: None,
             children: HashSet::new(),
+            skipped: HashSet::new(),
             joined: Vec::new(),
         }
     }
@@ -86,14 +90,7 @@ impl Parser {
 
     /// Reads one line (without its newline). `pid_hint` is the pid for lines
     /// without a pid column: the suffix of a `-ff` file, or None (then 0).
-    pub fn feed(
-        &mut self,
-        file: &Arc<str>,
-        line_no: u64,
-        pid_hint: Option<i32>,
-        text: &[u8],
-        out: &mut Vec<Event>,
-    ) {
+    pub fn feed(&mut self, file: &Arc<str>, line_no: u64, pid_hint: Option<i32>, text: &[u8], out: &mut Vec<Event>) {
         self.stats.lines += 1;
         let (prefix, kind) = line::parse(text);
         match kind {
@@ -107,48 +104,28 @@ impl Parser {
             _ => {}
         }
         self.release_held(out);
-        let origin = || Origin::Log {
-            file: file.clone(),
-            line: line_no,
-        };
+        let origin = || Origin::Log { file: file.clone(), line: line_no };
         let pid = self.pid_of(prefix.pid, pid_hint);
         match kind {
-            Line::Call {
-                name,
-                rest,
-                unfinished,
-            } => {
+            Line::Call { name, rest, unfinished } => {
                 self.stats.calls += 1;
                 let Some(interest) = decode::interest(name) else {
                     return;
                 };
-                if interest == Interest::Send
-                    && name == b"write"
-                    && decode::is_plain_file_write(rest)
-                {
+                if interest == Interest::Send && name == b"write" && decode::is_plain_file_write(rest) {
+                    if unfinished {
+                        self.skipped.insert(pid);
+                    }
                     return;
                 }
                 if unfinished {
-                    let call = Pending {
-                        name: name.to_vec(),
-                        text: rest.to_vec(),
-                        time_ns: prefix.time_ns,
-                    };
+                    let call = Pending { name: name.to_vec(), text: rest.to_vec(), time_ns: prefix.time_ns };
                     if let Some(old) = self.pending.insert(pid, call) {
                         self.flush_pending(pid, old, origin(), out);
                     }
                     return;
                 }
-                self.complete(
-                    pid,
-                    prefix.time_ns,
-                    origin(),
-                    interest,
-                    name,
-                    rest,
-                    text,
-                    out,
-                );
+                self.complete(pid, prefix.time_ns, origin(), interest, name, rest, text, out);
             }
             Line::Resumed { name, rest } => {
                 self.stats.calls += 1;
@@ -159,10 +136,7 @@ impl Parser {
                 // the end under the leader's.
                 let start = match self.pending.remove(&pid) {
                     Some(p) => Some(p),
-                    None => self
-                        .superseded
-                        .get(&pid)
-                        .and_then(|tid| self.pending.remove(tid)),
+                    None => self.superseded.get(&pid).and_then(|tid| self.pending.remove(tid)),
                 };
                 match start {
                     Some(p) if p.name == name => {
@@ -170,45 +144,24 @@ impl Parser {
                         joined.clear();
                         joined.extend_from_slice(&p.text);
                         joined.extend_from_slice(rest);
-                        self.complete(
-                            pid,
-                            p.time_ns.or(prefix.time_ns),
-                            origin(),
-                            interest,
-                            name,
-                            &joined,
-                            text,
-                            out,
-                        );
+                        self.complete(pid, p.time_ns.or(prefix.time_ns), origin(), interest, name, &joined, text, out);
                         self.joined = joined;
                     }
+                    None if self.skipped.remove(&pid) => {}
                     other => {
                         if let Some(p) = other {
                             self.flush_pending(pid, p, origin(), out);
                         }
-                        self.unparsed(
-                            pid,
-                            origin(),
-                            text,
-                            "resumed call whose start is not in the log",
-                            out,
-                        );
+                        self.unparsed(pid, origin(), text, "resumed call whose start is not in the log", out);
                     }
                 }
             }
             Line::Exited { code } => {
                 self.end_task(pid, origin(), out);
-                let kind = EventKind::Exit {
-                    code: Some(code),
-                    signal: None,
-                    core_dumped: false,
-                };
+                let kind = EventKind::Exit { code: Some(code), signal: None, core_dumped: false };
                 self.emit(pid, prefix.time_ns, None, origin(), kind, out);
             }
-            Line::Killed {
-                signal,
-                core_dumped,
-            } => {
+            Line::Killed { signal, core_dumped } => {
                 self.end_task(pid, origin(), out);
                 let signal = Some(String::from_utf8_lossy(signal).into_owned());
                 self.emit(
@@ -216,42 +169,20 @@ impl Parser {
                     prefix.time_ns,
                     None,
                     origin(),
-                    EventKind::Exit {
-                        code: None,
-                        signal,
-                        core_dumped,
-                    },
+                    EventKind::Exit { code: None, signal, core_dumped },
                     out,
                 );
             }
             Line::Superseded { by } => {
                 self.superseded.insert(pid, by);
-                self.emit(
-                    pid,
-                    prefix.time_ns,
-                    None,
-                    origin(),
-                    EventKind::Superseded { by },
-                    out,
-                );
+                self.emit(pid, prefix.time_ns, None, origin(), EventKind::Superseded { by }, out);
             }
             Line::Signal { signal, stopped } => {
                 let signal = String::from_utf8_lossy(signal).into_owned();
-                self.emit(
-                    pid,
-                    prefix.time_ns,
-                    None,
-                    origin(),
-                    EventKind::Signal { signal, stopped },
-                    out,
-                );
+                self.emit(pid, prefix.time_ns, None, origin(), EventKind::Signal { signal, stopped }, out);
             }
             Line::Unknown(reason) => self.unparsed(pid, origin(), text, reason, out),
-            Line::HexDump { .. }
-            | Line::BufferHeader
-            | Line::StackFrame
-            | Line::Blank
-            | Line::StraceNote => {}
+            Line::HexDump { .. } | Line::BufferHeader | Line::StackFrame | Line::Blank | Line::StraceNote => {}
         }
     }
 
@@ -263,15 +194,7 @@ impl Parser {
         pids.sort_unstable();
         for pid in pids {
             if let Some(p) = self.pending.remove(&pid) {
-                self.flush_pending(
-                    pid,
-                    p,
-                    Origin::Log {
-                        file: file.clone(),
-                        line: last_line,
-                    },
-                    out,
-                );
+                self.flush_pending(pid, p, Origin::Log { file: file.clone(), line: last_line }, out);
             }
         }
     }
@@ -282,10 +205,8 @@ impl Parser {
             return hint.unwrap_or(0);
         };
         if self.unprefixed_seen && self.alias.is_none() && hint.is_none() {
-            let root_spawning = self
-                .pending
-                .get(&0)
-                .is_some_and(|p| decode::interest(&p.name) == Some(Interest::Spawn));
+            let root_spawning =
+                self.pending.get(&0).is_some_and(|p| decode::interest(&p.name) == Some(Interest::Spawn));
             if !self.children.contains(&pid) && !root_spawning {
                 self.alias = Some(pid);
             }
@@ -352,14 +273,7 @@ impl Parser {
         }
     }
 
-    fn unparsed(
-        &mut self,
-        pid: i32,
-        origin: Origin,
-        text: &[u8],
-        reason: &str,
-        out: &mut Vec<Event>,
-    ) {
+    fn unparsed(&mut self, pid: i32, origin: Origin, text: &[u8], reason: &str, out: &mut Vec<Event>) {
         self.stats.unparsed += 1;
         if self.stats.unparsed <= MAX_WARNINGS {
             tracing::warn!("{origin}: unparsed strace line: {reason}");
@@ -368,10 +282,7 @@ impl Parser {
         }
         const MAX_TEXT: usize = 512;
         let text = text[..text.len().min(MAX_TEXT)].to_vec().into();
-        let kind = EventKind::Unparsed {
-            text,
-            reason: reason.to_string(),
-        };
+        let kind = EventKind::Unparsed { text, reason: reason.to_string() };
         let ev = self.make(pid, None, None, origin, kind);
         out.push(ev);
     }
@@ -400,14 +311,7 @@ impl Parser {
         let seq = self.seq;
         self.seq += 1;
         self.stats.events += 1;
-        Event {
-            seq,
-            pid,
-            time_ns,
-            duration_ns,
-            origin,
-            kind,
-        }
+        Event { seq, pid, time_ns, duration_ns, origin, kind }
     }
 
     /// Emits the held send, with the full buffer from its hex dump if one
@@ -475,18 +379,10 @@ mod tests {
         assert_eq!(stats.unparsed, 0);
         assert_eq!(ev.len(), 2);
         assert_eq!((ev[0].pid, ev[1].pid), (101, 100));
-        let EventKind::Open { path, result, .. } = &ev[1].kind else {
-            panic!()
-        };
+        let EventKind::Open { path, result, .. } = &ev[1].kind else { panic!() };
         assert_eq!(path.as_slice(), b"/etc/a");
         assert_eq!(result.errno.as_deref(), Some("ENOENT"));
-        assert_eq!(
-            ev[1].origin,
-            Origin::Log {
-                file: "t.log".into(),
-                line: 3
-            }
-        );
+        assert_eq!(ev[1].origin, Origin::Log { file: "t.log".into(), line: 3 });
     }
 
     #[test]
@@ -498,9 +394,7 @@ mod tests {
         ]);
         assert!(matches!(ev[0].kind, EventKind::Superseded { by: 3322 }));
         assert_eq!(ev[1].pid, 3321);
-        let EventKind::Exec { result, .. } = &ev[1].kind else {
-            panic!()
-        };
+        let EventKind::Exec { result, .. } = &ev[1].kind else { panic!() };
         assert_eq!(*result, SysResult::ok(0));
     }
 
@@ -510,9 +404,7 @@ mod tests {
             "7 connect(3, {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr(\"1.2.3.4\")}, 16 <unfinished ...>",
             "7 +++ killed by SIGKILL +++",
         ]);
-        let EventKind::Connect { result, .. } = &ev[0].kind else {
-            panic!("{:?}", ev[0])
-        };
+        let EventKind::Connect { result, .. } = &ev[0].kind else { panic!("{:?}", ev[0]) };
         assert_eq!(*result, SysResult::unknown());
         assert!(matches!(&ev[1].kind, EventKind::Exit { signal: Some(s), .. } if s == "SIGKILL"));
     }
@@ -524,9 +416,7 @@ mod tests {
             " | 00000  47 45 54 20 2f 20 48 54                           GET / HT         |",
             "5 close(3) = 0",
         ]);
-        let EventKind::Send { data, .. } = &ev[0].kind else {
-            panic!()
-        };
+        let EventKind::Send { data, .. } = &ev[0].kind else { panic!() };
         assert_eq!(data[0].bytes.as_slice(), b"GET / HT");
         assert!(!data[0].truncated);
         assert!(matches!(ev[1].kind, EventKind::Close { .. }));
@@ -546,11 +436,7 @@ mod tests {
 
     #[test]
     fn garbage_becomes_unparsed_events_and_the_run_goes_on() {
-        let (ev, stats) = run(&[
-            "\u{1}\u{2}garbage",
-            "9 close(3) = 0",
-            "9 openat(AT_FDCWD, \"/x\"",
-        ]);
+        let (ev, stats) = run(&["\u{1}\u{2}garbage", "9 close(3) = 0", "9 openat(AT_FDCWD, \"/x\""]);
         assert_eq!(stats.unparsed, 2);
         assert!(matches!(ev[0].kind, EventKind::Unparsed { .. }));
         assert!(matches!(ev[1].kind, EventKind::Close { .. }));

@@ -31,24 +31,17 @@ pub struct LogFile {
 
 /// Opens a possibly compressed file for buffered reading.
 pub fn open_maybe_compressed(path: &Path) -> Result<Box<dyn BufRead + Send>, SourceError> {
-    let err = |source| SourceError::Io {
-        path: path.display().to_string(),
-        source,
-    };
+    let err = |source| SourceError::Io { path: path.display().to_string(), source };
     let mut file = File::open(path).map_err(err)?;
     let mut magic = [0u8; 4];
     let n = read_up_to(&mut file, &mut magic).map_err(err)?;
     let head = io::Cursor::new(magic[..n].to_vec()).chain(file);
     const BUF: usize = 1 << 20;
     Ok(match &magic[..n] {
-        [0x1f, 0x8b, ..] => Box::new(BufReader::with_capacity(
-            BUF,
-            flate2::read::MultiGzDecoder::new(head),
-        )),
-        [0x28, 0xb5, 0x2f, 0xfd] => Box::new(BufReader::with_capacity(
-            BUF,
-            zstd::stream::read::Decoder::new(head).map_err(err)?,
-        )),
+        [0x1f, 0x8b, ..] => Box::new(BufReader::with_capacity(BUF, flate2::read::MultiGzDecoder::new(head))),
+        [0x28, 0xb5, 0x2f, 0xfd] => {
+            Box::new(BufReader::with_capacity(BUF, zstd::stream::read::Decoder::new(head).map_err(err)?))
+        }
         _ => Box::new(BufReader::with_capacity(BUF, head)),
     })
 }
@@ -127,12 +120,7 @@ impl Stream {
                 self.next = Some((self.last_time, overlong));
             }
             Ok(None) => self.next = None,
-            Err(source) => {
-                return Err(SourceError::Io {
-                    path: self.name.to_string(),
-                    source,
-                })
-            }
+            Err(source) => return Err(SourceError::Io { path: self.name.to_string(), source }),
         }
         Ok(())
     }
@@ -169,9 +157,7 @@ impl LogReader {
             for s in &mut streams {
                 s.advance()?;
             }
-            merge_by_time = streams
-                .iter()
-                .all(|s| s.next.is_none() || line::parse(&s.buf).0.time_ns.is_some());
+            merge_by_time = streams.iter().all(|s| s.next.is_none() || line::parse(&s.buf).0.time_ns.is_some());
         }
         Ok(LogReader {
             streams,
@@ -186,10 +172,7 @@ impl LogReader {
 
     /// Opens a single log file.
     pub fn open_file(path: &Path) -> Result<LogReader, SourceError> {
-        LogReader::open(&[LogFile {
-            path: path.to_path_buf(),
-            pid: None,
-        }])
+        LogReader::open(&[LogFile { path: path.to_path_buf(), pid: None }])
     }
 
     pub fn stats(&self) -> &ParseStats {
@@ -217,12 +200,7 @@ impl LogReader {
             self.streams[0].next.is_some().then_some(0)
         } else if self.merge_by_time {
             // Streams were read ahead; pick the earliest line.
-            self.streams
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| s.next.map(|(t, _)| (t, i)))
-                .min()
-                .map(|(_, i)| i)
+            self.streams.iter().enumerate().filter_map(|(i, s)| s.next.map(|(t, _)| (t, i))).min().map(|(_, i)| i)
         } else {
             while self.current < self.streams.len() && self.streams[self.current].next.is_none() {
                 self.current += 1;
@@ -230,26 +208,17 @@ impl LogReader {
             (self.current < self.streams.len()).then_some(self.current)
         };
         let Some(i) = idx else {
-            let (name, line) = self
-                .streams
-                .last()
-                .map(|s| (s.name.clone(), s.line_no))
-                .unwrap_or_else(|| (Arc::from(""), 0));
+            let (name, line) =
+                self.streams.last().map(|s| (s.name.clone(), s.line_no)).unwrap_or_else(|| (Arc::from(""), 0));
             self.parser.finish(&name, line, &mut self.out);
             self.finished = true;
             return Ok(());
         };
         let s = &mut self.streams[i];
         if s.next.is_some_and(|(_, overlong)| overlong) {
-            tracing::warn!(
-                "{}:{}: line longer than {} bytes, cut",
-                s.name,
-                s.line_no,
-                MAX_LINE
-            );
+            tracing::warn!("{}:{}: line longer than {} bytes, cut", s.name, s.line_no, MAX_LINE);
         }
-        self.parser
-            .feed(&s.name, s.line_no, s.pid, &s.buf, &mut self.out);
+        self.parser.feed(&s.name, s.line_no, s.pid, &s.buf, &mut self.out);
         if self.streams.len() > 1 {
             // Read ahead so the merge can compare this stream again.
             self.streams[i].advance()?;

@@ -219,10 +219,7 @@ pub fn fd(v: &[u8]) -> Option<Fd> {
         None => (v, None),
     };
     let num = int(num_part)?;
-    Some(Fd {
-        num: num as i32,
-        path: decor.map(|d| d.into()),
-    })
+    Some(Fd { num: num as i32, path: decor.map(|d| d.into()) })
 }
 
 /// The fd number strace prints as `AT_FDCWD`.
@@ -233,14 +230,8 @@ pub const AT_FDCWD: i32 = -100;
 /// an [`Fd`] numbered [`AT_FDCWD`] whose path is that directory.
 pub fn dirfd(v: &[u8]) -> Option<Fd> {
     let (bare, comment) = strip_comment(v.trim_ascii());
-    if let Some(decor) = bare
-        .strip_prefix(b"AT_FDCWD")
-        .filter(|d| d.starts_with(b"<"))
-    {
-        return Some(Fd {
-            num: AT_FDCWD,
-            path: Some(decoration_text(decor).into()),
-        });
+    if let Some(decor) = bare.strip_prefix(b"AT_FDCWD").filter(|d| d.starts_with(b"<")) {
+        return Some(Fd { num: AT_FDCWD, path: Some(decoration_text(decor).into()) });
     }
     if bare == b"AT_FDCWD" || comment == Some(b"AT_FDCWD") {
         return None;
@@ -265,8 +256,7 @@ pub fn decoration_text(v: &[u8]) -> Vec<u8> {
 
 /// Does a flag set contain `name`? Works for `A|B|C` and ignores comments.
 pub fn has_flag(v: &[u8], name: &[u8]) -> bool {
-    v.split(|&c| c == b'|' || c == b' ' || c == b',' || c == b'{' || c == b'}' || c == b'=')
-        .any(|f| f == name)
+    v.split(|&c| c == b'|' || c == b' ' || c == b',' || c == b'{' || c == b'}' || c == b'=').any(|f| f == name)
 }
 
 /// The inside of `[...]` or `{...}`.
@@ -340,44 +330,28 @@ pub fn sockaddr(v: &[u8]) -> Option<SockAddr> {
     match family {
         "inet" => {
             let port = call_arg(field(body, b"sin_port")?, b"htons").and_then(int)?;
-            let ip = field(body, b"sin_addr")
-                .and_then(|a| call_arg(a, b"inet_addr"))
-                .and_then(string)?;
-            Some(SockAddr::Inet {
-                ip: String::from_utf8_lossy(&ip.0).into_owned(),
-                port: port as u16,
-            })
+            let ip = field(body, b"sin_addr").and_then(|a| call_arg(a, b"inet_addr")).and_then(string)?;
+            Some(SockAddr::Inet { ip: String::from_utf8_lossy(&ip.0).into_owned(), port: port as u16 })
         }
         "inet6" => {
             let port = call_arg(field(body, b"sin6_port")?, b"htons").and_then(int)?;
             let ip = inet_pton(body)?;
-            Some(SockAddr::Inet6 {
-                ip,
-                port: port as u16,
-            })
+            Some(SockAddr::Inet6 { ip, port: port as u16 })
         }
         "unix" => {
             let raw = field(body, b"sun_path").unwrap_or(b"\"\"");
             let is_abstract = raw.starts_with(b"@");
             let path = string(raw).map(|s| s.0).unwrap_or_default();
-            Some(SockAddr::Unix {
-                path: path.into(),
-                r#abstract: is_abstract,
-            })
+            Some(SockAddr::Unix { path: path.into(), r#abstract: is_abstract })
         }
         _ => {
             let pid = field(body, b"nl_pid").and_then(int).unwrap_or(0);
             let groups = field(body, b"nl_groups").and_then(|g| {
                 // nl_groups prints as zero-padded hex digits without 0x.
                 let g = strip_comment(g).0;
-                std::str::from_utf8(g)
-                    .ok()
-                    .and_then(|t| u32::from_str_radix(t.trim_start_matches("0x"), 16).ok())
+                std::str::from_utf8(g).ok().and_then(|t| u32::from_str_radix(t.trim_start_matches("0x"), 16).ok())
             });
-            Some(SockAddr::Netlink {
-                pid: pid as u32,
-                groups: groups.unwrap_or(0),
-            })
+            Some(SockAddr::Netlink { pid: pid as u32, groups: groups.unwrap_or(0) })
         }
     }
 }
@@ -404,15 +378,7 @@ mod tests {
     #[test]
     fn splits_at_top_level_only() {
         let (parts, end) = split_top(br#"AT_FDCWD, "/a,b(c", {x=1, y=[2, 3]}, 3</p,q>) = 0"#);
-        assert_eq!(
-            parts,
-            vec![
-                &b"AT_FDCWD"[..],
-                br#""/a,b(c""#,
-                b"{x=1, y=[2, 3]}",
-                b"3</p,q>"
-            ]
-        );
+        assert_eq!(parts, vec![&b"AT_FDCWD"[..], br#""/a,b(c""#, b"{x=1, y=[2, 3]}", b"3</p,q>"]);
         assert_eq!(end, 44);
     }
 
@@ -423,14 +389,8 @@ mod tests {
         assert_eq!(parts.len(), 2);
         let f = fd(parts[0]).unwrap();
         assert_eq!(f.num, 5);
-        assert_eq!(
-            f.path.unwrap().as_slice(),
-            b"TCP:[127.0.0.1:40000->1.2.3.4:443]"
-        );
-        assert_eq!(
-            fd(parts[1]).unwrap().path.unwrap().as_slice(),
-            b"/dev/null<char 1:3>"
-        );
+        assert_eq!(f.path.unwrap().as_slice(), b"TCP:[127.0.0.1:40000->1.2.3.4:443]");
+        assert_eq!(fd(parts[1]).unwrap().path.unwrap().as_slice(), b"/dev/null<char 1:3>");
     }
 
     #[test]
@@ -447,10 +407,7 @@ mod tests {
         assert_eq!(string(br#""abc"..."#), Some((b"abc".to_vec(), true)));
         assert_eq!(string(br#""abc""#), Some((b"abc".to_vec(), false)));
         assert_eq!(string(b"NULL"), None);
-        assert_eq!(
-            string(br#""unterminated"#),
-            Some((b"unterminated".to_vec(), true))
-        );
+        assert_eq!(string(br#""unterminated"#), Some((b"unterminated".to_vec(), true)));
     }
 
     #[test]
@@ -473,64 +430,30 @@ mod tests {
         assert_eq!(dirfd(b"-100 /* AT_FDCWD */"), None);
         assert_eq!(dirfd(b"7</home/u>").unwrap().num, 7);
         let cwd = dirfd(b"AT_FDCWD</home/u/a, b>").unwrap();
-        assert_eq!(
-            (cwd.num, cwd.path.unwrap().as_slice()),
-            (AT_FDCWD, &b"/home/u/a, b"[..])
-        );
+        assert_eq!((cwd.num, cwd.path.unwrap().as_slice()), (AT_FDCWD, &b"/home/u/a, b"[..]));
         assert_eq!(split_top(b"AT_FDCWD</a,b>, \"x\"").0.len(), 2);
     }
 
     #[test]
     fn sockaddrs() {
-        let v4 = sockaddr(
-            br#"{sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("127.0.0.53")}"#,
-        );
-        assert_eq!(
-            v4,
-            Some(SockAddr::Inet {
-                ip: "127.0.0.53".into(),
-                port: 53
-            })
-        );
+        let v4 = sockaddr(br#"{sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("127.0.0.53")}"#);
+        assert_eq!(v4, Some(SockAddr::Inet { ip: "127.0.0.53".into(), port: 53 }));
         let v6 = sockaddr(
             br#"{sa_family=AF_INET6, sin6_port=htons(443), sin6_flowinfo=htonl(0), inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}"#,
         );
-        assert_eq!(
-            v6,
-            Some(SockAddr::Inet6 {
-                ip: "::1".into(),
-                port: 443
-            })
-        );
+        assert_eq!(v6, Some(SockAddr::Inet6 { ip: "::1".into(), port: 443 }));
         let un = sockaddr(br#"{sa_family=AF_UNIX, sun_path=@"/tmp/.X11-unix/X0"}"#).unwrap();
-        assert_eq!(
-            un,
-            SockAddr::Unix {
-                path: "/tmp/.X11-unix/X0".into(),
-                r#abstract: true
-            }
-        );
+        assert_eq!(un, SockAddr::Unix { path: "/tmp/.X11-unix/X0".into(), r#abstract: true });
         let nl = sockaddr(b"{sa_family=AF_NETLINK, nl_pid=0, nl_groups=00000010}").unwrap();
         assert_eq!(nl, SockAddr::Netlink { pid: 0, groups: 16 });
-        let raw = sockaddr(
-            br#"{sa_family=0x2 /* AF_INET */, sin_port=htons(80), sin_addr=inet_addr("1.2.3.4")}"#,
-        );
-        assert_eq!(
-            raw,
-            Some(SockAddr::Inet {
-                ip: "1.2.3.4".into(),
-                port: 80
-            })
-        );
+        let raw = sockaddr(br#"{sa_family=0x2 /* AF_INET */, sin_port=htons(80), sin_addr=inet_addr("1.2.3.4")}"#);
+        assert_eq!(raw, Some(SockAddr::Inet { ip: "1.2.3.4".into(), port: 80 }));
     }
 
     #[test]
     fn argv_arrays() {
         let (argv, cut) = string_array(br#"["sh", "-c", "echo a, b"]"#);
-        assert_eq!(
-            argv,
-            vec![b"sh".to_vec(), b"-c".to_vec(), b"echo a, b".to_vec()]
-        );
+        assert_eq!(argv, vec![b"sh".to_vec(), b"-c".to_vec(), b"echo a, b".to_vec()]);
         assert!(!cut);
         let (argv, cut) = string_array(br#"["node", "x"..., ...]"#);
         assert_eq!(argv.len(), 2);
@@ -539,20 +462,7 @@ mod tests {
 
     #[test]
     fn never_panics_on_fragments() {
-        for s in [
-            &b""[..],
-            b"<",
-            b"\"",
-            b"\\",
-            b"3<",
-            b"{",
-            b"[\"",
-            b"/*",
-            b"0x",
-            b"-",
-            b"\"\\x",
-            b"\"\\",
-        ] {
+        for s in [&b""[..], b"<", b"\"", b"\\", b"3<", b"{", b"[\"", b"/*", b"0x", b"-", b"\"\\x", b"\"\\"] {
             let _ = split_top(s);
             let _ = string(s);
             let _ = fd(s);

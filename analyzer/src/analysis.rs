@@ -1,0 +1,685 @@
+//! The analyzer proper: consumes events in order, keeps the process model
+//! up to date, derives a [`Fact`] for each event that a rule could care
+//! about, runs the rule pack on it, and records the behaviour the report
+//! lists (files, commands, connections, DNS queries).
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use tracer::{Event, EventKind, Origin, SockAddr};
+
+use crate::dns;
+use crate::findings::{Evidence, Findings};
+use crate::paths::{self, basename};
+use crate::process::{FdInfo, ProcessModel};
+use crate::report::{Behaviour, Command, Connection, DnsQueryRecord, FileRecord, PhaseReport};
+use crate::rules::{Fact, RulePack};
+
+/// What the analyzer knows about the run besides the events.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    /// Phase name (`install`, `start`, ...).
+    pub phase: String,
+    pub ecosystem: Option<String>,
+    /// The traced HOME. When unknown, a HOME recorded in an exec's
+    /// environment is used, else `/root` and `/home/<user>`.
+    pub home: Option<String>,
+    /// The directory the traced command started in.
+    pub cwd: Option<String>,
+    /// The package's own directory (default: `cwd`).
+    pub project: Option<String>,
+    /// Values planted in canary credentials; seeing one leave is exfiltration.
+    pub canaries: Vec<String>,
+}
+
+/// How many payload bytes a fact carries for `payload_re`.
+const PAYLOAD_TEXT_MAX: usize = 4096;
+
+pub struct Analyzer<'r> {
+    pack: &'r RulePack,
+    ctx: Context,
+    model: ProcessModel,
+    findings: Findings,
+    files: HashMap<String, FileRecord>,
+    project_files: u64,
+    commands: Vec<Command>,
+    connections: Vec<Connection>,
+    dns: Vec<DnsQueryRecord>,
+    dns_seen: HashSet<(String, String)>,
+    created: HashSet<String>,
+    /// IP → host name, from DNS answers the sandbox saw.
+    names: HashMap<IpAddr, String>,
+    env_home: Option<String>,
+    /// (process, fd) → the address it was bound to, for `listen`.
+    bound: HashMap<(i32, i32), SockAddr>,
+    events: u64,
+}
+
+impl<'r> Analyzer<'r> {
+    pub fn new(pack: &'r RulePack, ctx: Context) -> Analyzer<'r> {
+        let mut ctx = ctx;
+        if ctx.project.is_none() {
+            ctx.project = ctx.cwd.clone();
+        }
+        Analyzer {
+            pack,
+            model: ProcessModel::new(ctx.cwd.clone()),
+            ctx,
+            findings: Findings::default(),
+            files: HashMap::new(),
+            project_files: 0,
+            commands: Vec::new(),
+            connections: Vec::new(),
+            dns: Vec::new(),
+            dns_seen: HashSet::new(),
+            created: HashSet::new(),
+            names: HashMap::new(),
+            env_home: None,
+            bound: HashMap::new(),
+            events: 0,
+        }
+    }
+
+    /// Labels later connects to `ip` with `name` (from a DNS answer).
+    pub fn learn_name(&mut self, ip: IpAddr, name: String) {
+        self.names.insert(ip, name);
+    }
+
+    pub fn event(&mut self, ev: &Event) {
+        self.events += 1;
+        let pid = ev.pid;
+        match &ev.kind {
+            EventKind::Spawn { child, thread, .. } => self.model.spawn(pid, *child, *thread),
+            EventKind::Exec { path, argv, env, result, syscall, .. } => {
+                let path = self.model.resolve(pid, None, &path.lossy());
+                let argv: Vec<String> = argv.iter().map(|a| a.lossy().into_owned()).collect();
+                let env: Vec<String> = env.iter().flatten().map(|e| e.lossy().into_owned()).collect();
+                let mut fact = self.base_fact(pid, "exec", syscall, ev);
+                fact.path = Some(path.clone());
+                fact.home_rel = self.home_rel(&path);
+                fact.argv = argv.clone();
+                fact.exe = Some(path.clone());
+                fact.env = env.clone();
+                fact.success = known(result);
+                fact.errno = result.errno.clone();
+                fact.created_in_run = self.created.contains(&path);
+                fact.is_package_manager = self.is_package_manager(&path, &argv);
+                fact.canary = self.has_canary(argv.iter().chain(env.iter()).map(String::as_str));
+                // A failed exec on PATH search is an attempt, not a command.
+                let failed_path_search = result.failed() && result.errno.as_deref() == Some("ENOENT");
+                if !failed_path_search || self.pack.wants("exec") {
+                    self.check(&fact, ev);
+                }
+                if result.success() {
+                    let home = env.iter().find_map(|e| e.strip_prefix("HOME=")).map(str::to_string);
+                    if self.env_home.is_none() {
+                        self.env_home.clone_from(&home);
+                    }
+                    self.touch(&path, |r| r.exec = true, true);
+                    let parent = self.model.get(pid).and_then(|p| p.parent);
+                    self.model.exec(pid, path.clone(), argv.clone(), home);
+                    self.commands.push(Command {
+                        argv,
+                        exe: path,
+                        pid: self.model.leader_of(pid),
+                        parent,
+                        chain: self.chain_text(pid),
+                    });
+                }
+            }
+            EventKind::Exit { .. } => self.model.exit(pid),
+            EventKind::Superseded { by } => self.model.superseded(*by),
+            EventKind::Signal { .. } | EventKind::Unparsed { .. } => {}
+            EventKind::Open { syscall, path, dirfd, access, create, truncate, result, resolved, .. } => {
+                let path = match resolved {
+                    Some(r) => paths::normalize(&r.lossy()),
+                    None => self.model.resolve(pid, dirfd.as_ref(), &path.lossy()),
+                };
+                let path = self.proc_self(pid, path);
+                self.learn_cwd(pid, dirfd.as_ref());
+                let ok = result.success();
+                if ok {
+                    if let Some(fd) = result.value {
+                        self.model.task(pid).fds.insert(fd as i32, FdInfo::File(path.clone()));
+                    }
+                }
+                let newly_created = ok && *create && !self.files.contains_key(&path);
+                let mut fact = self.path_fact(pid, "open", syscall, ev, &path);
+                fact.access = Some(*access);
+                fact.creates = *create || *truncate;
+                fact.success = known(result);
+                fact.errno = result.errno.clone();
+                self.check(&fact, ev);
+                let (reads, writes) = (access.reads(), access.writes() || *create || *truncate);
+                self.touch(
+                    &path,
+                    |r| {
+                        r.read |= reads;
+                        r.write |= writes;
+                    },
+                    ok,
+                );
+                if newly_created {
+                    self.created.insert(path);
+                }
+            }
+            EventKind::Probe { syscall, path, dirfd, result } => {
+                let path = self.model.resolve(pid, dirfd.as_ref(), &path.lossy());
+                let path = self.proc_self(pid, path);
+                self.learn_cwd(pid, dirfd.as_ref());
+                if self.pack.wants("probe") {
+                    let mut fact = self.path_fact(pid, "probe", syscall, ev, &path);
+                    fact.success = known(result);
+                    fact.errno = result.errno.clone();
+                    self.check(&fact, ev);
+                }
+            }
+            EventKind::Unlink { syscall, path, dirfd, result } => {
+                let path = self.model.resolve(pid, dirfd.as_ref(), &path.lossy());
+                let mut fact = self.path_fact(pid, "unlink", syscall, ev, &path);
+                fact.success = known(result);
+                fact.errno = result.errno.clone();
+                self.check(&fact, ev);
+                self.touch(&path, |r| r.delete = true, result.success());
+            }
+            EventKind::Rename { syscall, from, from_dirfd, to, to_dirfd, result } => {
+                let from = self.model.resolve(pid, from_dirfd.as_ref(), &from.lossy());
+                let to = self.model.resolve(pid, to_dirfd.as_ref(), &to.lossy());
+                let mut fact = self.path_fact(pid, "rename", syscall, ev, &to);
+                fact.source = Some(from.clone());
+                fact.success = known(result);
+                fact.errno = result.errno.clone();
+                self.check(&fact, ev);
+                let ok = result.success();
+                self.touch(&from, |r| r.delete = true, ok);
+                self.touch(&to, |r| r.write = true, ok);
+                if ok && (self.created.remove(&from) || !self.files.contains_key(&to)) {
+                    self.created.insert(to);
+                }
+            }
+            EventKind::Mkdir { syscall, path, dirfd, result, mode } => {
+                let path = self.model.resolve(pid, dirfd.as_ref(), &path.lossy());
+                let mut fact = self.path_fact(pid, "mkdir", syscall, ev, &path);
+                fact.mode = *mode;
+                fact.success = known(result);
+                fact.errno = result.errno.clone();
+                self.check(&fact, ev);
+                if result.success() {
+                    self.created.insert(path);
+                }
+            }
+            EventKind::Chmod { syscall, path, dirfd, mode, result } => {
+                let path = if path.is_empty() {
+                    // fchmod: the fd names the file.
+                    self.fd_path(pid, dirfd.as_ref()).unwrap_or_default()
+                } else {
+                    self.model.resolve(pid, dirfd.as_ref(), &path.lossy())
+                };
+                let mut fact = self.path_fact(pid, "chmod", syscall, ev, &path);
+                fact.mode = *mode;
+                fact.success = known(result);
+                fact.errno = result.errno.clone();
+                self.check(&fact, ev);
+                self.touch(&path, |r| r.chmod = true, result.success());
+            }
+            EventKind::Link { syscall, target, path, dirfd, symbolic, result } => {
+                let path = self.model.resolve(pid, dirfd.as_ref(), &path.lossy());
+                let target = if *symbolic {
+                    target.lossy().into_owned()
+                } else {
+                    self.model.resolve(pid, None, &target.lossy())
+                };
+                let mut fact = self.path_fact(pid, "link", syscall, ev, &path);
+                fact.source = Some(target);
+                fact.success = known(result);
+                fact.errno = result.errno.clone();
+                self.check(&fact, ev);
+                if result.success() {
+                    self.created.insert(path.clone());
+                }
+                self.touch(&path, |r| r.write = true, result.success());
+            }
+            EventKind::Socket { family, sock_type, result } => {
+                if let (true, Some(fd)) = (result.success(), result.value) {
+                    let stream = sock_type.starts_with("SOCK_STREAM");
+                    let info = FdInfo::Socket { family: family.clone(), stream, peer: None };
+                    self.model.task(pid).fds.insert(fd as i32, info);
+                }
+            }
+            EventKind::Connect { fd, addr, result } => {
+                let stream = match self.fd_info(pid, fd) {
+                    Some(FdInfo::Socket { stream, .. }) => stream,
+                    _ => true,
+                };
+                self.model.task(pid).fds.insert(
+                    fd.num,
+                    FdInfo::Socket { family: addr.family().to_string(), stream, peer: Some(addr.clone()) },
+                );
+                let mut fact = self.addr_fact(pid, "connect", "connect", ev, addr);
+                fact.success = known(result);
+                fact.errno = result.errno.clone();
+                self.check(&fact, ev);
+                self.connections.push(Connection {
+                    family: addr.family().to_string(),
+                    address: addr_text(addr),
+                    port: addr.ip_port().map(|(_, p)| p),
+                    host: fact.host.clone(),
+                    transport: if stream { "tcp" } else { "udp" }.into(),
+                    result: result_text(result),
+                    pid: self.model.leader_of(pid),
+                });
+            }
+            EventKind::Bind { fd, addr, result } => {
+                if result.success() {
+                    self.bound.insert((self.model.leader_of(pid), fd.num), addr.clone());
+                }
+                let mut fact = self.addr_fact(pid, "bind", "bind", ev, addr);
+                fact.success = known(result);
+                fact.errno = result.errno.clone();
+                self.check(&fact, ev);
+            }
+            EventKind::Listen { fd, result } => {
+                // The address is the one the fd was bound to.
+                let mut fact = self.base_fact(pid, "listen", "listen", ev);
+                if let Some(addr) = self.bound.get(&(self.model.leader_of(pid), fd.num)) {
+                    self.fill_addr(&mut fact, addr);
+                }
+                fact.success = known(result);
+                self.check(&fact, ev);
+            }
+            EventKind::Send { syscall, fd, addr, data, result } => {
+                self.send(ev, pid, syscall, fd, addr.as_ref(), data, result)
+            }
+            EventKind::Chdir { path, fd, result, .. } => {
+                if result.success() {
+                    let dir = if path.is_empty() {
+                        self.fd_path(pid, fd.as_ref())
+                    } else {
+                        Some(self.model.resolve(pid, None, &path.lossy()))
+                    };
+                    if let Some(dir) = dir.filter(|d| d.starts_with('/')) {
+                        self.model.task(pid).cwd = Some(dir);
+                    }
+                }
+            }
+            EventKind::Dup { syscall, old, new, result } => {
+                let info = self.fd_info(pid, old);
+                if result.success() && *new >= 0 {
+                    let p = self.model.task(pid);
+                    match &info {
+                        Some(i) => p.fds.insert(*new, i.clone()),
+                        None => p.fds.remove(new),
+                    };
+                }
+                let mut fact = self.base_fact(pid, "dup", syscall, ev);
+                fact.new_fd = Some(*new);
+                fact.fd_kind = info.as_ref().map(|i| i.kind().to_string());
+                if let Some(FdInfo::Socket { peer: Some(peer), .. }) = &info {
+                    self.fill_addr(&mut fact, peer);
+                }
+                fact.success = known(result);
+                self.check(&fact, ev);
+            }
+            EventKind::Close { fd, result } => {
+                if result.success() {
+                    self.model.task(pid).fds.remove(&fd.num);
+                }
+            }
+            EventKind::Ptrace { request, target, result } => {
+                let mut fact = self.base_fact(pid, "ptrace", "ptrace", ev);
+                fact.request = Some(request.clone());
+                fact.path = target.map(|t| t.to_string());
+                fact.success = known(result);
+                fact.errno = result.errno.clone();
+                self.check(&fact, ev);
+            }
+            EventKind::Other { syscall, args, result } => {
+                let mut fact = self.base_fact(pid, "other", syscall, ev);
+                fact.payload = Some(args.clone());
+                fact.success = known(result);
+                fact.errno = result.errno.clone();
+                self.check(&fact, ev);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &mut self,
+        ev: &Event,
+        pid: i32,
+        syscall: &str,
+        fd: &tracer::Fd,
+        addr: Option<&SockAddr>,
+        data: &[tracer::Payload],
+        result: &tracer::SysResult,
+    ) {
+        let info = self.fd_info(pid, fd);
+        let (stream, peer) = match &info {
+            Some(FdInfo::Socket { stream, peer, .. }) => (*stream, peer.clone()),
+            // write() to a file, pipe or tty: not a send.
+            Some(_) => return,
+            None if syscall == "write" || syscall == "writev" => return,
+            None => (false, None),
+        };
+        let Some(dest) = addr.cloned().or(peer) else {
+            // An unconnected socket with no address: nothing to say where.
+            return;
+        };
+        let mut fact = self.addr_fact(pid, "send", syscall, ev, &dest);
+        fact.success = known(result);
+        let text: String = data
+            .iter()
+            .map(|d| String::from_utf8_lossy(&d.bytes.as_slice()[..d.bytes.len().min(PAYLOAD_TEXT_MAX)]).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n");
+        fact.canary = self.has_canary(std::iter::once(text.as_str()));
+        fact.payload = Some(text);
+        self.check(&fact, ev);
+        if dest.ip_port().is_some_and(|(_, port)| port == 53) {
+            for d in data {
+                for q in dns::decode_query(d.bytes.as_slice(), stream) {
+                    self.dns_query(ev, pid, &dest, q);
+                }
+            }
+        }
+    }
+
+    fn dns_query(&mut self, ev: &Event, pid: i32, server: &SockAddr, q: dns::DnsQuery) {
+        let mut fact = self.base_fact(pid, "dns", "dns", ev);
+        fact.dns_name = Some(q.name.clone());
+        fact.dns_type = Some(q.qtype.clone());
+        fact.host = Some(q.name.clone());
+        fact.encoded_label = dns::looks_encoded(&q.name);
+        fact.canary = self.has_canary(std::iter::once(q.name.as_str()));
+        self.fill_addr(&mut fact, server);
+        fact.host = Some(q.name.clone());
+        fact.success = Some(true);
+        self.check(&fact, ev);
+        if self.dns_seen.insert((q.name.clone(), q.qtype.clone())) {
+            self.dns.push(DnsQueryRecord {
+                name: q.name,
+                r#type: q.qtype,
+                server: addr_text(server),
+                truncated: q.truncated,
+                pid: self.model.leader_of(pid),
+            });
+        }
+    }
+
+    /// Runs the pack on a fact and records what fires.
+    fn check(&mut self, fact: &Fact, ev: &Event) {
+        if !self.pack.wants(fact.kind) {
+            return;
+        }
+        let pid = self.model.leader_of(ev.pid);
+        let findings = &mut self.findings;
+        let mut subject: Option<String> = None;
+        let mut chain: Option<String> = None;
+        let model = &self.model;
+        self.pack.evaluate(fact, |idx, rule, verdict| {
+            let subject = subject.get_or_insert_with(|| fact.subject()).clone();
+            let chain = chain.get_or_insert_with(|| chain_text(model, pid)).clone();
+            let evidence = Evidence {
+                at: match &ev.origin {
+                    Origin::Log { .. } => Some(ev.origin.to_string()),
+                    Origin::Live => None,
+                },
+                syscall: fact.syscall.clone(),
+                seq: ev.seq,
+                result: fact
+                    .errno
+                    .clone()
+                    .or_else(|| fact.success.map(|s| if s { "ok" } else { "failed" }.to_string())),
+            };
+            findings.record(idx, rule, &fact.phase, subject, pid, chain, evidence, verdict);
+        });
+    }
+
+    fn base_fact(&self, pid: i32, kind: &'static str, syscall: &str, _ev: &Event) -> Fact {
+        let chain = self.model.chain(pid);
+        let me = chain.last();
+        let exe = me.and_then(|p| p.exe.clone());
+        let argv = me.map(|p| p.argv.clone()).unwrap_or_default();
+        let ancestors: Vec<String> = chain.iter().rev().skip(1).filter_map(|p| p.exe.clone()).collect();
+        let parent = chain.len().checked_sub(2).and_then(|i| chain.get(i));
+        let is_pm = exe.as_deref().is_some_and(|e| self.is_package_manager(e, &argv));
+        let parent_is_pm =
+            parent.is_some_and(|p| p.exe.as_deref().is_some_and(|e| self.is_package_manager(e, &p.argv)));
+        Fact {
+            kind,
+            syscall: syscall.to_string(),
+            exe,
+            argv,
+            parent_exe: ancestors.first().cloned(),
+            ancestors,
+            is_package_manager: is_pm,
+            parent_is_package_manager: parent_is_pm,
+            phase: self.ctx.phase.clone(),
+            ecosystem: self.ctx.ecosystem.clone(),
+            ..Fact::default()
+        }
+    }
+
+    fn path_fact(&self, pid: i32, kind: &'static str, syscall: &str, ev: &Event, path: &str) -> Fact {
+        let mut f = self.base_fact(pid, kind, syscall, ev);
+        f.home_rel = self.home_rel(path);
+        f.in_project = self.ctx.project.as_deref().is_some_and(|d| paths::is_within(path, d));
+        f.created_in_run = self.created.contains(path);
+        f.path = Some(path.to_string());
+        f
+    }
+
+    fn addr_fact(&self, pid: i32, kind: &'static str, syscall: &str, ev: &Event, addr: &SockAddr) -> Fact {
+        let mut f = self.base_fact(pid, kind, syscall, ev);
+        self.fill_addr(&mut f, addr);
+        f
+    }
+
+    fn fill_addr(&self, f: &mut Fact, addr: &SockAddr) {
+        f.family = Some(addr.family().to_string());
+        if let Some((ip, port)) = addr.ip_port() {
+            f.ip = ip.parse().ok();
+            f.port = Some(port);
+            f.host = f.ip.and_then(|ip| self.names.get(&ip).cloned());
+        } else if let SockAddr::Unix { path, r#abstract } = addr {
+            f.path = Some(format!("{}{}", if *r#abstract { "@" } else { "" }, path.lossy()));
+        }
+    }
+
+    /// The HOME-relative form of a path, if it is inside the traced HOME.
+    fn home_rel(&self, path: &str) -> Option<String> {
+        let strip = |home: &str| {
+            let rest = path.strip_prefix(home.trim_end_matches('/'))?;
+            rest.strip_prefix('/').map(str::to_string)
+        };
+        if let Some(h) = self.ctx.home.as_deref().or(self.env_home.as_deref()) {
+            return strip(h);
+        }
+        // Unknown HOME: root's, or any user's under /home.
+        if let Some(r) = strip("/root") {
+            return Some(r);
+        }
+        let rest = path.strip_prefix("/home/")?;
+        let (_, inner) = rest.split_once('/')?;
+        Some(inner.to_string())
+    }
+
+    fn is_package_manager(&self, exe: &str, argv: &[String]) -> bool {
+        if self.pack.is_package_manager(exe) {
+            return true;
+        }
+        // Interpreters running the package manager's script or module:
+        // `node /usr/bin/npm`, `python3 -m pip`, `python3 /usr/bin/pip3`.
+        let base = basename(exe);
+        let interpreter = base.starts_with("node") || base.starts_with("python") || base == "perl" || base == "ruby";
+        if !interpreter {
+            return false;
+        }
+        let mut args = argv.iter().skip(1).filter(|a| !a.starts_with('-') || *a == "-m");
+        match args.next().map(String::as_str) {
+            Some("-m") => args.next().is_some_and(|m| self.pack.is_package_manager(m)),
+            Some(script) => self.pack.is_package_manager(script),
+            None => false,
+        }
+    }
+
+    fn has_canary<'s>(&self, mut texts: impl Iterator<Item = &'s str>) -> bool {
+        !self.ctx.canaries.is_empty() && texts.any(|t| self.ctx.canaries.iter().any(|c| t.contains(c.as_str())))
+    }
+
+    fn proc_self(&self, pid: i32, path: String) -> String {
+        let me = self.model.leader_of(pid);
+        paths::proc_self(path, |p| self.model.same_process(me, p))
+    }
+
+    /// `AT_FDCWD</dir>` (strace -y) tells the process's cwd.
+    fn learn_cwd(&mut self, pid: i32, dirfd: Option<&tracer::Fd>) {
+        if let Some(fd) = dirfd.filter(|f| f.num == tracer::strace::value::AT_FDCWD) {
+            if let Some(dir) = &fd.path {
+                let p = self.model.task(pid);
+                if p.cwd.is_none() {
+                    p.cwd = Some(dir.lossy().into_owned());
+                }
+            }
+        }
+    }
+
+    fn fd_info(&self, pid: i32, fd: &tracer::Fd) -> Option<FdInfo> {
+        if let Some(d) = &fd.path {
+            return Some(FdInfo::from_decoration(&d.lossy()));
+        }
+        self.model.get(pid).and_then(|p| p.fds.get(&fd.num).cloned())
+    }
+
+    fn fd_path(&self, pid: i32, fd: Option<&tracer::Fd>) -> Option<String> {
+        match self.fd_info(pid, fd?)? {
+            FdInfo::File(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Records that a file was touched (outside the project; inside it, only counted).
+    fn touch(&mut self, path: &str, set: impl FnOnce(&mut FileRecord), ok: bool) {
+        if path.is_empty() {
+            return;
+        }
+        if self.ctx.project.as_deref().is_some_and(|d| paths::is_within(path, d)) {
+            if ok && !self.files.contains_key(path) {
+                self.project_files += 1;
+                self.files.insert(path.to_string(), FileRecord::in_project(path));
+            }
+            return;
+        }
+        let r = self.files.entry(path.to_string()).or_insert_with(|| FileRecord::new(path));
+        set(r);
+        if ok {
+            r.failed = false;
+        }
+    }
+
+    fn chain_text(&self, pid: i32) -> String {
+        chain_text(&self.model, self.model.leader_of(pid))
+    }
+
+    /// The phase's part of the report.
+    pub fn finish(self) -> PhaseReport {
+        let mut files: Vec<FileRecord> = self.files.into_values().filter(|f| !f.in_project).collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        PhaseReport {
+            name: self.ctx.phase.clone(),
+            findings: self.findings.into_sorted(),
+            behaviour: Behaviour {
+                files,
+                project_files: self.project_files,
+                commands: self.commands,
+                connections: self.connections,
+                dns: self.dns,
+            },
+            processes: self.model.len() as u64,
+            events: self.events,
+        }
+    }
+}
+
+fn known(r: &tracer::SysResult) -> Option<bool> {
+    if r.failed() {
+        Some(false)
+    } else if r.success() {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+fn result_text(r: &tracer::SysResult) -> String {
+    match (&r.errno, r.value) {
+        (Some(e), _) => e.clone(),
+        (None, Some(_)) => "ok".into(),
+        (None, None) => "unknown".into(),
+    }
+}
+
+fn addr_text(a: &SockAddr) -> String {
+    match a {
+        SockAddr::Inet { ip, .. } | SockAddr::Inet6 { ip, .. } => ip.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// `npm → sh → node collect.js`: each process by its program name, with the
+/// script an interpreter runs.
+pub fn chain_text(model: &ProcessModel, pid: i32) -> String {
+    let chain = model.chain(pid);
+    let mut parts: Vec<String> = Vec::new();
+    for p in chain {
+        let name = process_name(p.exe.as_deref(), &p.argv);
+        if parts.last() != Some(&name) {
+            parts.push(name);
+        }
+    }
+    parts.join(" → ")
+}
+
+fn process_name(exe: Option<&str>, argv: &[String]) -> String {
+    let prog = exe.map(basename).or_else(|| argv.first().map(|a| basename(a))).unwrap_or("?");
+    let interpreter = prog.starts_with("node") || prog.starts_with("python") || prog == "perl" || prog == "ruby";
+    if !interpreter {
+        return prog.to_string();
+    }
+    let mut args = argv.iter().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "-e" | "-c" | "--eval" => return format!("{prog} {a}"),
+            "-m" => return args.next().map_or(prog.to_string(), |m| format!("{prog} -m {m}")),
+            s if s.starts_with('-') => continue,
+            script => {
+                let script = basename(script);
+                // npm and friends run as `node /usr/bin/npm`: call them by name.
+                return match script.strip_suffix("-cli.js").unwrap_or(script) {
+                    s @ ("npm" | "npx" | "yarn" | "pnpm" | "pip" | "pip3") => s.to_string(),
+                    _ => format!("{prog} {script}"),
+                };
+            }
+        }
+    }
+    prog.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_names() {
+        let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            process_name(Some("/usr/bin/node"), &a(&["node", "/usr/lib/node_modules/npm/bin/npm-cli.js", "install"])),
+            "npm"
+        );
+        assert_eq!(process_name(Some("/usr/bin/node"), &a(&["node", "collect.js"])), "node collect.js");
+        assert_eq!(process_name(Some("/usr/bin/python3"), &a(&["python3", "-m", "pip", "install"])), "python3 -m pip");
+        assert_eq!(process_name(Some("/bin/sh"), &a(&["sh", "-c", "x"])), "sh");
+        assert_eq!(process_name(None, &[]), "?");
+    }
+}

@@ -1,0 +1,352 @@
+//! The `pkgtrace` command line.
+//!
+//! Exit codes, in one place:
+//! - [`EXIT_OK`] (0): no active finding at or above `--fail-on`;
+//! - [`EXIT_FINDINGS`] (1): findings at or above `--fail-on` (or a failed
+//!   rule self-test);
+//! - [`EXIT_USAGE`] (2): a usage or input error.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::thread;
+
+use anyhow::{Context as _, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tracer::jsonl::EventsWriter;
+use tracer::source::{discover, EventSource, Input};
+use tracer::strace::ParseStats;
+use tracer::Event;
+
+use crate::analysis::{Analyzer, Context};
+use crate::report::{Report, Stats, SCHEMA_VERSION};
+use crate::rules::{selftest, RulePack};
+use crate::severity::Severity;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_FINDINGS: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+/// Events travel from the reading thread to the analyzer in batches of this
+/// many, through a channel of `CHANNEL_BATCHES` slots: memory stays bounded
+/// and a slow analyzer slows the reader.
+const BATCH: usize = 1024;
+const CHANNEL_BATCHES: usize = 16;
+
+#[derive(Parser)]
+#[command(
+    name = "pkgtrace",
+    version,
+    about = "Shows what a software package does to a machine when it is installed and first used"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyze recorded strace logs (or recorded event streams) and report.
+    Analyze(AnalyzeArgs),
+    /// Parse logs into an event stream (JSON Lines) on stdout.
+    Parse {
+        /// strace logs (plain, .gz, .zst) or directories of -ff files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Show or self-test the rule pack.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+        /// Use the rules in DIR instead of the built-in pack.
+        #[arg(long, global = true, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesAction {
+    /// List every rule: id, severity, summary.
+    List,
+    /// Run every rule's own test cases.
+    Test,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args)]
+struct AnalyzeArgs {
+    /// Logs to analyze: files, directories, or PHASE=PATH to name the phase.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Use the rules in DIR instead of the built-in pack.
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
+    /// Exit 1 when an active finding is at least this severe.
+    #[arg(long, default_value = "high", value_name = "SEVERITY")]
+    fail_on: Severity,
+    /// Phase name for paths given without PHASE=.
+    #[arg(long, default_value = "install")]
+    phase: String,
+    /// Ecosystem of the package (npm, pypi, cargo), for rules that ask.
+    #[arg(long)]
+    ecosystem: Option<String>,
+    /// The traced HOME (default: from a recorded environment, else /root and /home/*).
+    #[arg(long, value_name = "DIR")]
+    home: Option<String>,
+    /// The directory the traced command started in.
+    #[arg(long, value_name = "DIR")]
+    cwd: Option<String>,
+    /// The package's own directory (default: --cwd).
+    #[arg(long, value_name = "DIR")]
+    project: Option<String>,
+    /// A canary value planted in the run's credentials (repeatable).
+    #[arg(long = "canary", value_name = "VALUE")]
+    canaries: Vec<String>,
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorChoice,
+}
+
+/// Runs the command line; returns the exit code.
+pub fn main() -> i32 {
+    init_logging();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Analyze(args) => analyze(args),
+        Command::Parse { paths } => parse(&paths),
+        Command::Rules { action, rules } => rules_cmd(action, rules.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => EXIT_OK,
+        Err(e) => {
+            eprintln!("pkgtrace: {e:#}");
+            EXIT_USAGE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PKGTRACE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+}
+
+fn load_pack(dir: Option<&Path>) -> Result<RulePack> {
+    Ok(match dir {
+        Some(d) => RulePack::load_dir(d)?,
+        None => RulePack::embedded()?,
+    })
+}
+
+/// `PHASE=PATH` or `PATH`. A path that exists is never split.
+fn split_phase<'a>(arg: &'a str, default: &'a str) -> (&'a str, &'a str) {
+    if !Path::new(arg).exists() {
+        if let Some((phase, path)) = arg.split_once('=') {
+            if !phase.is_empty() && phase.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                return (phase, path);
+            }
+        }
+    }
+    (default, arg)
+}
+
+fn analyze(args: AnalyzeArgs) -> Result<i32> {
+    let pack = load_pack(args.rules.as_deref())?;
+    // Group inputs by phase, in the order phases first appear.
+    let mut phases: Vec<(String, Vec<Input>)> = Vec::new();
+    let mut input_errors = 0;
+    for arg in &args.paths {
+        let (phase, path) = split_phase(arg, &args.phase);
+        match discover(Path::new(path)) {
+            Ok(inputs) => match phases.iter_mut().find(|(p, _)| p == phase) {
+                Some((_, v)) => v.extend(inputs),
+                None => phases.push((phase.to_string(), inputs)),
+            },
+            Err(e) => {
+                eprintln!("pkgtrace: {e}");
+                input_errors += 1;
+            }
+        }
+    }
+    if phases.is_empty() {
+        return Ok(EXIT_USAGE);
+    }
+    let mut report = Report { schema_version: SCHEMA_VERSION, phases: Vec::new(), stats: Stats::default() };
+    for (phase, inputs) in phases {
+        let ctx = Context {
+            phase: phase.clone(),
+            ecosystem: args.ecosystem.clone(),
+            home: args.home.clone(),
+            cwd: args.cwd.clone(),
+            project: args.project.clone(),
+            canaries: args.canaries.clone(),
+        };
+        let mut analyzer = Analyzer::new(&pack, ctx);
+        for input in &inputs {
+            match run_input(input, &mut analyzer) {
+                Ok(stats) => {
+                    report.stats.lines += stats.lines;
+                    report.stats.events += stats.events;
+                    report.stats.unparsed += stats.unparsed;
+                }
+                Err(e) => {
+                    eprintln!("pkgtrace: {e:#}");
+                    input_errors += 1;
+                }
+            }
+        }
+        let phase_report = analyzer.finish();
+        report.stats.processes += phase_report.processes;
+        report.phases.push(phase_report);
+    }
+    write_report(&report, args.format, args.color)?;
+    if input_errors > 0 {
+        return Ok(EXIT_USAGE);
+    }
+    Ok(match report.worst() {
+        Some(s) if s >= args.fail_on => EXIT_FINDINGS,
+        _ => EXIT_OK,
+    })
+}
+
+/// Reads one input on its own thread and feeds its events to the analyzer.
+fn run_input(input: &Input, analyzer: &mut Analyzer<'_>) -> Result<ParseStats> {
+    let mut source = EventSource::open(input)?;
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<Event>>(CHANNEL_BATCHES);
+    thread::scope(|scope| {
+        let reader = scope.spawn(move || -> Result<ParseStats> {
+            let mut batch = Vec::with_capacity(BATCH);
+            while let Some(ev) = source.next_event()? {
+                batch.push(ev);
+                if batch.len() == BATCH {
+                    if tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
+                        break;
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            Ok(source.stats())
+        });
+        for batch in rx {
+            for ev in &batch {
+                analyzer.event(ev);
+            }
+        }
+        reader.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))?
+    })
+    .with_context(|| format!("failed to analyze {}", input.display_name()))
+}
+
+fn write_report(report: &Report, format: Format, color: ColorChoice) -> Result<()> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, report)?;
+            out.write_all(b"\n")?;
+        }
+        Format::Text => {
+            let color = match color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            };
+            out.write_all(crate::text::render(report, color).as_bytes())?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn parse(paths: &[PathBuf]) -> Result<i32> {
+    let stdout = io::stdout();
+    let mut w = EventsWriter::new(io::BufWriter::with_capacity(1 << 16, stdout.lock()));
+    let mut total = ParseStats::default();
+    let mut errors = 0;
+    for path in paths {
+        let inputs = match discover(path) {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("pkgtrace: {e}");
+                errors += 1;
+                continue;
+            }
+        };
+        for input in inputs {
+            let mut source = EventSource::open(&input)?;
+            while let Some(ev) = source.next_event()? {
+                w.write(&ev)?;
+            }
+            let s = source.stats();
+            total.lines += s.lines;
+            total.calls += s.calls;
+            total.events += s.events;
+            total.unparsed += s.unparsed;
+        }
+    }
+    w.finish(&total)?;
+    Ok(if errors > 0 { EXIT_USAGE } else { EXIT_OK })
+}
+
+fn rules_cmd(action: RulesAction, dir: Option<&Path>) -> Result<i32> {
+    let pack = load_pack(dir)?;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    match action {
+        RulesAction::List => {
+            for r in &pack.rules {
+                writeln!(out, "{:<36} {:<8} {}", r.id, r.severity, r.summary)?;
+            }
+            Ok(EXIT_OK)
+        }
+        RulesAction::Test => {
+            let outcome = selftest::run(&pack);
+            for f in &outcome.failures {
+                if f.case == 0 {
+                    writeln!(out, "FAIL {}: {}", f.rule, f.message)?;
+                } else {
+                    writeln!(out, "FAIL {} test {}: {}", f.rule, f.case, f.message)?;
+                }
+            }
+            writeln!(
+                out,
+                "{} rules, {} test cases, {} failures",
+                outcome.rules,
+                outcome.cases,
+                outcome.failures.len()
+            )?;
+            Ok(if outcome.failures.is_empty() { EXIT_OK } else { EXIT_FINDINGS })
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Findings: what the rules flagged, de-duplicated per (rule, subject) with
+//! a count and the first evidence. Suppressed findings are kept, labelled.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::rules::{Rule, Verdict};
+use crate::severity::Severity;
+
+/// Where a finding was seen first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// `file:line` of the log, for recorded sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    pub syscall: String,
+    /// The event's position in the stream.
+    pub seq: u64,
+    /// `ok`, `failed`, or the errno.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    pub message: String,
+    pub subject: String,
+    pub pid: i32,
+    /// The process chain, root first: `npm → sh → node collect.js`.
+    pub process: String,
+    pub evidence: Evidence,
+    pub count: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// The `[[unless]]` reason that suppressed it; suppressed findings do
+    /// not count toward the verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed_by: Option<String>,
+}
+
+impl Finding {
+    /// Counts toward the verdict (`--fail-on`).
+    pub fn is_active(&self) -> bool {
+        self.suppressed_by.is_none()
+    }
+}
+
+/// Findings of one phase, in first-seen order until sorted.
+#[derive(Debug, Default)]
+pub struct Findings {
+    list: Vec<Finding>,
+    index: HashMap<(usize, String), usize>,
+}
+
+impl Findings {
+    #[allow(clippy::too_many_arguments)]
+    pub fn record(
+        &mut self,
+        rule_idx: usize,
+        rule: &Rule,
+        phase: &str,
+        subject: String,
+        pid: i32,
+        process: String,
+        evidence: Evidence,
+        verdict: Verdict<'_>,
+    ) {
+        let suppressed_by = match verdict {
+            Verdict::Suppressed(reason) => Some(reason.to_string()),
+            _ => None,
+        };
+        if let Some(&i) = self.index.get(&(rule_idx, subject.clone())) {
+            let f = &mut self.list[i];
+            f.count += 1;
+            // One unsuppressed occurrence makes the finding active.
+            if suppressed_by.is_none() && f.suppressed_by.is_some() {
+                f.suppressed_by = None;
+                f.pid = pid;
+                f.process = process;
+                f.evidence = evidence;
+            }
+            return;
+        }
+        self.index.insert((rule_idx, subject.clone()), self.list.len());
+        self.list.push(Finding {
+            rule: rule.id.clone(),
+            severity: rule.severity_in(phase),
+            message: format!("{}: {subject}", rule.summary),
+            subject,
+            pid,
+            process,
+            evidence,
+            count: 1,
+            tags: rule.tags.clone(),
+            suppressed_by,
+        });
+    }
+
+    /// Most severe first, then by rule and subject: stable across runs.
+    pub fn into_sorted(self) -> Vec<Finding> {
+        let mut v = self.list;
+        v.sort_by(|a, b| {
+            b.severity.cmp(&a.severity).then_with(|| a.rule.cmp(&b.rule)).then_with(|| a.subject.cmp(&b.subject))
+        });
+        v
+    }
+}

@@ -1,0 +1,23 @@
+//! pkgtrace: what a software package does to a machine when it is
+//! installed and first used.
+//!
+//! This crate **consumes** the events the `tracer` crate produces:
+//! [`analysis::Analyzer`] keeps a [`process::ProcessModel`], derives
+//! [`rules::Fact`]s, runs the [`rules::RulePack`] and builds a
+//! [`report::Report`]. The `pkgtrace` binary is [`cli`].
+
+pub mod analysis;
+pub mod cli;
+pub mod dns;
+pub mod findings;
+pub mod paths;
+pub mod process;
+pub mod report;
+pub mod rules;
+pub mod severity;
+pub mod text;
+
+pub use analysis::{Analyzer, Context};
+pub use report::Report;
+pub use rules::RulePack;
+pub use severity::Severity;

@@ -1,0 +1,112 @@
+//! [`Fact`]: the flat record of one thing that happened, which rules match.
+//!
+//! The analyzer derives facts from events and the process model; a rule's
+//! own `[[test]]` cases describe facts directly. Keeping rules on facts, not
+//! events, means a rule is written once for every source.
+
+use std::net::IpAddr;
+
+use tracer::Access;
+
+/// One thing that happened, with everything a rule may ask about it.
+#[derive(Clone, Debug, Default)]
+pub struct Fact {
+    /// `open`, `probe`, `exec`, `connect`, `dns`, ... (see rules/README.md)
+    pub kind: &'static str,
+    pub syscall: String,
+    /// Absolute, normalised (or relative when the cwd was unknown).
+    pub path: Option<String>,
+    /// The path relative to the traced HOME (`.ssh/id_rsa`), when inside it.
+    pub home_rel: Option<String>,
+    pub source: Option<String>,
+    pub access: Option<Access>,
+    /// The open creates or truncates: a write even when O_RDONLY is absent.
+    pub creates: bool,
+    /// Known outcome: Some(true) success, Some(false) failure.
+    pub success: Option<bool>,
+    pub errno: Option<String>,
+    pub exe: Option<String>,
+    pub argv: Vec<String>,
+    pub parent_exe: Option<String>,
+    /// Ancestors' executables, nearest first.
+    pub ancestors: Vec<String>,
+    pub is_package_manager: bool,
+    pub parent_is_package_manager: bool,
+    pub created_in_run: bool,
+    pub in_project: bool,
+    pub family: Option<String>,
+    pub ip: Option<IpAddr>,
+    pub port: Option<u16>,
+    pub host: Option<String>,
+    pub dns_name: Option<String>,
+    pub dns_type: Option<String>,
+    pub encoded_label: bool,
+    pub mode: Option<u32>,
+    pub env: Vec<String>,
+    pub new_fd: Option<i32>,
+    pub fd_kind: Option<String>,
+    pub request: Option<String>,
+    pub payload: Option<String>,
+    pub canary: bool,
+    pub phase: String,
+    pub ecosystem: Option<String>,
+}
+
+impl Fact {
+    pub fn in_home(&self) -> bool {
+        self.home_rel.is_some()
+    }
+
+    /// What the finding is about, for de-duplication and display.
+    pub fn subject(&self) -> String {
+        match self.kind {
+            "exec" => {
+                if self.argv.is_empty() {
+                    self.path.clone().unwrap_or_default()
+                } else {
+                    shell_words(&self.argv)
+                }
+            }
+            "dns" => self.dns_name.clone().unwrap_or_default(),
+            "connect" | "bind" | "listen" | "send" => {
+                let host = self.host.clone().or_else(|| self.ip.map(|i| i.to_string()));
+                match (host, self.port, &self.path) {
+                    (Some(h), Some(p), _) if h.contains(':') => format!("[{h}]:{p}"),
+                    (Some(h), Some(p), _) => format!("{h}:{p}"),
+                    (Some(h), None, _) => h,
+                    (None, _, Some(path)) => path.clone(),
+                    _ => self.family.clone().unwrap_or_default(),
+                }
+            }
+            "dup" => format!("fd -> {} ({})", self.new_fd.unwrap_or(-1), self.fd_kind.as_deref().unwrap_or("unknown")),
+            "ptrace" => match (&self.request, &self.path) {
+                (Some(r), Some(t)) => format!("{r} {t}"),
+                (Some(r), None) => r.clone(),
+                _ => "ptrace".into(),
+            },
+            "other" => match &self.path {
+                Some(p) => format!("{} {p}", self.syscall),
+                None => self.syscall.clone(),
+            },
+            _ => self.path.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// argv as a readable command line (quotes only where needed).
+pub fn shell_words(argv: &[String]) -> String {
+    let mut out = String::new();
+    for (i, a) in argv.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if !a.is_empty() && a.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:@,+%^".contains(&b)) {
+            out.push_str(a);
+        } else {
+            out.push('\'');
+            out.push_str(&a.replace('\'', r"'\''"));
+            out.push('\'');
+        }
+    }
+    out
+}

@@ -1,0 +1,387 @@
+//! Compiling a rule's `[match]` / `[[unless]]` table into conditions, and
+//! checking them against a [`Fact`]. All keys of a table must hold; a list
+//! value holds when any entry does. The keys are those of rules/README.md;
+//! an unknown key is an error, never silently ignored.
+
+use std::net::IpAddr;
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use regex::Regex;
+use tracer::Access;
+
+use super::fact::Fact;
+use super::lists::Lists;
+use crate::paths::basename;
+
+/// Paths: absolute globs, and globs relative to HOME (written `~/...`).
+#[derive(Debug)]
+pub struct PathGlobs {
+    abs: GlobSet,
+    home: GlobSet,
+}
+
+impl PathGlobs {
+    fn is_match(&self, path: Option<&str>, home_rel: Option<&str>) -> bool {
+        path.is_some_and(|p| self.abs.is_match(p)) || home_rel.is_some_and(|h| self.home.is_match(h))
+    }
+}
+
+/// Executables: globs with a `/` match the full path, others the base name.
+#[derive(Debug)]
+pub struct ExeGlobs {
+    full: GlobSet,
+    base: GlobSet,
+}
+
+impl ExeGlobs {
+    pub fn is_match(&self, exe: &str) -> bool {
+        self.full.is_match(exe) || self.base.is_match(basename(exe))
+    }
+}
+
+#[derive(Debug)]
+pub struct Cidr {
+    net: IpAddr,
+    bits: u8,
+}
+
+impl Cidr {
+    fn parse(s: &str) -> Result<Cidr, String> {
+        let (ip, bits) = s.split_once('/').unwrap_or((s, ""));
+        let net: IpAddr = ip.parse().map_err(|_| format!("bad CIDR {s:?}"))?;
+        let max = if net.is_ipv4() { 32 } else { 128 };
+        let bits = if bits.is_empty() { max } else { bits.parse().map_err(|_| format!("bad CIDR {s:?}"))? };
+        if bits > max {
+            return Err(format!("bad CIDR {s:?}"));
+        }
+        Ok(Cidr { net, bits })
+    }
+    fn contains(&self, ip: IpAddr) -> bool {
+        // An IPv4-mapped IPv6 address matches IPv4 ranges.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.net, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = if self.bits == 0 { 0 } else { u32::MAX << (32 - self.bits) };
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = if self.bits == 0 { 0 } else { u128::MAX << (128 - self.bits) };
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One compiled key of a match table.
+#[derive(Debug)]
+pub enum Cond {
+    Path(PathGlobs),
+    PathRe(Regex),
+    Source(PathGlobs),
+    Access(Vec<String>),
+    Result(String),
+    Errno(Vec<String>),
+    Syscall(Vec<String>),
+    Exe(ExeGlobs),
+    ArgvRe(Regex),
+    ParentExe(ExeGlobs),
+    AncestorExe(ExeGlobs),
+    IsPackageManager(bool),
+    ParentIsPackageManager(bool),
+    CreatedInRun(bool),
+    InProject(bool),
+    InHome(bool),
+    Family(Vec<String>),
+    IpCidr(Vec<Cidr>),
+    Port(Vec<(u16, u16)>),
+    Host(GlobSet),
+    DnsNameRe(Regex),
+    DnsType(Vec<String>),
+    EncodedLabel(bool),
+    Mode(Vec<String>),
+    EnvRe(Regex),
+    NewFd(Vec<i64>),
+    FdKind(Vec<String>),
+    Request(Vec<String>),
+    PayloadRe(Regex),
+    Canary(bool),
+    Phase(Vec<String>),
+    Ecosystem(Vec<String>),
+}
+
+/// All keys of one table.
+#[derive(Debug, Default)]
+pub struct Conds(pub Vec<Cond>);
+
+impl Conds {
+    pub fn compile(table: &toml::Table, lists: &Lists, skip: &[&str]) -> Result<Conds, String> {
+        let mut out = Vec::new();
+        for (key, value) in table {
+            if skip.contains(&key.as_str()) {
+                continue;
+            }
+            out.push(compile_key(key, value, lists).map_err(|e| format!("key `{key}`: {e}"))?);
+        }
+        Ok(Conds(out))
+    }
+
+    pub fn holds(&self, f: &Fact) -> bool {
+        self.0.iter().all(|c| c.holds(f))
+    }
+}
+
+fn compile_key(key: &str, v: &toml::Value, lists: &Lists) -> Result<Cond, String> {
+    let strs = || lists.expand(v);
+    let lower = || strs().map(|l| l.into_iter().map(|s| s.to_ascii_lowercase()).collect::<Vec<_>>());
+    let boolean = || v.as_bool().ok_or_else(|| "expected true or false".to_string());
+    let regex = || {
+        let s = v.as_str().ok_or("expected a regex string")?;
+        Regex::new(s).map_err(|e| e.to_string())
+    };
+    Ok(match key {
+        "path" => Cond::Path(path_globs(&strs()?)?),
+        "path_re" => Cond::PathRe(regex()?),
+        "source" => Cond::Source(path_globs(&strs()?)?),
+        "access" => {
+            let l = lower()?;
+            for a in &l {
+                if !["read", "write", "read_write", "path"].contains(&a.as_str()) {
+                    return Err(format!("unknown access {a:?}"));
+                }
+            }
+            Cond::Access(l)
+        }
+        "result" => {
+            let r = v.as_str().ok_or("expected success, failure or any")?;
+            if !["success", "failure", "any"].contains(&r) {
+                return Err(format!("unknown result {r:?}"));
+            }
+            Cond::Result(r.to_string())
+        }
+        "errno" => Cond::Errno(strs()?),
+        "syscall" => Cond::Syscall(strs()?),
+        "exe" => Cond::Exe(exe_globs(&strs()?)?),
+        "argv_re" => Cond::ArgvRe(regex()?),
+        "parent_exe" => Cond::ParentExe(exe_globs(&strs()?)?),
+        "ancestor_exe" => Cond::AncestorExe(exe_globs(&strs()?)?),
+        "is_package_manager" => Cond::IsPackageManager(boolean()?),
+        "parent_is_package_manager" => Cond::ParentIsPackageManager(boolean()?),
+        "created_in_run" => Cond::CreatedInRun(boolean()?),
+        "in_project" => Cond::InProject(boolean()?),
+        "in_home" => Cond::InHome(boolean()?),
+        "family" => Cond::Family(lower()?),
+        "ip_cidr" => Cond::IpCidr(strs()?.iter().map(|s| Cidr::parse(s)).collect::<Result<_, _>>()?),
+        "port" => Cond::Port(ports(v)?),
+        "host" => {
+            let mut b = GlobSetBuilder::new();
+            for h in lower()? {
+                b.add(Glob::new(&h).map_err(|e| e.to_string())?);
+            }
+            Cond::Host(b.build().map_err(|e| e.to_string())?)
+        }
+        "dns_name_re" => Cond::DnsNameRe(regex()?),
+        "dns_type" => Cond::DnsType(strs()?.into_iter().map(|s| s.to_ascii_uppercase()).collect()),
+        "encoded_label" => Cond::EncodedLabel(boolean()?),
+        "mode" => {
+            let l = lower()?;
+            for m in &l {
+                if !["setuid", "setgid", "exec", "world_writable"].contains(&m.as_str()) {
+                    return Err(format!("unknown mode {m:?}"));
+                }
+            }
+            Cond::Mode(l)
+        }
+        "env_re" => Cond::EnvRe(regex()?),
+        "new_fd" => Cond::NewFd(ints(v)?),
+        "fd_kind" => Cond::FdKind(lower()?),
+        "request" => Cond::Request(strs()?),
+        "payload_re" => Cond::PayloadRe(regex()?),
+        "canary" => Cond::Canary(boolean()?),
+        "phase" => Cond::Phase(lower()?),
+        "ecosystem" => Cond::Ecosystem(lower()?),
+        other => return Err(format!("unknown match key {other:?}")),
+    })
+}
+
+fn glob(p: &str) -> Result<Glob, String> {
+    GlobBuilder::new(p).literal_separator(true).build().map_err(|e| format!("bad glob {p:?}: {e}"))
+}
+
+pub fn path_globs(pats: &[String]) -> Result<PathGlobs, String> {
+    let mut abs = GlobSetBuilder::new();
+    let mut home = GlobSetBuilder::new();
+    for p in pats {
+        if let Some(rel) = p.strip_prefix("~/") {
+            home.add(glob(rel)?);
+        } else if p == "~" {
+            home.add(glob("")?);
+        } else {
+            abs.add(glob(p)?);
+        }
+    }
+    Ok(PathGlobs { abs: abs.build().map_err(|e| e.to_string())?, home: home.build().map_err(|e| e.to_string())? })
+}
+
+pub fn exe_globs(pats: &[String]) -> Result<ExeGlobs, String> {
+    let mut full = GlobSetBuilder::new();
+    let mut base = GlobSetBuilder::new();
+    for p in pats {
+        if p.contains('/') {
+            full.add(glob(p)?);
+        } else {
+            base.add(glob(p)?);
+        }
+    }
+    Ok(ExeGlobs { full: full.build().map_err(|e| e.to_string())?, base: base.build().map_err(|e| e.to_string())? })
+}
+
+fn ints(v: &toml::Value) -> Result<Vec<i64>, String> {
+    match v {
+        toml::Value::Integer(i) => Ok(vec![*i]),
+        toml::Value::Array(a) => a.iter().map(|x| x.as_integer().ok_or_else(|| "expected integers".into())).collect(),
+        _ => Err("expected an integer or a list of integers".into()),
+    }
+}
+
+fn ports(v: &toml::Value) -> Result<Vec<(u16, u16)>, String> {
+    let one = |x: &toml::Value| -> Result<(u16, u16), String> {
+        match x {
+            toml::Value::Integer(i) => {
+                let p = u16::try_from(*i).map_err(|_| format!("bad port {i}"))?;
+                Ok((p, p))
+            }
+            toml::Value::String(s) => {
+                let (lo, hi) = s.split_once('-').unwrap_or((s, s));
+                let lo = lo.trim().parse().map_err(|_| format!("bad port range {s:?}"))?;
+                let hi = hi.trim().parse().map_err(|_| format!("bad port range {s:?}"))?;
+                Ok((lo, hi))
+            }
+            _ => Err("expected a port or \"lo-hi\"".into()),
+        }
+    };
+    match v {
+        toml::Value::Array(a) => a.iter().map(one).collect(),
+        x => Ok(vec![one(x)?]),
+    }
+}
+
+fn access_holds(want: &[String], f: &Fact) -> bool {
+    let Some(a) = f.access else { return false };
+    want.iter().any(|w| match w.as_str() {
+        "read" => a.reads(),
+        "write" => a.writes() || f.creates,
+        "read_write" => a == Access::ReadWrite,
+        "path" => a == Access::Path,
+        _ => false,
+    })
+}
+
+fn mode_holds(want: &[String], mode: Option<u32>) -> bool {
+    let Some(m) = mode else { return false };
+    want.iter().any(|w| match w.as_str() {
+        "setuid" => m & 0o4000 != 0,
+        "setgid" => m & 0o2000 != 0,
+        "exec" => m & 0o111 != 0,
+        "world_writable" => m & 0o002 != 0,
+        _ => false,
+    })
+}
+
+fn any_eq(list: &[String], v: Option<&str>) -> bool {
+    v.is_some_and(|v| list.iter().any(|x| x == v))
+}
+
+impl Cond {
+    pub fn holds(&self, f: &Fact) -> bool {
+        match self {
+            Cond::Path(g) => g.is_match(f.path.as_deref(), f.home_rel.as_deref()),
+            Cond::PathRe(r) => f.path.as_deref().is_some_and(|p| r.is_match(p)),
+            Cond::Source(g) => {
+                let home_rel = f.source.as_deref().and_then(|s| {
+                    let (p, h) = (f.path.as_deref()?, f.home_rel.as_deref()?);
+                    // source shares HOME with path; derive its relative form.
+                    let home = p.strip_suffix(h)?;
+                    s.strip_prefix(home)
+                });
+                g.is_match(f.source.as_deref(), home_rel)
+            }
+            Cond::Access(want) => access_holds(want, f),
+            Cond::Result(r) => match r.as_str() {
+                "success" => f.success == Some(true),
+                "failure" => f.success == Some(false),
+                _ => true,
+            },
+            Cond::Errno(l) => any_eq(l, f.errno.as_deref()),
+            Cond::Syscall(l) => any_eq(l, Some(&f.syscall)),
+            Cond::Exe(g) => f.exe.as_deref().is_some_and(|e| g.is_match(e)),
+            Cond::ArgvRe(r) => r.is_match(&f.argv.join(" ")),
+            Cond::ParentExe(g) => f.parent_exe.as_deref().is_some_and(|e| g.is_match(e)),
+            Cond::AncestorExe(g) => f.ancestors.iter().any(|e| g.is_match(e)),
+            Cond::IsPackageManager(b) => f.is_package_manager == *b,
+            Cond::ParentIsPackageManager(b) => f.parent_is_package_manager == *b,
+            Cond::CreatedInRun(b) => f.created_in_run == *b,
+            Cond::InProject(b) => f.in_project == *b,
+            Cond::InHome(b) => f.in_home() == *b,
+            Cond::Family(l) => any_eq(l, f.family.as_deref()),
+            Cond::IpCidr(l) => f.ip.is_some_and(|ip| l.iter().any(|c| c.contains(ip))),
+            Cond::Port(l) => f.port.is_some_and(|p| l.iter().any(|(lo, hi)| (*lo..=*hi).contains(&p))),
+            Cond::Host(g) => {
+                f.host.as_deref().is_some_and(|h| g.is_match(h)) || f.dns_name.as_deref().is_some_and(|h| g.is_match(h))
+            }
+            Cond::DnsNameRe(r) => f.dns_name.as_deref().is_some_and(|n| r.is_match(n)),
+            Cond::DnsType(l) => any_eq(l, f.dns_type.as_deref()),
+            Cond::EncodedLabel(b) => f.encoded_label == *b,
+            Cond::Mode(l) => mode_holds(l, f.mode),
+            Cond::EnvRe(r) => f.env.iter().any(|e| r.is_match(e)),
+            Cond::NewFd(l) => f.new_fd.is_some_and(|n| l.contains(&i64::from(n))),
+            Cond::FdKind(l) => {
+                // `socket` also holds for the more precise `inet_socket`.
+                let k = f.fd_kind.as_deref();
+                any_eq(l, k) || (k == Some("inet_socket") && l.iter().any(|x| x == "socket"))
+            }
+            Cond::Request(l) => any_eq(l, f.request.as_deref()),
+            Cond::PayloadRe(r) => f.payload.as_deref().is_some_and(|p| r.is_match(p)),
+            Cond::Canary(b) => f.canary == *b,
+            Cond::Phase(l) => l.iter().any(|p| *p == f.phase),
+            Cond::Ecosystem(l) => any_eq(l, f.ecosystem.as_deref()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_do_not_cross_slashes_unless_double_star() {
+        let g = path_globs(&["/etc/*".into(), "**/*.cnf".into(), "~/.ssh/id_*".into()]).unwrap();
+        assert!(g.is_match(Some("/etc/shadow"), None));
+        assert!(!g.is_match(Some("/etc/ssl/x"), None));
+        assert!(g.is_match(Some("/home/iojs/build/openssl.cnf"), None));
+        assert!(g.is_match(Some("/x/y"), Some(".ssh/id_rsa")));
+        assert!(!g.is_match(Some("/x/y"), Some(".ssh/known_hosts")));
+    }
+
+    #[test]
+    fn cidrs() {
+        let c = Cidr::parse("169.254.0.0/16").unwrap();
+        assert!(c.contains("169.254.169.254".parse().unwrap()));
+        assert!(!c.contains("10.0.0.1".parse().unwrap()));
+        assert!(c.contains("::ffff:169.254.1.1".parse().unwrap()));
+        let c6 = Cidr::parse("fd00::/8").unwrap();
+        assert!(c6.contains("fd00:ec2::254".parse().unwrap()));
+        assert!(Cidr::parse("1.2.3.4/33").is_err());
+    }
+
+    #[test]
+    fn exe_globs_by_name_or_path() {
+        let g = exe_globs(&["node".into(), "/usr/lib/*/ssh".into()]).unwrap();
+        assert!(g.is_match("/usr/bin/node"));
+        assert!(g.is_match("/usr/lib/openssh/ssh"));
+        assert!(!g.is_match("/usr/bin/nodejs"));
+    }
+}
