@@ -264,7 +264,12 @@ impl<'r> Analyzer<'r> {
                     address: addr_text(addr),
                     port: addr.ip_port().map(|(_, p)| p),
                     host: fact.host.clone(),
-                    transport: if stream { "tcp" } else { "udp" }.into(),
+                    transport: match (addr, stream) {
+                        (SockAddr::Unix { .. }, _) => "unix",
+                        (_, true) => "tcp",
+                        (_, false) => "udp",
+                    }
+                    .into(),
                     result: result_text(result),
                     pid: self.model.leader_of(pid),
                 });
@@ -289,6 +294,20 @@ impl<'r> Analyzer<'r> {
             }
             EventKind::Send { syscall, fd, addr, data, result } => {
                 self.send(ev, pid, syscall, fd, addr.as_ref(), data, result)
+            }
+            EventKind::Recv { fd, addr, data, .. } => {
+                // DNS answers name the addresses that later connects go to.
+                let info = self.fd_info(pid, fd);
+                let (stream, peer) = match &info {
+                    Some(FdInfo::Socket { stream, peer, .. }) => (*stream, peer.clone()),
+                    _ => (false, None),
+                };
+                let from_dns = addr.as_ref().or(peer.as_ref()).and_then(|a| a.ip_port()).is_some_and(|(_, p)| p == 53);
+                if from_dns {
+                    for answer in dns::decode_answers(data.bytes.as_slice(), stream) {
+                        self.names.insert(answer.ip, answer.name);
+                    }
+                }
             }
             EventKind::Chdir { path, fd, result, .. } => {
                 if result.success() {
@@ -545,11 +564,18 @@ impl<'r> Analyzer<'r> {
         }
     }
 
+    /// What an fd is: its decoration says best, except that a bare
+    /// `socket:[inode]` (strace -y without -yy) knows less than the fd table.
     fn fd_info(&self, pid: i32, fd: &tracer::Fd) -> Option<FdInfo> {
-        if let Some(d) = &fd.path {
-            return Some(FdInfo::from_decoration(&d.lossy()));
+        let table = || self.model.get(pid).and_then(|p| p.fds.get(&fd.num).cloned());
+        match fd.path.as_ref().map(|d| FdInfo::from_decoration(&d.lossy())) {
+            Some(FdInfo::Socket { peer: None, family, stream }) => match table() {
+                Some(known @ FdInfo::Socket { .. }) => Some(known),
+                _ => Some(FdInfo::Socket { peer: None, family, stream }),
+            },
+            Some(info) => Some(info),
+            None => table(),
         }
-        self.model.get(pid).and_then(|p| p.fds.get(&fd.num).cloned())
     }
 
     fn fd_path(&self, pid: i32, fd: Option<&tracer::Fd>) -> Option<String> {

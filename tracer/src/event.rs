@@ -194,6 +194,16 @@ pub enum EventKind {
         data: Vec<Payload>,
         result: SysResult,
     },
+    /// Bytes received with recvfrom/recvmsg: the analyzer reads DNS answers
+    /// from them to name the addresses later connects go to.
+    Recv {
+        syscall: String,
+        fd: Fd,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        addr: Option<SockAddr>,
+        data: Payload,
+        result: SysResult,
+    },
     /// chdir, fchdir.
     Chdir {
         syscall: String,
@@ -242,6 +252,7 @@ impl EventKind {
             EventKind::Bind { .. } => "bind",
             EventKind::Listen { .. } => "listen",
             EventKind::Send { .. } => "send",
+            EventKind::Recv { .. } => "recv",
             EventKind::Chdir { .. } => "chdir",
             EventKind::Dup { .. } => "dup",
             EventKind::Close { .. } => "close",

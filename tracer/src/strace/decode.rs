@@ -26,6 +26,7 @@ pub enum Interest {
     Bind,
     Listen,
     Send,
+    Recv,
     Chdir,
     Dup,
     Fcntl,
@@ -53,6 +54,7 @@ pub fn interest(name: &[u8]) -> Option<Interest> {
         b"bind" => Bind,
         b"listen" => Listen,
         b"sendto" | b"send" | b"sendmsg" | b"sendmmsg" | b"write" | b"writev" => Send,
+        b"recvfrom" | b"recvmsg" => Recv,
         b"chdir" | b"fchdir" => Chdir,
         b"dup" | b"dup2" | b"dup3" => Dup,
         b"fcntl" | b"fcntl64" => Fcntl,
@@ -305,6 +307,15 @@ pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventK
                 }
             };
             EventKind::Send { syscall: syscall(), fd, addr, data, result }
+        }
+        Interest::Recv => {
+            let fd = value::fd(arg(0)).ok_or("bad fd")?;
+            let (addr, data) = if name == b"recvfrom" {
+                (value::sockaddr(arg(4)), payload(arg(1), result.value.filter(|v| *v >= 0)))
+            } else {
+                msghdr(arg(1))
+            };
+            EventKind::Recv { syscall: syscall(), fd, addr, data, result }
         }
         Interest::Chdir => {
             if name == b"fchdir" {

@@ -250,7 +250,14 @@ pub fn decoration_text(v: &[u8]) -> Vec<u8> {
         return Vec::new();
     }
     let end = skip_decoration(v, 0);
-    let inner = &v[1..end.saturating_sub(1).max(1)];
+    let mut inner = &v[1..end.saturating_sub(1).max(1)];
+    // A nested decoration (`/dev/null<char 1:3>`) describes the file, it is
+    // not part of its path; a `<` inside a path is printed escaped.
+    if !inner.contains(&b'[') {
+        if let Some(p) = memchr::memchr(b'<', inner) {
+            inner = &inner[..p];
+        }
+    }
     unescape(inner)
 }
 
@@ -329,14 +336,29 @@ pub fn sockaddr(v: &[u8]) -> Option<SockAddr> {
     };
     match family {
         "inet" => {
-            let port = call_arg(field(body, b"sin_port")?, b"htons").and_then(int)?;
-            let ip = field(body, b"sin_addr").and_then(|a| call_arg(a, b"inet_addr")).and_then(string)?;
-            Some(SockAddr::Inet { ip: String::from_utf8_lossy(&ip.0).into_owned(), port: port as u16 })
+            let port = port(field(body, b"sin_port")?)?;
+            let raw = strip_comment(field(body, b"sin_addr")?).0;
+            let ip = match call_arg(raw, b"inet_addr").and_then(string) {
+                Some((text, _)) => String::from_utf8_lossy(&text).into_owned(),
+                // -X raw: the four address bytes as a string.
+                None => {
+                    let b: [u8; 4] = string(raw)?.0.try_into().ok()?;
+                    std::net::Ipv4Addr::from(b).to_string()
+                }
+            };
+            Some(SockAddr::Inet { ip, port })
         }
         "inet6" => {
-            let port = call_arg(field(body, b"sin6_port")?, b"htons").and_then(int)?;
-            let ip = inet_pton(body)?;
-            Some(SockAddr::Inet6 { ip, port: port as u16 })
+            let port = port(field(body, b"sin6_port")?)?;
+            let ip = match inet_pton(body) {
+                Some(ip) => ip,
+                None => {
+                    let raw = strip_comment(field(body, b"sin6_addr")?).0;
+                    let b: [u8; 16] = string(raw)?.0.try_into().ok()?;
+                    std::net::Ipv6Addr::from(b).to_string()
+                }
+            };
+            Some(SockAddr::Inet6 { ip, port })
         }
         "unix" => {
             let raw = field(body, b"sun_path").unwrap_or(b"\"\"");
@@ -352,6 +374,18 @@ pub fn sockaddr(v: &[u8]) -> Option<SockAddr> {
                 std::str::from_utf8(g).ok().and_then(|t| u32::from_str_radix(t.trim_start_matches("0x"), 16).ok())
             });
             Some(SockAddr::Netlink { pid: pid as u32, groups: groups.unwrap_or(0) })
+        }
+    }
+}
+
+/// A port: `htons(53)`, or (-X raw) its two bytes in network order.
+fn port(v: &[u8]) -> Option<u16> {
+    let v = strip_comment(v).0;
+    match call_arg(v, b"htons") {
+        Some(n) => int(n).and_then(|p| u16::try_from(p).ok()),
+        None => {
+            let b: [u8; 2] = string(v)?.0.try_into().ok()?;
+            Some(u16::from_be_bytes(b))
         }
     }
 }
@@ -390,7 +424,8 @@ mod tests {
         let f = fd(parts[0]).unwrap();
         assert_eq!(f.num, 5);
         assert_eq!(f.path.unwrap().as_slice(), b"TCP:[127.0.0.1:40000->1.2.3.4:443]");
-        assert_eq!(fd(parts[1]).unwrap().path.unwrap().as_slice(), b"/dev/null<char 1:3>");
+        assert_eq!(fd(parts[1]).unwrap().path.unwrap().as_slice(), b"/dev/null");
+        assert_eq!(fd(br"3</tmp/a\74b>").unwrap().path.unwrap().as_slice(), b"/tmp/a<b");
     }
 
     #[test]
@@ -448,6 +483,12 @@ mod tests {
         assert_eq!(nl, SockAddr::Netlink { pid: 0, groups: 16 });
         let raw = sockaddr(br#"{sa_family=0x2 /* AF_INET */, sin_port=htons(80), sin_addr=inet_addr("1.2.3.4")}"#);
         assert_eq!(raw, Some(SockAddr::Inet { ip: "1.2.3.4".into(), port: 80 }));
+        let raw = sockaddr(br#"{sa_family=0x2, sin_port="\x00\x35", sin_addr="\x7f\x00\x00\x01"}"#);
+        assert_eq!(raw, Some(SockAddr::Inet { ip: "127.0.0.1".into(), port: 53 }));
+        let verbose = sockaddr(
+            br#"{sa_family=0x2 /* AF_INET */, sin_port="\x00\x35" /* htons(53) */, sin_addr="\x7f\x00\x00\x01" /* inet_addr("127.0.0.1") */}"#,
+        );
+        assert_eq!(verbose, Some(SockAddr::Inet { ip: "127.0.0.1".into(), port: 53 }));
     }
 
     #[test]

@@ -1,0 +1,42 @@
+# pkgtrace — `make help` lists the targets.
+SHELL := /bin/bash
+CARGO ?= cargo
+BIN := target/release/pkgtrace
+DEMO_LOG := corpus/strace/npm/install-local-tgz.log.zst
+CORPUS_OPTS := --home /home/pkgtrace --cwd /home/pkgtrace/project
+
+.PHONY: help build release test lint demo corpus bench fmt clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+build: ## debug build
+	$(CARGO) build --workspace
+
+release: ## optimised build of the pkgtrace binary
+	$(CARGO) build --release -p pkgtrace
+
+test: ## everything CI runs: format, lint, unit, rule, golden, CLI and robustness tests
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) nextest run --workspace --locked --no-fail-fast
+	$(CARGO) test --workspace --doc --locked
+	$(CARGO) run --quiet --locked -p pkgtrace -- rules test
+
+lint: ## clippy, warnings as errors
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+demo: release ## analyze the bundled npm install log and print the report
+	-$(BIN) analyze $(CORPUS_OPTS) --canary CANARY-npm-4f1c2a9e7d3b $(DEMO_LOG)
+
+corpus: ## re-record the corpus logs (root; sandboxed, loopback-only network)
+	corpus/record.sh
+
+bench: ## throughput and memory of `pkgtrace analyze` on a ≥300 MB log vs grep
+	bench/run.sh
+
+clean:
+	$(CARGO) clean
