@@ -13,7 +13,9 @@ use crate::findings::{Evidence, Findings};
 use crate::paths::{self, basename};
 use crate::process::{FdInfo, ProcessModel};
 use crate::report::{Behaviour, Command, Connection, DnsQueryRecord, FileRecord, PhaseReport};
+use crate::rules::fact::Actor;
 use crate::rules::{Fact, RulePack};
+use std::sync::Arc;
 
 /// What the analyzer knows about the run besides the events.
 #[derive(Clone, Debug, Default)]
@@ -50,6 +52,8 @@ pub struct Analyzer<'r> {
     /// IP → host name, from DNS answers the sandbox saw.
     names: HashMap<IpAddr, String>,
     env_home: Option<String>,
+    /// Rule-facing view of each process, dropped whenever the tree changes.
+    actors: HashMap<i32, Arc<Actor>>,
     /// (process, fd) → the address it was bound to, for `listen`.
     bound: HashMap<(i32, i32), SockAddr>,
     events: u64,
@@ -76,6 +80,7 @@ impl<'r> Analyzer<'r> {
             names: HashMap::new(),
             env_home: None,
             bound: HashMap::new(),
+            actors: HashMap::new(),
             events: 0,
         }
     }
@@ -89,21 +94,29 @@ impl<'r> Analyzer<'r> {
         self.events += 1;
         let pid = ev.pid;
         match &ev.kind {
-            EventKind::Spawn { child, thread, .. } => self.model.spawn(pid, *child, *thread),
+            EventKind::Spawn { child, thread, .. } => {
+                self.model.spawn(pid, *child, *thread);
+                self.actors.clear();
+            }
             EventKind::Exec { path, argv, env, result, syscall, .. } => {
                 let path = self.model.resolve(pid, None, &path.lossy());
                 let argv: Vec<String> = argv.iter().map(|a| a.lossy().into_owned()).collect();
                 let env: Vec<String> = env.iter().flatten().map(|e| e.lossy().into_owned()).collect();
                 let mut fact = self.base_fact(pid, "exec", syscall, ev);
+                // The exec's actor is the program it starts, in the same place
+                // in the tree as the process that starts it.
+                let mut actor = (*fact.actor).clone();
+                actor.is_package_manager = self.is_package_manager(&path, &argv);
+                actor.exe = Some(path.clone());
+                actor.argv_line = argv.join(" ");
+                actor.argv = argv.clone();
+                fact.actor = Arc::new(actor);
                 fact.path = Some(path.clone());
                 fact.home_rel = self.home_rel(&path);
-                fact.argv = argv.clone();
-                fact.exe = Some(path.clone());
                 fact.env = env.clone();
                 fact.success = known(result);
                 fact.errno = result.errno.clone();
                 fact.created_in_run = self.created.contains(&path);
-                fact.is_package_manager = self.is_package_manager(&path, &argv);
                 fact.canary = self.has_canary(argv.iter().chain(env.iter()).map(String::as_str));
                 // A failed exec on PATH search is an attempt, not a command.
                 let failed_path_search = result.failed() && result.errno.as_deref() == Some("ENOENT");
@@ -118,6 +131,7 @@ impl<'r> Analyzer<'r> {
                     self.touch(&path, |r| r.exec = true, true);
                     let parent = self.model.get(pid).and_then(|p| p.parent);
                     self.model.exec(pid, path.clone(), argv.clone(), home);
+                    self.actors.clear();
                     self.commands.push(Command {
                         argv,
                         exe: path,
@@ -128,7 +142,10 @@ impl<'r> Analyzer<'r> {
                 }
             }
             EventKind::Exit { .. } => self.model.exit(pid),
-            EventKind::Superseded { by } => self.model.superseded(*by),
+            EventKind::Superseded { by } => {
+                self.model.superseded(*by);
+                self.actors.clear();
+            }
             EventKind::Signal { .. } | EventKind::Unparsed { .. } => {}
             EventKind::Open { syscall, path, dirfd, access, create, truncate, result, resolved, .. } => {
                 let path = match resolved {
@@ -434,11 +451,8 @@ impl<'r> Analyzer<'r> {
         let pid = self.model.leader_of(ev.pid);
         let findings = &mut self.findings;
         let mut subject: Option<String> = None;
-        let mut chain: Option<String> = None;
-        let model = &self.model;
         self.pack.evaluate(fact, |idx, rule, verdict| {
             let subject = subject.get_or_insert_with(|| fact.subject()).clone();
-            let chain = chain.get_or_insert_with(|| chain_text(model, pid)).clone();
             let evidence = Evidence {
                 at: match &ev.origin {
                     Origin::Log { .. } => Some(ev.origin.to_string()),
@@ -451,36 +465,49 @@ impl<'r> Analyzer<'r> {
                     .clone()
                     .or_else(|| fact.success.map(|s| if s { "ok" } else { "failed" }.to_string())),
             };
-            findings.record(idx, rule, &fact.phase, subject, pid, chain, evidence, verdict);
+            findings.record(idx, rule, &fact.phase, subject, pid, fact.actor.chain.clone(), evidence, verdict);
         });
     }
 
-    fn base_fact(&self, pid: i32, kind: &'static str, syscall: &str, _ev: &Event) -> Fact {
-        let chain = self.model.chain(pid);
-        let me = chain.last();
-        let exe = me.and_then(|p| p.exe.clone());
-        let argv = me.map(|p| p.argv.clone()).unwrap_or_default();
-        let ancestors: Vec<String> = chain.iter().rev().skip(1).filter_map(|p| p.exe.clone()).collect();
-        let parent = chain.len().checked_sub(2).and_then(|i| chain.get(i));
-        let is_pm = exe.as_deref().is_some_and(|e| self.is_package_manager(e, &argv));
-        let parent_is_pm =
-            parent.is_some_and(|p| p.exe.as_deref().is_some_and(|e| self.is_package_manager(e, &p.argv)));
+    fn base_fact(&mut self, pid: i32, kind: &'static str, syscall: &str, _ev: &Event) -> Fact {
         Fact {
             kind,
             syscall: syscall.to_string(),
-            exe,
-            argv,
-            parent_exe: ancestors.first().cloned(),
-            ancestors,
-            is_package_manager: is_pm,
-            parent_is_package_manager: parent_is_pm,
+            actor: self.actor(pid),
             phase: self.ctx.phase.clone(),
             ecosystem: self.ctx.ecosystem.clone(),
             ..Fact::default()
         }
     }
 
-    fn path_fact(&self, pid: i32, kind: &'static str, syscall: &str, ev: &Event, path: &str) -> Fact {
+    /// The acting process as rules see it, cached until the tree changes.
+    fn actor(&mut self, pid: i32) -> Arc<Actor> {
+        let leader = self.model.leader_of(pid);
+        if let Some(a) = self.actors.get(&leader) {
+            return a.clone();
+        }
+        let chain = self.model.chain(leader);
+        let me = chain.last();
+        let exe = me.and_then(|p| p.exe.clone());
+        let argv = me.map(|p| p.argv.clone()).unwrap_or_default();
+        let ancestors: Vec<String> = chain.iter().rev().skip(1).filter_map(|p| p.exe.clone()).collect();
+        let parent = chain.len().checked_sub(2).and_then(|i| chain.get(i));
+        let actor = Arc::new(Actor {
+            is_package_manager: exe.as_deref().is_some_and(|e| self.is_package_manager(e, &argv)),
+            parent_is_package_manager: parent
+                .is_some_and(|p| p.exe.as_deref().is_some_and(|e| self.is_package_manager(e, &p.argv))),
+            exe,
+            argv_line: argv.join(" "),
+            argv,
+            parent_exe: ancestors.first().cloned(),
+            ancestors,
+            chain: chain_text(&self.model, leader),
+        });
+        self.actors.insert(leader, actor.clone());
+        actor
+    }
+
+    fn path_fact(&mut self, pid: i32, kind: &'static str, syscall: &str, ev: &Event, path: &str) -> Fact {
         let mut f = self.base_fact(pid, kind, syscall, ev);
         f.home_rel = self.home_rel(path);
         f.in_project = self.ctx.project.as_deref().is_some_and(|d| paths::is_within(path, d));
@@ -489,7 +516,7 @@ impl<'r> Analyzer<'r> {
         f
     }
 
-    fn addr_fact(&self, pid: i32, kind: &'static str, syscall: &str, ev: &Event, addr: &SockAddr) -> Fact {
+    fn addr_fact(&mut self, pid: i32, kind: &'static str, syscall: &str, ev: &Event, addr: &SockAddr) -> Fact {
         let mut f = self.base_fact(pid, kind, syscall, ev);
         self.fill_addr(&mut f, addr);
         f

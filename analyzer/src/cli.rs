@@ -239,7 +239,7 @@ fn analyze(args: AnalyzeArgs) -> Result<i32> {
 }
 
 /// Reads one input on its own thread and feeds its events to the analyzer.
-fn run_input(input: &Input, analyzer: &mut Analyzer<'_>) -> Result<ParseStats> {
+pub fn run_input(input: &Input, analyzer: &mut Analyzer<'_>) -> Result<ParseStats> {
     let mut source = EventSource::open(input)?;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Event>>(CHANNEL_BATCHES);
     thread::scope(|scope| {

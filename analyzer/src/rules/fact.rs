@@ -5,6 +5,7 @@
 //! events, means a rule is written once for every source.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use tracer::Access;
 
@@ -25,13 +26,8 @@ pub struct Fact {
     /// Known outcome: Some(true) success, Some(false) failure.
     pub success: Option<bool>,
     pub errno: Option<String>,
-    pub exe: Option<String>,
-    pub argv: Vec<String>,
-    pub parent_exe: Option<String>,
-    /// Ancestors' executables, nearest first.
-    pub ancestors: Vec<String>,
-    pub is_package_manager: bool,
-    pub parent_is_package_manager: bool,
+    /// The process that did it (for `exec`: the program it became).
+    pub actor: Arc<Actor>,
     pub created_in_run: bool,
     pub in_project: bool,
     pub family: Option<String>,
@@ -52,6 +48,23 @@ pub struct Fact {
     pub ecosystem: Option<String>,
 }
 
+/// The acting process, as rules see it. Shared between the facts of one
+/// process until it spawns or execs, so building a fact copies nothing.
+#[derive(Clone, Debug, Default)]
+pub struct Actor {
+    pub exe: Option<String>,
+    pub argv: Vec<String>,
+    /// argv joined by spaces, for `argv_re`.
+    pub argv_line: String,
+    pub parent_exe: Option<String>,
+    /// Ancestors' executables, nearest first.
+    pub ancestors: Vec<String>,
+    pub is_package_manager: bool,
+    pub parent_is_package_manager: bool,
+    /// The process chain for reports: `npm → sh → node collect.js`.
+    pub chain: String,
+}
+
 impl Fact {
     pub fn in_home(&self) -> bool {
         self.home_rel.is_some()
@@ -61,10 +74,10 @@ impl Fact {
     pub fn subject(&self) -> String {
         match self.kind {
             "exec" => {
-                if self.argv.is_empty() {
+                if self.actor.argv.is_empty() {
                     self.path.clone().unwrap_or_default()
                 } else {
-                    shell_words(&self.argv)
+                    shell_words(&self.actor.argv)
                 }
             }
             "dns" => self.dns_name.clone().unwrap_or_default(),

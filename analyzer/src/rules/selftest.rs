@@ -5,9 +5,11 @@
 //! `/home/user/project`; `in_home`, `in_project` and `encoded_label` are
 //! derived from the path and name unless the case sets them.
 
+use std::sync::Arc;
+
 use tracer::Access;
 
-use super::fact::Fact;
+use super::fact::{Actor, Fact};
 use super::pack::RulePack;
 use super::rule::{Expect, Rule, Verdict, FACT_KINDS};
 
@@ -79,6 +81,7 @@ pub fn fact_from_table(t: &toml::Table) -> Result<Fact, String> {
     let kind_name = t.get("kind").and_then(|v| v.as_str()).ok_or("test event needs a `kind`")?;
     let kind = FACT_KINDS.iter().find(|k| **k == kind_name).ok_or_else(|| format!("unknown kind {kind_name:?}"))?;
     let mut f = Fact { kind, phase: "install".into(), success: Some(true), ..Fact::default() };
+    let mut a = Actor::default();
     let mut explicit_home = None;
     let mut explicit_project = None;
     let mut explicit_encoded = None;
@@ -121,12 +124,12 @@ pub fn fact_from_table(t: &toml::Table) -> Result<Fact, String> {
                 f.success = Some(false);
             }
             "syscall" => f.syscall = s()?,
-            "exe" => f.exe = Some(s()?),
-            "argv" => f.argv = strs()?,
-            "parent_exe" => f.parent_exe = Some(s()?),
-            "ancestors" => f.ancestors = strs()?,
-            "is_package_manager" => f.is_package_manager = b()?,
-            "parent_is_package_manager" => f.parent_is_package_manager = b()?,
+            "exe" => a.exe = Some(s()?),
+            "argv" => a.argv = strs()?,
+            "parent_exe" => a.parent_exe = Some(s()?),
+            "ancestors" => a.ancestors = strs()?,
+            "is_package_manager" => a.is_package_manager = b()?,
+            "parent_is_package_manager" => a.parent_is_package_manager = b()?,
             "created_in_run" => f.created_in_run = b()?,
             "in_project" => explicit_project = Some(b()?),
             "in_home" => explicit_home = Some(b()?),
@@ -152,14 +155,16 @@ pub fn fact_from_table(t: &toml::Table) -> Result<Fact, String> {
     if f.kind == "open" && f.access.is_none() {
         f.access = Some(Access::Read);
     }
-    if f.exe.is_none() {
-        f.exe = f.argv.first().cloned();
+    if a.exe.is_none() {
+        a.exe = a.argv.first().cloned();
     }
-    if f.parent_exe.is_none() {
-        f.parent_exe = f.ancestors.first().cloned();
-    } else if f.ancestors.is_empty() {
-        f.ancestors = f.parent_exe.iter().cloned().collect();
+    if a.parent_exe.is_none() {
+        a.parent_exe = a.ancestors.first().cloned();
+    } else if a.ancestors.is_empty() {
+        a.ancestors = a.parent_exe.iter().cloned().collect();
     }
+    a.argv_line = a.argv.join(" ");
+    f.actor = Arc::new(a);
     let home_prefix = format!("{TEST_HOME}/");
     f.home_rel = f.path.as_deref().and_then(|p| p.strip_prefix(&home_prefix)).map(str::to_string);
     if explicit_home == Some(false) {

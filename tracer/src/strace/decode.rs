@@ -572,7 +572,7 @@ mod tests {
         assert_eq!(r.duration_ns, Some(1_000_100_000));
         assert_eq!(ret(b" = 0x7f0012340000").unwrap().result.value, Some(0x7f0012340000));
         assert_eq!(ret(b" = 0 (Timeout)").unwrap().result, SysResult::ok(0));
-        let r = ret(b" = 3</tmp/a b<c>.txt> <0.1>").unwrap();
+        let r = ret(br" = 3</tmp/a b\74c\76.txt> <0.1>").unwrap();
         assert_eq!(r.decoration.unwrap(), b"/tmp/a b<c>.txt");
         assert_eq!(ret(b" garbage"), None);
     }

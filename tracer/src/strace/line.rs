@@ -215,28 +215,43 @@ pub fn atoi(s: &[u8]) -> Option<i32> {
     i32::try_from(n).ok()
 }
 
-/// Parses `HH:MM:SS[.frac]` (since midnight) or `SECONDS[.frac]`.
+/// Parses `HH:MM:SS[.frac]` (since midnight) or `SECONDS[.frac]`. On the
+/// hot path: one pass, no allocation.
 pub fn time_ns(s: &[u8]) -> Option<u64> {
     let (whole, frac) = match memchr::memchr(b'.', s) {
         Some(p) => (&s[..p], &s[p + 1..]),
         None => (s, &b""[..]),
     };
-    if frac.len() > 9 || !frac.iter().all(u8::is_ascii_digit) {
+    if frac.len() > 9 {
         return None;
     }
     let mut frac_ns: u64 = 0;
-    for i in 0..9 {
-        frac_ns = frac_ns * 10 + frac.get(i).map_or(0, |c| u64::from(c - b'0'));
-    }
-    let mut secs: u64 = 0;
-    let mut parts = 0;
-    for part in whole.split(|&c| c == b':') {
-        if part.is_empty() || part.len() > 12 || !part.iter().all(u8::is_ascii_digit) {
+    for &c in frac {
+        if !c.is_ascii_digit() {
             return None;
         }
-        let v: u64 = std::str::from_utf8(part).ok()?.parse().ok()?;
-        secs = secs.checked_mul(60)?.checked_add(v)?;
-        parts += 1;
+        frac_ns = frac_ns * 10 + u64::from(c - b'0');
+    }
+    frac_ns *= 10u64.pow(9 - frac.len() as u32);
+    let mut secs: u64 = 0;
+    let mut part: u64 = 0;
+    let mut digits = 0;
+    let mut parts = 0;
+    for &c in whole.iter().chain(std::iter::once(&b':')) {
+        if c == b':' {
+            if digits == 0 {
+                return None;
+            }
+            secs = secs.checked_mul(60)?.checked_add(part)?;
+            part = 0;
+            digits = 0;
+            parts += 1;
+        } else if c.is_ascii_digit() && digits < 12 {
+            part = part * 10 + u64::from(c - b'0');
+            digits += 1;
+        } else {
+            return None;
+        }
     }
     if parts != 1 && parts != 3 {
         return None;
