@@ -34,6 +34,10 @@ pub struct Context {
     pub canaries: Vec<String>,
 }
 
+/// How many events may wait for their task's Spawn before they are
+/// analyzed anyway (bounds memory on logs whose Spawns are missing).
+const MAX_ORPHANED: usize = 100_000;
+
 /// How many payload bytes a fact carries for `payload_re`.
 const PAYLOAD_TEXT_MAX: usize = 4096;
 
@@ -52,6 +56,11 @@ pub struct Analyzer<'r> {
     /// IP → host name, from DNS answers the sandbox saw.
     names: HashMap<IpAddr, String>,
     env_home: Option<String>,
+    /// Events of tasks not yet reported by their parent's Spawn.
+    orphans: HashMap<i32, Vec<Event>>,
+    orphaned: usize,
+    /// The ecosystem, when not given, from the package manager that ran.
+    inferred_ecosystem: Option<&'static str>,
     /// Rule-facing view of each process, dropped whenever the tree changes.
     actors: HashMap<i32, Arc<Actor>>,
     /// (process, fd) → the address it was bound to, for `listen`.
@@ -81,6 +90,9 @@ impl<'r> Analyzer<'r> {
             env_home: None,
             bound: HashMap::new(),
             actors: HashMap::new(),
+            inferred_ecosystem: None,
+            orphans: HashMap::new(),
+            orphaned: 0,
             events: 0,
         }
     }
@@ -90,7 +102,48 @@ impl<'r> Analyzer<'r> {
         self.names.insert(ip, name);
     }
 
+    /// Takes the next event. Events of a task whose parent has not yet
+    /// reported it (strace often prints a child's first calls before the
+    /// parent's clone returns) wait until the Spawn arrives, so they are
+    /// judged with the right process chain.
     pub fn event(&mut self, ev: &Event) {
+        if let EventKind::Spawn { child, .. } = &ev.kind {
+            self.analyze(ev);
+            if let Some(waiting) = self.orphans.remove(child) {
+                self.orphaned -= waiting.len();
+                for e in &waiting {
+                    self.event(e);
+                }
+            }
+            return;
+        }
+        let unknown = self.model.root().is_some() && !self.model.knows(ev.pid);
+        if unknown || self.orphans.contains_key(&ev.pid) {
+            if self.orphaned >= MAX_ORPHANED {
+                self.release_orphans();
+            } else {
+                self.orphans.entry(ev.pid).or_default().push(ev.clone());
+                self.orphaned += 1;
+                return;
+            }
+        }
+        self.analyze(ev);
+    }
+
+    /// Analyzes waiting events as they are: their Spawn never came (a log
+    /// of a process attached with -p, or one cut short).
+    fn release_orphans(&mut self) {
+        let mut pids: Vec<i32> = self.orphans.keys().copied().collect();
+        pids.sort_unstable();
+        for pid in pids {
+            for e in self.orphans.remove(&pid).unwrap_or_default() {
+                self.analyze(&e);
+            }
+        }
+        self.orphaned = 0;
+    }
+
+    fn analyze(&mut self, ev: &Event) {
         self.events += 1;
         let pid = ev.pid;
         match &ev.kind {
@@ -130,6 +183,9 @@ impl<'r> Analyzer<'r> {
                     }
                     self.touch(&path, |r| r.exec = true, true);
                     let parent = self.model.get(pid).and_then(|p| p.parent);
+                    if self.inferred_ecosystem.is_none() && fact.actor.is_package_manager {
+                        self.inferred_ecosystem = ecosystem_of(&fact.actor.chain, &argv);
+                    }
                     self.model.exec(pid, path.clone(), argv.clone(), home);
                     self.actors.clear();
                     self.commands.push(Command {
@@ -409,10 +465,12 @@ impl<'r> Analyzer<'r> {
             .map(|d| String::from_utf8_lossy(&d.bytes.as_slice()[..d.bytes.len().min(PAYLOAD_TEXT_MAX)]).into_owned())
             .collect::<Vec<_>>()
             .join("\n");
-        fact.canary = self.has_canary(std::iter::once(text.as_str()));
+        let to_resolver = dest.ip_port().is_some_and(|(_, port)| port == 53);
+        // A query's name is checked as a `dns` fact; one finding is enough.
+        fact.canary = !to_resolver && self.has_canary(std::iter::once(text.as_str()));
         fact.payload = Some(text);
         self.check(&fact, ev);
-        if dest.ip_port().is_some_and(|(_, port)| port == 53) {
+        if to_resolver {
             for d in data {
                 for q in dns::decode_query(d.bytes.as_slice(), stream) {
                     self.dns_query(ev, pid, &dest, q);
@@ -475,7 +533,7 @@ impl<'r> Analyzer<'r> {
             syscall: syscall.to_string(),
             actor: self.actor(pid),
             phase: self.ctx.phase.clone(),
-            ecosystem: self.ctx.ecosystem.clone(),
+            ecosystem: self.ctx.ecosystem.clone().or_else(|| self.inferred_ecosystem.map(str::to_string)),
             ..Fact::default()
         }
     }
@@ -571,7 +629,7 @@ impl<'r> Analyzer<'r> {
     }
 
     fn has_canary<'s>(&self, mut texts: impl Iterator<Item = &'s str>) -> bool {
-        !self.ctx.canaries.is_empty() && texts.any(|t| self.ctx.canaries.iter().any(|c| t.contains(c.as_str())))
+        !self.ctx.canaries.is_empty() && texts.any(|t| crate::canary::contains(t, &self.ctx.canaries))
     }
 
     fn proc_self(&self, pid: i32, path: String) -> String {
@@ -636,7 +694,8 @@ impl<'r> Analyzer<'r> {
     }
 
     /// The phase's part of the report.
-    pub fn finish(self) -> PhaseReport {
+    pub fn finish(mut self) -> PhaseReport {
+        self.release_orphans();
         let mut files: Vec<FileRecord> = self.files.into_values().filter(|f| !f.in_project).collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
         PhaseReport {
@@ -653,6 +712,20 @@ impl<'r> Analyzer<'r> {
             events: self.events,
         }
     }
+}
+
+/// Which ecosystem a package manager's command line belongs to.
+fn ecosystem_of(chain: &str, argv: &[String]) -> Option<&'static str> {
+    let words = argv.iter().map(|a| basename(a)).chain(std::iter::once(chain));
+    for w in words {
+        match w.trim_end_matches("-cli.js") {
+            "npm" | "npx" | "yarn" | "pnpm" => return Some("npm"),
+            "pip" | "pip3" | "pipx" | "uv" | "poetry" => return Some("pypi"),
+            "cargo" => return Some("cargo"),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn known(r: &tracer::SysResult) -> Option<bool> {

@@ -7,6 +7,7 @@
 //! [`report::Report`]. The `pkgtrace` binary is [`cli`].
 
 pub mod analysis;
+pub mod canary;
 pub mod cli;
 pub mod dns;
 pub mod findings;

@@ -117,6 +117,11 @@ impl ProcessModel {
         self.procs.get(&self.leader_of(pid))
     }
 
+    /// Has task `tid` been seen (as a process, a thread, or the root)?
+    pub fn knows(&self, tid: i32) -> bool {
+        self.leader.contains_key(&tid) || self.procs.contains_key(&tid)
+    }
+
     pub fn root(&self) -> Option<i32> {
         self.root
     }
