@@ -169,7 +169,9 @@ impl<'r> Analyzer<'r> {
                 fact.env = env.clone();
                 fact.success = known(result);
                 fact.errno = result.errno.clone();
-                fact.created_in_run = self.created.contains(&path);
+                // `sh /tmp/x.sh` runs a created file as much as `/tmp/x.sh` does.
+                let script = script_arg(&argv).map(|a| self.model.resolve(pid, None, a));
+                fact.created_in_run = self.created.contains(&path) || script.is_some_and(|s| self.created.contains(&s));
                 fact.canary = self.has_canary(argv.iter().chain(env.iter()).map(String::as_str));
                 // A failed exec on PATH search is an attempt, not a command.
                 let failed_path_search = result.failed() && result.errno.as_deref() == Some("ENOENT");
@@ -404,6 +406,7 @@ impl<'r> Analyzer<'r> {
                     };
                 }
                 let mut fact = self.base_fact(pid, "dup", syscall, ev);
+                fact.old_fd = Some(old.num);
                 fact.new_fd = Some(*new);
                 fact.fd_kind = info.as_ref().map(|i| i.kind().to_string());
                 if let Some(FdInfo::Socket { peer: Some(peer), .. }) = &info {
@@ -723,6 +726,20 @@ fn ecosystem_of(chain: &str, argv: &[String]) -> Option<&'static str> {
             "pip" | "pip3" | "pipx" | "uv" | "poetry" => return Some("pypi"),
             "cargo" => return Some("cargo"),
             _ => {}
+        }
+    }
+    None
+}
+
+/// The script an interpreter or shell is asked to run: the first argument
+/// that is not an option (`sh -e x.sh`, `python3 x.py`), unless the code
+/// is inline (`-c`, `-e`).
+fn script_arg(argv: &[String]) -> Option<&str> {
+    for a in argv.iter().skip(1) {
+        match a.as_str() {
+            "-c" | "-e" | "--eval" | "-m" => return None,
+            s if s.starts_with('-') => continue,
+            s => return Some(s),
         }
     }
     None

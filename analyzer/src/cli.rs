@@ -151,13 +151,17 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .with_target(false)
         .without_time()
         .try_init();
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>().and_then(|j| j.io_error_kind()) == Some(io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn load_pack(dir: Option<&Path>) -> Result<RulePack> {
@@ -247,10 +251,8 @@ pub fn run_input(input: &Input, analyzer: &mut Analyzer<'_>) -> Result<ParseStat
             let mut batch = Vec::with_capacity(BATCH);
             while let Some(ev) = source.next_event()? {
                 batch.push(ev);
-                if batch.len() == BATCH {
-                    if tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
-                        break;
-                    }
+                if batch.len() == BATCH && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
+                    break;
                 }
             }
             if !batch.is_empty() {

@@ -126,6 +126,10 @@ impl ProcessModel {
         self.root
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.procs.is_empty()
+    }
+
     pub fn len(&self) -> usize {
         self.procs.len()
     }

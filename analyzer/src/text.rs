@@ -77,13 +77,7 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
             let _ = writeln!(
                 out,
                 "         {}",
-                st.dim(
-                    &format!(
-                        "{} [{}] by {} (pid {}){at}, {}{result}",
-                        "", f.rule, f.process, f.pid, f.evidence.syscall
-                    )
-                    .trim_start()
-                )
+                st.dim(&format!("[{}] by {} (pid {}){at}, {}{result}", f.rule, f.process, f.pid, f.evidence.syscall))
             );
         }
     }

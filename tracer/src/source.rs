@@ -53,7 +53,6 @@ pub fn discover(path: &Path) -> Result<Vec<Input>, SourceError> {
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
         .map(|e| e.path())
-        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".md")))
         .collect();
     names.sort();
     let mut sets: BTreeMap<String, Vec<LogFile>> = BTreeMap::new();
@@ -61,7 +60,15 @@ pub fn discover(path: &Path) -> Result<Vec<Input>, SourceError> {
     for p in names {
         match per_task_name(&p) {
             Some((prefix, pid)) => sets.entry(prefix).or_default().push(LogFile { path: p, pid: Some(pid) }),
-            None => out.push(classify_file(&p)?),
+            None => match classify_file(&p)? {
+                // Inside a directory, only files that look like logs count
+                // (a README or a program's saved output sits beside them);
+                // a file named on the command line is always read.
+                Input::Strace(_) if !looks_like_strace(&p)? => {
+                    tracing::warn!("{}: skipped, not a strace log or event stream", p.display());
+                }
+                input => out.push(input),
+            },
         }
     }
     for (_, mut files) in sets {
@@ -98,6 +105,24 @@ fn classify_file(p: &Path) -> Result<Input, SourceError> {
         return Ok(Input::Events(p.to_path_buf()));
     }
     Ok(Input::Strace(vec![LogFile { path: p.to_path_buf(), pid: None }]))
+}
+
+/// Does the file's first non-blank line read as strace output?
+fn looks_like_strace(p: &Path) -> Result<bool, SourceError> {
+    let mut r = crate::strace::reader::open_maybe_compressed(p)?;
+    let mut buf = Vec::new();
+    for _ in 0..8 {
+        match crate::strace::reader::read_line(&mut *r, &mut buf) {
+            Ok(Some(_)) if buf.trim_ascii().is_empty() => continue,
+            Ok(Some(_)) => {
+                use crate::strace::line::{parse, Line};
+                return Ok(!matches!(parse(&buf).1, Line::Unknown(_) | Line::HexDump { .. }));
+            }
+            Ok(None) => return Ok(false),
+            Err(source) => return Err(SourceError::Io { path: p.display().to_string(), source }),
+        }
+    }
+    Ok(false)
 }
 
 /// Any input, read as events.

@@ -39,6 +39,7 @@ pub struct Fact {
     pub encoded_label: bool,
     pub mode: Option<u32>,
     pub env: Vec<String>,
+    pub old_fd: Option<i32>,
     pub new_fd: Option<i32>,
     pub fd_kind: Option<String>,
     pub request: Option<String>,
@@ -91,7 +92,12 @@ impl Fact {
                     _ => self.family.clone().unwrap_or_default(),
                 }
             }
-            "dup" => format!("fd -> {} ({})", self.new_fd.unwrap_or(-1), self.fd_kind.as_deref().unwrap_or("unknown")),
+            "dup" => format!(
+                "fd {} -> {} ({})",
+                self.old_fd.unwrap_or(-1),
+                self.new_fd.unwrap_or(-1),
+                self.fd_kind.as_deref().unwrap_or("unknown")
+            ),
             "ptrace" => match (&self.request, &self.path) {
                 (Some(r), Some(t)) => format!("{r} {t}"),
                 (Some(r), None) => r.clone(),

@@ -215,12 +215,17 @@ pub fn path_globs(pats: &[String]) -> Result<PathGlobs, String> {
     let mut abs = GlobSetBuilder::new();
     let mut home = GlobSetBuilder::new();
     for p in pats {
-        if let Some(rel) = p.strip_prefix("~/") {
-            home.add(glob(rel)?);
-        } else if p == "~" {
-            home.add(glob("")?);
-        } else {
-            abs.add(glob(p)?);
+        // `dir/**` means the directory and everything in it: opening the
+        // directory itself (to list it) counts too.
+        let dir = p.strip_suffix("/**").filter(|d| !d.is_empty() && !d.ends_with("**"));
+        for p in std::iter::once(p.as_str()).chain(dir) {
+            if let Some(rel) = p.strip_prefix("~/") {
+                home.add(glob(rel)?);
+            } else if p == "~" {
+                home.add(glob("")?);
+            } else {
+                abs.add(glob(p)?);
+            }
         }
     }
     Ok(PathGlobs { abs: abs.build().map_err(|e| e.to_string())?, home: home.build().map_err(|e| e.to_string())? })
@@ -346,7 +351,7 @@ impl Cond {
             Cond::Request(l) => any_eq(l, f.request.as_deref()),
             Cond::PayloadRe(r) => f.payload.as_deref().is_some_and(|p| r.is_match(p)),
             Cond::Canary(b) => f.canary == *b,
-            Cond::Phase(l) => l.iter().any(|p| *p == f.phase),
+            Cond::Phase(l) => l.contains(&f.phase),
             Cond::Ecosystem(l) => any_eq(l, f.ecosystem.as_deref()),
         }
     }
@@ -364,6 +369,10 @@ mod tests {
         assert!(g.is_match(Some("/home/iojs/build/openssl.cnf"), None));
         assert!(g.is_match(Some("/x/y"), Some(".ssh/id_rsa")));
         assert!(!g.is_match(Some("/x/y"), Some(".ssh/known_hosts")));
+        let dir = path_globs(&["~/.mozilla/firefox/**".into()]).unwrap();
+        assert!(dir.is_match(None, Some(".mozilla/firefox")));
+        assert!(dir.is_match(None, Some(".mozilla/firefox/x/key4.db")));
+        assert!(!dir.is_match(None, Some(".mozilla/firefox-esr")));
     }
 
     #[test]

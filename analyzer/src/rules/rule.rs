@@ -147,7 +147,7 @@ impl Rule {
             return Verdict::NoMatch;
         }
         if let Some(phases) = &self.phases {
-            if !phases.iter().any(|p| *p == f.phase) {
+            if !phases.contains(&f.phase) {
                 return Verdict::NoMatch;
             }
         }

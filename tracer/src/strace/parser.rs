@@ -105,7 +105,12 @@ impl Parser {
         }
         self.release_held(out);
         let origin = || Origin::Log { file: file.clone(), line: line_no };
-        let pid = self.pid_of(prefix.pid, pid_hint);
+        // A line not understood says nothing about which task printed it:
+        // it must not teach the parser the first task's pid.
+        let pid = match kind {
+            Line::Unknown(_) => prefix.pid.or(pid_hint).unwrap_or(0),
+            _ => self.pid_of(prefix.pid, pid_hint),
+        };
         match kind {
             Line::Call { name, rest, unfinished } => {
                 self.stats.calls += 1;
@@ -432,6 +437,12 @@ mod tests {
         assert_eq!(ev[0].pid, 0);
         assert_eq!(ev[1].pid, 51);
         assert_eq!(ev[2].pid, 0, "the first task keeps one identity");
+    }
+
+    #[test]
+    fn a_garbage_line_does_not_change_pids() {
+        let (ev, _) = run(&["100 close(3) = 0", "garbage", "100 close(4) = 0"]);
+        assert_eq!(ev.iter().map(|e| e.pid).collect::<Vec<_>>(), vec![100, 0, 100]);
     }
 
     #[test]
