@@ -335,6 +335,9 @@ fn npm_install_flags_package_code_not_the_package_manager() {
     assert_active(&r, "dns-encoded-label", "43414e4152592d6e706d2d346631633261396537643362.x7f3a9.attacker.example");
     // Near misses.
     assert_not_active(&r, "inline-code-exec", "sh -c 'node postinstall.js'");
+    // npm extracted postinstall.js into the project during this run; running
+    // the package's own script is the install, not a dropped payload.
+    assert_not_active(&r, "exec-file-created-in-run", "node postinstall.js");
     assert!(active_rule_subjects(&r, "exec-decode-payload").is_empty(), "base64 without -d");
     assert_not_active(&r, "dns-encoded-label", "registry.npmjs.org");
     // Everything the package manager itself did is suppressed or info.
@@ -985,4 +988,17 @@ fn broken_pipe_json() {
     assert!(c == 0 || c == 1, "exit {c}, stderr {err}");
     assert!(!err.contains("panicked"), "{err}");
     assert!(err.trim().is_empty(), "no error message for a closed stdout: {err}");
+}
+
+/// The README's rule table is `rules list --format markdown`
+/// (regenerate with `make readme-rules`).
+#[test]
+fn readme_rule_table_matches_the_pack() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    let begin = readme.find("<!-- rules:begin -->\n").expect("begin marker") + "<!-- rules:begin -->\n".len();
+    let end = readme.find("<!-- rules:end -->").expect("end marker");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_pkgtrace")).args(["rules", "list", "--format", "markdown"]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(&readme[begin..end], String::from_utf8(out.stdout).unwrap(), "run `make readme-rules`");
 }

@@ -169,9 +169,15 @@ impl<'r> Analyzer<'r> {
                 fact.env = env.clone();
                 fact.success = known(result);
                 fact.errno = result.errno.clone();
-                // `sh /tmp/x.sh` runs a created file as much as `/tmp/x.sh` does.
+                // `sh /tmp/x.sh` runs a created file as much as `/tmp/x.sh`
+                // does. The package's own files are created by the install
+                // too (extraction) and are expected to run, so a script
+                // counts only outside the package's directory.
                 let script = script_arg(&argv).map(|a| self.model.resolve(pid, None, a));
-                fact.created_in_run = self.created.contains(&path) || script.is_some_and(|s| self.created.contains(&s));
+                let created_script = script.is_some_and(|s| {
+                    self.created.contains(&s) && !self.ctx.project.as_deref().is_some_and(|d| paths::is_within(&s, d))
+                });
+                fact.created_in_run = self.created.contains(&path) || created_script;
                 fact.canary = self.has_canary(argv.iter().chain(env.iter()).map(String::as_str));
                 // A failed exec on PATH search is an attempt, not a command.
                 let failed_path_search = result.failed() && result.errno.as_deref() == Some("ENOENT");

@@ -66,9 +66,19 @@ enum Command {
 #[derive(Subcommand)]
 enum RulesAction {
     /// List every rule: id, severity, summary.
-    List,
+    List {
+        /// `markdown` prints the table the README carries.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
     /// Run every rule's own test cases.
     Test,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Text,
+    Markdown,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -326,10 +336,14 @@ fn rules_cmd(action: RulesAction, dir: Option<&Path>) -> Result<i32> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     match action {
-        RulesAction::List => {
+        RulesAction::List { format: ListFormat::Text } => {
             for r in &pack.rules {
                 writeln!(out, "{:<36} {:<8} {}", r.id, r.severity, r.summary)?;
             }
+            Ok(EXIT_OK)
+        }
+        RulesAction::List { format: ListFormat::Markdown } => {
+            out.write_all(crate::rules::markdown_table(&pack).as_bytes())?;
             Ok(EXIT_OK)
         }
         RulesAction::Test => {
