@@ -35,8 +35,11 @@ pub struct Context {
 }
 
 /// How many events may wait for their task's Spawn before they are
-/// analyzed anyway (bounds memory on logs whose Spawns are missing).
-const MAX_ORPHANED: usize = 100_000;
+/// analyzed anyway. strace prints a child's first calls at most a few
+/// dozen lines before its parent's clone returns; a task whose Spawn is
+/// further away than this has none in the log (strace -p, concatenated
+/// logs), and waiting longer would only cost memory.
+const MAX_ORPHANED: usize = 4096;
 
 /// How many payload bytes a fact carries for `payload_re`.
 const PAYLOAD_TEXT_MAX: usize = 4096;
@@ -830,5 +833,45 @@ mod tests {
         assert_eq!(process_name(Some("/usr/bin/python3"), &a(&["python3", "-m", "pip", "install"])), "python3 -m pip");
         assert_eq!(process_name(Some("/bin/sh"), &a(&["sh", "-c", "x"])), "sh");
         assert_eq!(process_name(None, &[]), "?");
+    }
+}
+
+#[cfg(test)]
+mod orphan_tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn analyze(lines: &[&str]) -> PhaseReport {
+        let pack = RulePack::embedded().unwrap();
+        let mut a = Analyzer::new(&pack, Context { phase: "install".into(), ..Context::default() });
+        let mut p = tracer::strace::Parser::new();
+        let file: Arc<str> = Arc::from("t.log");
+        let mut out = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            p.feed(&file, i as u64 + 1, None, l.as_bytes(), &mut out);
+        }
+        p.finish(&file, lines.len() as u64, &mut out);
+        for ev in &out {
+            a.event(ev);
+        }
+        a.finish()
+    }
+
+    /// strace often prints a child's first calls before its parent's clone
+    /// returns; the child's finding must still carry the parent's chain.
+    #[test]
+    fn a_child_printed_before_its_clone_returns_gets_its_chain() {
+        let r = analyze(&[
+            r#"10 execve("/usr/bin/node", ["node", "x.js"], 0x1 /* 1 var */) = 0"#,
+            "10 clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>",
+            r#"11 execve("/usr/bin/curl", ["curl", "http://x.example/p"], 0x1 /* 1 var */) = 0"#,
+            "10 <... clone resumed>) = 11",
+            "11 +++ exited with 0 +++",
+        ]);
+        let f = r.findings.iter().find(|f| f.rule == "exec-downloader").expect("curl flagged");
+        assert_eq!(f.process, "node x.js");
+        let cmd = r.behaviour.commands.iter().find(|c| c.argv[0] == "curl").unwrap();
+        assert_eq!(cmd.parent, Some(10));
     }
 }
