@@ -19,7 +19,9 @@ pub struct Prefix {
 pub enum Line<'a> {
     /// `name(args...` — `rest` starts after the `(`; the call is unfinished
     /// when `unfinished` is set (the ` <unfinished ...>` marker removed).
-    Call { name: &'a [u8], rest: &'a [u8], unfinished: bool },
+    /// `<pid changed to N ...>` (exec from a non-leader thread, in some
+    /// strace versions) is unfinished too: it resumes under pid `new_pid`.
+    Call { name: &'a [u8], rest: &'a [u8], unfinished: bool, new_pid: Option<i32> },
     /// `<... name resumed>rest` — `rest` continues the call's arguments.
     Resumed { name: &'a [u8], rest: &'a [u8] },
     /// `+++ exited with N +++`
@@ -167,7 +169,7 @@ fn classify(s: &[u8]) -> Line<'_> {
     if name_len == 0 {
         // `????(` is how strace names a call it cannot identify.
         if s.starts_with(b"????(") {
-            return Line::Call { name: b"????", rest: &s[5..], unfinished: false };
+            return Line::Call { name: b"????", rest: &s[5..], unfinished: false, new_pid: None };
         }
         return Line::Unknown("not a system call line");
     }
@@ -175,10 +177,18 @@ fn classify(s: &[u8]) -> Line<'_> {
         return Line::Unknown("no '(' after the call name");
     }
     let rest = &s[name_len + 1..];
-    match rest.strip_suffix(b"<unfinished ...>") {
-        Some(head) => Line::Call { name: &s[..name_len], rest: head, unfinished: true },
-        None => Line::Call { name: &s[..name_len], rest, unfinished: false },
+    let name = &s[..name_len];
+    if let Some(head) = rest.strip_suffix(b"<unfinished ...>") {
+        return Line::Call { name, rest: head, unfinished: true, new_pid: None };
     }
+    if let Some(body) = rest.strip_suffix(b" ...>") {
+        if let Some(pos) = memchr::memmem::rfind(body, b"<pid changed to ") {
+            if let Some(pid) = atoi(&body[pos + b"<pid changed to ".len()..]) {
+                return Line::Call { name, rest: &body[..pos], unfinished: true, new_pid: Some(pid) };
+            }
+        }
+    }
+    Line::Call { name, rest, unfinished: false, new_pid: None }
 }
 
 trait BufferHeaderExt {
@@ -304,6 +314,13 @@ mod tests {
         let (p, line) = parse(b"3225  <... vfork resumed>) = 3226");
         assert_eq!(p.pid, Some(3225));
         assert_eq!(line, Line::Resumed { name: b"vfork", rest: b") = 3226" });
+    }
+
+    #[test]
+    fn pid_changed_marks_an_unfinished_exec() {
+        let (p, line) = parse(b"3322 execve(\"/bin/true\", [\"true\"], 0x1 /* 1 var */ <pid changed to 3321 ...>");
+        assert_eq!(p.pid, Some(3322));
+        assert!(matches!(line, Line::Call { unfinished: true, new_pid: Some(3321), .. }), "{line:?}");
     }
 
     #[test]

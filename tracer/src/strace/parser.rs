@@ -112,7 +112,7 @@ impl Parser {
             _ => self.pid_of(prefix.pid, pid_hint),
         };
         match kind {
-            Line::Call { name, rest, unfinished } => {
+            Line::Call { name, rest, unfinished, new_pid } => {
                 self.stats.calls += 1;
                 let Some(interest) = decode::interest(name) else {
                     return;
@@ -122,6 +122,10 @@ impl Parser {
                         self.skipped.insert(pid);
                     }
                     return;
+                }
+                if let Some(leader) = new_pid {
+                    // The call resumes under the leader's pid.
+                    self.superseded.insert(leader, pid);
                 }
                 if unfinished {
                     let call = Pending { name: name.to_vec(), text: rest.to_vec(), time_ns: prefix.time_ns };
@@ -401,6 +405,17 @@ mod tests {
         assert_eq!(ev[1].pid, 3321);
         let EventKind::Exec { result, .. } = &ev[1].kind else { panic!() };
         assert_eq!(*result, SysResult::ok(0));
+    }
+
+    #[test]
+    fn exec_from_thread_with_pid_changed_marker() {
+        let (ev, stats) = run(&[
+            "3322 execve(\"/bin/true\", [\"true\"], 0x7f /* 1 var */ <pid changed to 3321 ...>",
+            "3321 <... execve resumed>) = 0",
+        ]);
+        assert_eq!(stats.unparsed, 0);
+        assert_eq!(ev[0].pid, 3321);
+        assert!(matches!(&ev[0].kind, EventKind::Exec { result, .. } if result.success()));
     }
 
     #[test]
