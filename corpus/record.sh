@@ -3,6 +3,12 @@
 #
 #   corpus/record.sh            record everything
 #   corpus/record.sh --no-fetch skip the one network step (npm cache add left-pad)
+#   corpus/record.sh extras     record ONLY the named behaviour log(s) (extras,
+#                               extras.log or behaviour/extras.log; several may
+#                               be given): every other log is left untouched,
+#                               behaviour/README.md is regenerated (same text +
+#                               the entry) and the log's section of
+#                               behaviour/sinks.txt is replaced; no fetch
 #
 # Needs root (for unshare), strace 6.1 at /usr/bin/strace, gcc, python3, node,
 # npm, zstd, gzip. All package-like code runs inside
@@ -34,6 +40,14 @@ die() { echo "record.sh: $*" >&2; exit 1; }
 # outside the sandbox
 # ---------------------------------------------------------------------------
 if [ "${1:-}" != "--inside" ]; then
+    FETCH=1; ONLY=()
+    for a in "$@"; do
+        case $a in
+            --no-fetch) FETCH=0 ;;
+            -*) die "unknown option $a" ;;
+            *) ONLY+=("$a"); FETCH=0 ;;
+        esac
+    done
     [ "$(id -u)" = 0 ] || die "must run as root (unshare of mount/net/pid namespaces)"
     for t in "$STRACE" gcc node npm zstd gzip unshare setpriv ip /usr/bin/python3; do
         command -v "$t" >/dev/null || die "missing $t"
@@ -42,13 +56,13 @@ if [ "${1:-}" != "--inside" ]; then
     WORK=$(mktemp -d /var/tmp/pkgtrace-corpus.XXXXXX)
     trap 'rm -rf "$WORK"' EXIT
     mkdir -p "$WORK/npm-cache"
-    if [ "${1:-}" != "--no-fetch" ]; then
+    if [ $FETCH = 1 ]; then
         echo "record.sh: fetching left-pad@1.3.0 into a private npm cache (outside the sandbox)"
         npm cache add left-pad@1.3.0 --cache "$WORK/npm-cache" >/dev/null 2>&1 \
             || echo "record.sh: npm cache add failed; the left-pad log will be skipped" >&2
     fi
     unshare --mount --net --pid --uts --fork --mount-proc --propagation private \
-        bash "$HERE/record.sh" --inside "$WORK"
+        bash "$HERE/record.sh" --inside "$WORK" ${ONLY[@]+"${ONLY[@]}"}
     chown -R --reference="$HERE" "$HERE/strace"
     du -sh "$HERE/strace"
     "$HERE/check.sh" || die "some logs lack the evidence they were recorded for (see above)"
@@ -60,6 +74,9 @@ fi
 # inside: fresh mount, net and pid namespaces (we are pid 1 here)
 # ---------------------------------------------------------------------------
 WORK=$2
+shift 2
+ONLY=("$@")   # empty: record everything
+DONE=()       # behaviour logs recorded in ONLY mode
 ip link set lo up
 hostname pkgtrace-sandbox
 [ "$(ip -o link show | wc -l)" = 1 ] || die "network namespace has more than loopback"
@@ -81,7 +98,7 @@ printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n' > $S/etc/hosts
 for f in resolv.conf hosts passwd group; do mount --bind $S/etc/$f /etc/$f; done
 
 # fake tools: copies of /bin/true with telling names
-for t in npm twine cargo sudo su pkexec dig socat ncat; do cp /bin/true /mnt/fakebin/$t; done
+for t in npm twine cargo sudo su pkexec dig socat ncat xmrig; do cp /bin/true /mnt/fakebin/$t; done
 
 # network sinks (DNS on 127.0.0.1:53, TCP sinks, reverse-shell listener)
 /usr/bin/python3 "$HERE/programs/sandbox/sinks.py" $S/sinks.log $S/sinks.ready &
@@ -143,10 +160,25 @@ note() {  # $1 group, $2 file, $3 command line (as text), $4 description
     echo "=== $1/$2" >> $S/sinks.log
 }
 
+# wanted GROUP FILE: is this log to be recorded (everything, or named in ONLY)?
+wanted() {
+    [ ${#ONLY[@]} = 0 ] && return 0
+    local o
+    for o in "${ONLY[@]}"; do
+        o=${o#behaviour/}; o=${o%.log}
+        [ "$1" = behaviour ] && [ "$o.log" = "$2" ] && return 0
+    done
+    return 1
+}
 # rec GROUP FILE "DESCRIPTION" STRACE-OPTS... -- CMD...   (strace writes with -o)
 rec() {
     local group=$1 file=$2 desc=$3; shift 3
     local opts=() ; while [ "$1" != "--" ]; do opts+=("$1"); shift; done; shift
+    if ! wanted "$group" "$file"; then   # ONLY mode: keep the README entry, do not record
+        note "$group" "$file" "cd $PROJ && strace ${opts[*]} -o $file $*" "$desc"
+        return 0
+    fi
+    DONE+=("$file")
     fresh_home
     note "$group" "$file" "cd $PROJ && strace ${opts[*]} -o $file $*" "$desc"
     (cd $PROJ && as_user $STRACE "${opts[@]}" -o $S/out/$group/$file "$@" </dev/null >/dev/null 2>&1) || true
@@ -200,7 +232,28 @@ rec $B persistence-v.log "persistence.py again with -v added: the execve environ
     "${REC[@]}" -v -- /usr/bin/python3 persistence.py
 rec $B tamper.log "write attempts into /usr/bin, /usr/lib, /bin (EACCES); writes to ~/.npmrc, ~/.pypirc, ~/.config/pip/pip.conf, ~/.cargo/config.toml, ~/.gitconfig, ~/.local/share; unlink ~/.bash_history and /var/log/dpkg.log; rmtree of ~/Documents (20 files). Near misses: writes in project/dist, /tmp, ~/.cache, ~/.npm/_cacache; rename and unlink inside the project" \
     "${REC[@]}" -- /usr/bin/python3 tamper.py
+rec $B extras.log "one hit and one near miss for seven behaviours: \`sh -c 'curl ... | sh'\` (near misses: curl -o to a file, curl ... | head -c 64); fake miner /mnt/fakebin/xmrig with a stratum+tcp:// pool and --donate-level (near miss: echo of 'xmrig.json'); exec of a non-executable /tmp/.x/kworker (EACCES; near misses: a missing /tmp file (ENOENT), a non-executable project file (EACCES)); fake \`npm whoami\` and \`npm config get //registry.npmjs.org/:_authToken\` (near miss: npm config get prefix); rename of a cache file onto ~/.ssh/authorized_keys and symlink onto /etc/ld.so.preload (EACCES) (near miss: rename onto ~/.ssh/known_hosts); rename onto ~/.bashrc and symlink onto /usr/bin/kworker (EACCES) (near misses: renames inside project/dist and ~/.cache); DNS lookup of metadata.google.internal + connect to it on 80 (near miss: metadata.example.com)" \
+    "${REC[@]}" -- /usr/bin/python3 extras.py
 cp $S/sinks.log $S/out/behaviour/sinks.txt
+
+# ONLY mode: publish just the recorded behaviour logs, the regenerated
+# behaviour README and their sections of sinks.txt; nothing else is touched.
+if [ ${#ONLY[@]} -gt 0 ]; then
+    [ ${#DONE[@]} -gt 0 ] || die "no behaviour log matches: ${ONLY[*]}"
+    [ ${#DONE[@]} = ${#ONLY[@]} ] || die "some names match no behaviour log: ${ONLY[*]} (recorded: ${DONE[*]})"
+    for f in "${DONE[@]}"; do cp $S/out/behaviour/$f "$HERE/strace/behaviour/$f"; done
+    cp $S/out/behaviour/README.md "$HERE/strace/behaviour/README.md"
+    old="$HERE/strace/behaviour/sinks.txt"; [ -e "$old" ] || : > "$old"
+    awk -v keep="$(printf 'behaviour/%s\n' "${DONE[@]}")" '
+        BEGIN { n = split(keep, k, "\n"); for (i = 1; i <= n; i++) if (k[i] != "") want[k[i]] = 1 }
+        FNR == 1 { fi++; cur = "" }
+        /^=== / { cur = substr($0, 5); if (fi == 2) order[++no] = cur; next }
+        { if (fi == 1) old[cur] = old[cur] $0 "\n"; else new[cur] = new[cur] $0 "\n" }
+        END { for (i = 1; i <= no; i++) { c = order[i]; printf "=== %s\n%s", c, (c in want) ? new[c] : old[c] } }
+    ' "$old" $S/sinks.log > $S/sinks.merged
+    cp $S/sinks.merged "$old"
+    exit 0
+fi
 
 # ---------------------------------------------------------------------------
 # b. format variants (mostly the same small program, bin/demo)

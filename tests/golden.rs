@@ -31,7 +31,7 @@ fn analyze(path: &Path) -> Report {
     let mut analyzer = Analyzer::new(&pack, context());
     let mut stats = Stats::default();
     for input in discover(path).expect("corpus path") {
-        let s = pkgtrace::cli::run_input(&input, &mut analyzer).expect("corpus log reads");
+        let (s, _) = pkgtrace::cli::run_input(&input, &mut analyzer).expect("corpus log reads");
         stats.lines += s.lines;
         stats.events += s.events;
         stats.unparsed += s.unparsed;

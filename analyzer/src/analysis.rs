@@ -100,6 +100,11 @@ impl<'r> Analyzer<'r> {
         }
     }
 
+    /// The findings so far, in the order they were first seen.
+    pub fn findings(&self) -> &Findings {
+        &self.findings
+    }
+
     /// Labels later connects to `ip` with `name` (from a DNS answer).
     pub fn learn_name(&mut self, ip: IpAddr, name: String) {
         self.names.insert(ip, name);
@@ -712,6 +717,7 @@ impl<'r> Analyzer<'r> {
         files.sort_by(|a, b| a.path.cmp(&b.path));
         PhaseReport {
             name: self.ctx.phase.clone(),
+            run: None,
             findings: self.findings.into_sorted(),
             behaviour: Behaviour {
                 files,
@@ -789,6 +795,10 @@ pub fn chain_text(model: &ProcessModel, pid: i32) -> String {
         if parts.last() != Some(&name) {
             parts.push(name);
         }
+    }
+    if parts.is_empty() {
+        // The traced command before its first exec.
+        return "?".to_string();
     }
     parts.join(" → ")
 }

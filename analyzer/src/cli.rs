@@ -13,6 +13,7 @@ use std::thread;
 use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracer::jsonl::EventsWriter;
+use tracer::ptrace::Outcome;
 use tracer::source::{discover, EventSource, Input};
 use tracer::strace::ParseStats;
 use tracer::Event;
@@ -47,6 +48,8 @@ struct Cli {
 enum Command {
     /// Analyze recorded strace logs (or recorded event streams) and report.
     Analyze(AnalyzeArgs),
+    /// Run a command under pkgtrace's own tracer and report what it did.
+    Trace(TraceArgs),
     /// Parse logs into an event stream (JSON Lines) on stdout.
     Parse {
         /// strace logs (plain, .gz, .zst) or directories of -ff files.
@@ -129,6 +132,49 @@ struct AnalyzeArgs {
     color: ColorChoice,
 }
 
+#[derive(Args)]
+struct TraceArgs {
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Record the event stream (JSON Lines) to FILE; `pkgtrace analyze FILE`
+    /// gives the same report later.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Use the rules in DIR instead of the built-in pack.
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
+    /// Exit 1 when an active finding is at least this severe.
+    #[arg(long, default_value = "high", value_name = "SEVERITY")]
+    fail_on: Severity,
+    /// Kill the whole run after SECS seconds (the report says so).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+    /// After the command exits, how long processes it left behind may run
+    /// before they are killed.
+    #[arg(long, value_name = "SECS", default_value = "2")]
+    linger: f64,
+    /// Print findings on stderr as they happen.
+    #[arg(long)]
+    follow: bool,
+    /// Phase name in the report.
+    #[arg(long, default_value = "trace")]
+    phase: String,
+    /// Ecosystem of the package (npm, pypi, cargo), for rules that ask.
+    #[arg(long)]
+    ecosystem: Option<String>,
+    /// The package's own directory (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    project: Option<String>,
+    /// A canary value planted in the run's credentials (repeatable).
+    #[arg(long = "canary", value_name = "VALUE")]
+    canaries: Vec<String>,
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorChoice,
+    /// The command to trace, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<std::ffi::OsString>,
+}
+
 /// Runs the command line; returns the exit code.
 pub fn main() -> i32 {
     init_logging();
@@ -142,6 +188,7 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Analyze(args) => analyze(args),
+        Command::Trace(args) => trace(args),
         Command::Parse { paths } => parse(&paths),
         Command::Rules { action, rules } => rules_cmd(action, rules.as_deref()),
     };
@@ -225,9 +272,11 @@ fn analyze(args: AnalyzeArgs) -> Result<i32> {
             canaries: args.canaries.clone(),
         };
         let mut analyzer = Analyzer::new(&pack, ctx);
+        let mut run = None;
         for input in &inputs {
             match run_input(input, &mut analyzer) {
-                Ok(stats) => {
+                Ok((stats, outcome)) => {
+                    run = run.or(outcome);
                     report.stats.lines += stats.lines;
                     report.stats.events += stats.events;
                     report.stats.unparsed += stats.unparsed;
@@ -238,7 +287,8 @@ fn analyze(args: AnalyzeArgs) -> Result<i32> {
                 }
             }
         }
-        let phase_report = analyzer.finish();
+        let mut phase_report = analyzer.finish();
+        phase_report.run = run;
         report.stats.processes += phase_report.processes;
         report.phases.push(phase_report);
     }
@@ -253,11 +303,13 @@ fn analyze(args: AnalyzeArgs) -> Result<i32> {
 }
 
 /// Reads one input on its own thread and feeds its events to the analyzer.
-pub fn run_input(input: &Input, analyzer: &mut Analyzer<'_>) -> Result<ParseStats> {
+/// Returns what reading found, and a live run's outcome when the input is
+/// a stream recorded by `pkgtrace trace -o`.
+pub fn run_input(input: &Input, analyzer: &mut Analyzer<'_>) -> Result<(ParseStats, Option<Outcome>)> {
     let mut source = EventSource::open(input)?;
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Event>>(CHANNEL_BATCHES);
     thread::scope(|scope| {
-        let reader = scope.spawn(move || -> Result<ParseStats> {
+        let reader = scope.spawn(move || -> Result<(ParseStats, Option<Outcome>)> {
             let mut batch = Vec::with_capacity(BATCH);
             while let Some(ev) = source.next_event()? {
                 batch.push(ev);
@@ -268,7 +320,7 @@ pub fn run_input(input: &Input, analyzer: &mut Analyzer<'_>) -> Result<ParseStat
             if !batch.is_empty() {
                 let _ = tx.send(batch);
             }
-            Ok(source.stats())
+            Ok((source.stats(), source.run()))
         });
         for batch in rx {
             for ev in &batch {
@@ -278,6 +330,83 @@ pub fn run_input(input: &Input, analyzer: &mut Analyzer<'_>) -> Result<ParseStat
         reader.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))?
     })
     .with_context(|| format!("failed to analyze {}", input.display_name()))
+}
+
+fn seconds(what: &str, secs: f64) -> Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(secs).map_err(|_| anyhow::anyhow!("invalid {what}: {secs}"))
+}
+
+fn trace(args: TraceArgs) -> Result<i32> {
+    let pack = load_pack(args.rules.as_deref())?;
+    let cwd = std::env::current_dir().context("failed to read the current directory")?;
+    let ctx = Context {
+        phase: args.phase.clone(),
+        ecosystem: args.ecosystem.clone(),
+        // The command runs with our environment: its HOME is ours.
+        home: std::env::var("HOME").ok().filter(|h| h.starts_with('/')),
+        cwd: Some(cwd.display().to_string()),
+        project: args.project.clone(),
+        canaries: args.canaries.clone(),
+    };
+    let opts = tracer::ptrace::Options {
+        argv: args.command.clone(),
+        timeout: args.timeout.map(|t| seconds("--timeout", t)).transpose()?,
+        linger: seconds("--linger", args.linger)?,
+        stdout_to_stderr: true,
+    };
+    let mut recorder = match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path).with_context(|| format!("failed to create {}", path.display()))?;
+            Some(EventsWriter::new(io::BufWriter::new(file)))
+        }
+        None => None,
+    };
+    let mut analyzer = Analyzer::new(&pack, ctx);
+    // Events go from the tracer thread to this one through a bounded
+    // channel: a slow analyzer slows the tracer instead of growing memory.
+    let (tx, rx) = crossbeam_channel::bounded::<Event>(4096);
+    let tracer = thread::Builder::new()
+        .name("tracer".into())
+        .spawn(move || {
+            tracer::ptrace::trace(&opts, |ev| {
+                let _ = tx.send(ev);
+            })
+        })
+        .context("failed to start the tracer thread")?;
+    let mut events = 0u64;
+    let mut shown = 0;
+    for ev in rx {
+        events += 1;
+        if let Some(w) = recorder.as_mut() {
+            w.write(&ev).context("failed to write the event stream")?;
+        }
+        analyzer.event(&ev);
+        if args.follow && analyzer.findings().len() > shown {
+            for f in analyzer.findings().since(shown) {
+                let state = if f.is_active() { "" } else { " (suppressed)" };
+                eprintln!("pkgtrace: {} [{}] {}{state} — {}", f.severity, f.rule, f.message, f.process);
+            }
+            shown = analyzer.findings().len();
+        }
+    }
+    let outcome = tracer.join().map_err(|_| anyhow::anyhow!("the tracer thread panicked"))??;
+    let stats = ParseStats { lines: 0, calls: outcome.stops, events, unparsed: 0 };
+    if let Some(w) = recorder {
+        w.finish_run(&stats, Some(&outcome)).context("failed to write the event stream")?;
+    }
+    let mut phase = analyzer.finish();
+    let processes = phase.processes;
+    phase.run = Some(outcome);
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        phases: vec![phase],
+        stats: Stats { lines: 0, events, unparsed: 0, processes },
+    };
+    write_report(&report, args.format, args.color)?;
+    Ok(match report.worst() {
+        Some(s) if s >= args.fail_on => EXIT_FINDINGS,
+        _ => EXIT_OK,
+    })
 }
 
 fn write_report(report: &Report, format: Format, color: ColorChoice) -> Result<()> {

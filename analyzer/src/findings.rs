@@ -75,8 +75,11 @@ impl Findings {
         if let Some(&i) = self.index.get(&(rule_idx, subject.clone())) {
             let f = &mut self.list[i];
             f.count += 1;
-            // One unsuppressed occurrence makes the finding active.
-            if suppressed_by.is_none() && f.suppressed_by.is_some() {
+            // One unsuppressed occurrence makes the finding active, and a
+            // successful occurrence is better evidence than a failed attempt
+            // (a PATH search fails on every directory before the real exec).
+            let better = f.evidence.result.as_deref() != Some("ok") && evidence.result.as_deref() == Some("ok");
+            if suppressed_by.is_none() && (f.suppressed_by.is_some() || better) {
                 f.suppressed_by = None;
                 f.pid = pid;
                 f.process = process;
@@ -97,6 +100,19 @@ impl Findings {
             tags: rule.tags.clone(),
             suppressed_by,
         });
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Findings first seen after the first `n`.
+    pub fn since(&self, n: usize) -> &[Finding] {
+        &self.list[n.min(self.list.len())..]
     }
 
     /// Most severe first, then by rule and subject: stable across runs.

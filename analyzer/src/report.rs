@@ -31,6 +31,9 @@ pub struct Stats {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PhaseReport {
     pub name: String,
+    /// How the traced command ended (live runs, and streams recorded from them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<tracer::ptrace::Outcome>,
     pub findings: Vec<Finding>,
     pub behaviour: Behaviour,
     #[serde(skip)]

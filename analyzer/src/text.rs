@@ -63,6 +63,23 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
     let active: Vec<_> = phase.findings.iter().filter(|f| f.is_active()).collect();
     let suppressed: Vec<_> = phase.findings.iter().filter(|f| !f.is_active()).collect();
     let _ = writeln!(out, "{}", st.bold(&format!("== phase {}: {} findings", phase.name, active.len())));
+    if let Some(run) = &phase.run {
+        let mut how = match (&run.exit_code, &run.signal) {
+            (Some(c), _) => format!("the command exited with {c}"),
+            (None, Some(s)) => format!("the command was killed by {s}"),
+            (None, None) => "the command's end was not seen".to_string(),
+        };
+        if run.timed_out {
+            how.push_str("; TIMED OUT: every process was killed");
+        }
+        if run.interrupted {
+            how.push_str("; INTERRUPTED: every process was killed");
+        }
+        if run.killed_at_end > 0 {
+            how.push_str(&format!("; {} process(es) still running at the end were killed", run.killed_at_end));
+        }
+        let _ = writeln!(out, "{}", st.dim(&format!("{how} ({} ptrace stops)", run.stops)));
+    }
     for sev in Severity::ALL.iter().rev() {
         let group: Vec<_> = active.iter().filter(|f| f.severity == *sev).collect();
         if group.is_empty() {

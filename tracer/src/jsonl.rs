@@ -21,6 +21,9 @@ use crate::SourceError;
 #[derive(Serialize, Deserialize)]
 struct Trailer {
     stats: ParseStats,
+    /// How a live run ended, for streams recorded by `pkgtrace trace -o`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    run: Option<crate::ptrace::Outcome>,
 }
 
 /// Writes events as JSON Lines.
@@ -37,8 +40,13 @@ impl<W: Write> EventsWriter<W> {
         self.out.write_all(b"\n")
     }
     /// Writes the trailer and flushes.
-    pub fn finish(mut self, stats: &ParseStats) -> io::Result<W> {
-        serde_json::to_writer(&mut self.out, &Trailer { stats: stats.clone() })?;
+    pub fn finish(self, stats: &ParseStats) -> io::Result<W> {
+        self.finish_run(stats, None)
+    }
+
+    /// Writes the trailer with a live run's outcome and flushes.
+    pub fn finish_run(mut self, stats: &ParseStats, run: Option<&crate::ptrace::Outcome>) -> io::Result<W> {
+        serde_json::to_writer(&mut self.out, &Trailer { stats: stats.clone(), run: run.cloned() })?;
         self.out.write_all(b"\n")?;
         self.out.flush()?;
         Ok(self.out)
@@ -55,6 +63,7 @@ pub struct EventsReader {
     /// Counted while reading, replaced by the trailer's figures if present.
     stats: ParseStats,
     trailer: Option<ParseStats>,
+    run: Option<crate::ptrace::Outcome>,
 }
 
 impl EventsReader {
@@ -67,7 +76,13 @@ impl EventsReader {
             seq: 0,
             stats: ParseStats::default(),
             trailer: None,
+            run: None,
         })
+    }
+
+    /// The recorded run's outcome, once the trailer has been read.
+    pub fn run(&self) -> Option<&crate::ptrace::Outcome> {
+        self.run.as_ref()
     }
 
     pub fn stats(&self) -> ParseStats {
@@ -99,6 +114,7 @@ impl EventsReader {
                 Err(e) => {
                     if let Ok(t) = serde_json::from_slice::<Trailer>(&self.buf) {
                         self.trailer = Some(t.stats);
+                        self.run = t.run;
                         continue;
                     }
                     let origin = Origin::Log { file: self.name.clone(), line: self.line_no };

@@ -19,6 +19,7 @@
 pub mod bytes;
 pub mod event;
 pub mod jsonl;
+pub mod ptrace;
 pub mod source;
 pub mod strace;
 

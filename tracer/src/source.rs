@@ -146,6 +146,14 @@ impl EventSource {
         }
     }
 
+    /// How the recorded live run ended, for streams that say.
+    pub fn run(&self) -> Option<crate::ptrace::Outcome> {
+        match self {
+            EventSource::Strace(_) => None,
+            EventSource::Events(r) => r.run().cloned(),
+        }
+    }
+
     /// What reading the source cost and found: for a recorded stream, the
     /// figures of the log it was recorded from.
     pub fn stats(&self) -> ParseStats {

@@ -1,0 +1,401 @@
+//! From a stopped call's number, arguments and memory to an [`EventKind`],
+//! the same kinds the strace parser produces, so the analyzer cannot tell
+//! the sources apart. The result is filled in at syscall exit
+//! ([`set_result`]) for calls that need it.
+
+use crate::bytes::Bytes;
+use crate::event::{Access, EventKind, Fd, Payload, SockAddr, SysResult};
+use crate::strace::decode::Interest;
+
+use super::mem::{self, MAX_PAYLOAD, MAX_STR};
+use super::syscalls::Sys;
+
+const AT_FDCWD: i32 = -100;
+
+fn fd(v: u64) -> Fd {
+    Fd::new(v as i32)
+}
+
+fn dirfd(v: u64) -> Option<Fd> {
+    let n = v as i32;
+    (n != AT_FDCWD).then(|| Fd::new(n))
+}
+
+fn path(pid: i32, addr: u64) -> Bytes {
+    mem::string(pid, addr, MAX_STR).map(|(s, _)| s).unwrap_or_default().into()
+}
+
+/// The event for a call at its entry, result unknown. None for calls that
+/// carry nothing after all (fcntl that does not dup) or are reported by a
+/// ptrace event instead (spawns).
+pub fn entry(sys: &Sys, pid: i32, a: [u64; 6]) -> Option<EventKind> {
+    let name = sys.name;
+    let syscall = || name.to_string();
+    let result = SysResult::unknown();
+    Some(match sys.interest {
+        Interest::Open => {
+            let (dir, p, flags) = match name {
+                "open" => (None, a[0], a[1]),
+                "creat" => (None, a[0], (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u64),
+                "openat2" => (dirfd(a[0]), a[1], mem::u64_at(pid, a[2]).unwrap_or(0)),
+                _ => (dirfd(a[0]), a[1], a[2]),
+            };
+            let flags = flags as i32;
+            let access = if flags & libc::O_PATH != 0 {
+                Access::Path
+            } else {
+                match flags & libc::O_ACCMODE {
+                    libc::O_WRONLY => Access::Write,
+                    libc::O_RDWR => Access::ReadWrite,
+                    _ => Access::Read,
+                }
+            };
+            EventKind::Open {
+                syscall: syscall(),
+                path: path(pid, p),
+                dirfd: dir,
+                flags: format!("{flags:#x}"),
+                access,
+                create: flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE,
+                truncate: flags & libc::O_TRUNC != 0,
+                result,
+                resolved: None,
+            }
+        }
+        Interest::Probe => {
+            let (dir, p) = match name {
+                "stat" | "lstat" | "access" | "readlink" | "statfs" => (None, a[0]),
+                _ => (dirfd(a[0]), a[1]),
+            };
+            EventKind::Probe { syscall: syscall(), path: path(pid, p), dirfd: dir, result }
+        }
+        Interest::Exec => {
+            let (dir, p, argv_at, env_at) =
+                if name == "execveat" { (dirfd(a[0]), a[1], a[2], a[3]) } else { (None, a[0], a[1], a[2]) };
+            let (argv, argv_truncated) = mem::string_array(pid, argv_at);
+            let (env, _) = mem::string_array(pid, env_at);
+            let _ = dir;
+            EventKind::Exec {
+                syscall: syscall(),
+                path: path(pid, p),
+                argv: argv.into_iter().map(Bytes).collect(),
+                argv_truncated,
+                env: Some(env.into_iter().map(Bytes).collect()),
+                result,
+            }
+        }
+        Interest::Spawn => return None,
+        Interest::Unlink => {
+            let (dir, p) = if name == "unlinkat" { (dirfd(a[0]), a[1]) } else { (None, a[0]) };
+            EventKind::Unlink { syscall: syscall(), path: path(pid, p), dirfd: dir, result }
+        }
+        Interest::Rename => {
+            let (fd1, p1, fd2, p2) =
+                if name == "rename" { (None, a[0], None, a[1]) } else { (dirfd(a[0]), a[1], dirfd(a[2]), a[3]) };
+            EventKind::Rename {
+                syscall: syscall(),
+                from: path(pid, p1),
+                from_dirfd: fd1,
+                to: path(pid, p2),
+                to_dirfd: fd2,
+                result,
+            }
+        }
+        Interest::Mkdir => {
+            let (dir, p, m) = if name == "mkdirat" { (dirfd(a[0]), a[1], a[2]) } else { (None, a[0], a[1]) };
+            EventKind::Mkdir { syscall: syscall(), path: path(pid, p), dirfd: dir, mode: Some(m as u32), result }
+        }
+        Interest::Chmod => {
+            let (dir, p, m) = match name {
+                "chmod" => (None, path(pid, a[0]), a[1]),
+                "fchmod" => (Some(fd(a[0])), Bytes::default(), a[1]),
+                _ => (dirfd(a[0]), path(pid, a[1]), a[2]),
+            };
+            EventKind::Chmod { syscall: syscall(), path: p, dirfd: dir, mode: Some(m as u32), result }
+        }
+        Interest::Link => {
+            let (target, dir, p) = match name {
+                "link" | "symlink" => (a[0], None, a[1]),
+                "linkat" => (a[1], dirfd(a[2]), a[3]),
+                _ => (a[0], dirfd(a[1]), a[2]),
+            };
+            EventKind::Link {
+                syscall: syscall(),
+                target: path(pid, target),
+                path: path(pid, p),
+                dirfd: dir,
+                symbolic: name.starts_with("sym"),
+                result,
+            }
+        }
+        Interest::Socket => {
+            let sock_type = match (a[1] as i32) & 0xf {
+                libc::SOCK_STREAM => "SOCK_STREAM",
+                libc::SOCK_DGRAM => "SOCK_DGRAM",
+                libc::SOCK_RAW => "SOCK_RAW",
+                libc::SOCK_SEQPACKET => "SOCK_SEQPACKET",
+                _ => "SOCK_OTHER",
+            };
+            EventKind::Socket { family: family_name(a[0] as i32), sock_type: sock_type.into(), result }
+        }
+        Interest::Connect => EventKind::Connect { fd: fd(a[0]), addr: sockaddr_at(pid, a[1], a[2]), result },
+        Interest::Bind => EventKind::Bind { fd: fd(a[0]), addr: sockaddr_at(pid, a[1], a[2]), result },
+        Interest::Listen => EventKind::Listen { fd: fd(a[0]), result },
+        Interest::Send => {
+            let (addr, data) = match name {
+                "write" => (None, vec![payload(pid, a[1], a[2])]),
+                "sendto" => ((a[4] != 0).then(|| sockaddr_at(pid, a[4], a[5])), vec![payload(pid, a[1], a[2])]),
+                "writev" => (None, vec![iovec(pid, a[1], a[2])]),
+                "sendmsg" => {
+                    let (addr, data) = msghdr(pid, a[1]);
+                    (addr, vec![data])
+                }
+                _ => {
+                    // sendmmsg: struct mmsghdr is a msghdr plus a u32, 64 bytes.
+                    let mut addr = None;
+                    let mut data = Vec::new();
+                    for i in 0..(a[2].min(16)) {
+                        let (a1, d) = msghdr(pid, a[1] + 64 * i);
+                        addr = addr.or(a1);
+                        data.push(d);
+                    }
+                    (addr, data)
+                }
+            };
+            EventKind::Send { syscall: syscall(), fd: fd(a[0]), addr, data, result }
+        }
+        Interest::Recv => return None,
+        Interest::Chdir => {
+            if name == "fchdir" {
+                EventKind::Chdir { syscall: syscall(), path: Bytes::default(), fd: Some(fd(a[0])), result }
+            } else {
+                EventKind::Chdir { syscall: syscall(), path: path(pid, a[0]), fd: None, result }
+            }
+        }
+        Interest::Dup => {
+            let new = if name == "dup" { -1 } else { a[1] as i32 };
+            EventKind::Dup { syscall: syscall(), old: fd(a[0]), new, result }
+        }
+        Interest::Fcntl => {
+            let cmd = a[1] as i32;
+            if cmd != libc::F_DUPFD && cmd != libc::F_DUPFD_CLOEXEC {
+                return None;
+            }
+            EventKind::Dup { syscall: syscall(), old: fd(a[0]), new: -1, result }
+        }
+        Interest::Close => EventKind::Close { fd: fd(a[0]), result: SysResult::ok(0) },
+        Interest::Ptrace => {
+            let req = ptrace_request(a[0] as i64);
+            let target = (a[0] as i64 != libc::PTRACE_TRACEME as i64).then_some(a[1] as i32);
+            EventKind::Ptrace { request: req, target, result }
+        }
+        Interest::Other => {
+            let args = match name {
+                "memfd_create" => format!("{:?}, {:#x}", path(pid, a[0]).lossy(), a[1]),
+                "mount" => format!(
+                    "{:?}, {:?}, {:?}",
+                    path(pid, a[0]).lossy(),
+                    path(pid, a[1]).lossy(),
+                    path(pid, a[2]).lossy()
+                ),
+                _ => a.iter().map(|v| format!("{v:#x}")).collect::<Vec<_>>().join(", "),
+            };
+            EventKind::Other { syscall: syscall(), args, result }
+        }
+    })
+}
+
+/// Fills in the result of a call at its exit.
+pub fn set_result(kind: &mut EventKind, res: SysResult) {
+    match kind {
+        EventKind::Dup { new, result, .. } => {
+            if *new < 0 {
+                *new = res.value.unwrap_or(-1) as i32;
+            }
+            *result = res;
+        }
+        EventKind::Exec { result, .. }
+        | EventKind::Open { result, .. }
+        | EventKind::Probe { result, .. }
+        | EventKind::Unlink { result, .. }
+        | EventKind::Rename { result, .. }
+        | EventKind::Mkdir { result, .. }
+        | EventKind::Chmod { result, .. }
+        | EventKind::Link { result, .. }
+        | EventKind::Socket { result, .. }
+        | EventKind::Connect { result, .. }
+        | EventKind::Bind { result, .. }
+        | EventKind::Listen { result, .. }
+        | EventKind::Send { result, .. }
+        | EventKind::Recv { result, .. }
+        | EventKind::Chdir { result, .. }
+        | EventKind::Close { result, .. }
+        | EventKind::Ptrace { result, .. }
+        | EventKind::Other { result, .. } => *result = res,
+        EventKind::Spawn { .. }
+        | EventKind::Exit { .. }
+        | EventKind::Superseded { .. }
+        | EventKind::Signal { .. }
+        | EventKind::Unparsed { .. } => {}
+    }
+}
+
+/// A result from the exit stop's return value, with the errno's name.
+pub fn sys_result(rval: i64, is_error: bool) -> SysResult {
+    if is_error {
+        let errno = nix::errno::Errno::from_raw((-rval) as i32);
+        SysResult { value: Some(-1), errno: Some(format!("{errno:?}")) }
+    } else {
+        SysResult::ok(rval)
+    }
+}
+
+fn family_name(domain: i32) -> String {
+    match domain {
+        libc::AF_INET => "inet".into(),
+        libc::AF_INET6 => "inet6".into(),
+        libc::AF_UNIX => "unix".into(),
+        libc::AF_NETLINK => "netlink".into(),
+        libc::AF_PACKET => "packet".into(),
+        other => format!("af{other}"),
+    }
+}
+
+fn sockaddr_at(pid: i32, addr: u64, len: u64) -> SockAddr {
+    let raw = mem::read(pid, addr, (len as usize).min(128));
+    sockaddr(&raw)
+}
+
+/// Decodes a `struct sockaddr` from its bytes.
+pub fn sockaddr(b: &[u8]) -> SockAddr {
+    let u16_at = |i: usize| b.get(i..i + 2).map(|x| u16::from_ne_bytes([x[0], x[1]]));
+    let be16_at = |i: usize| b.get(i..i + 2).map(|x| u16::from_be_bytes([x[0], x[1]]));
+    let u32_at = |i: usize| b.get(i..i + 4).map(|x| u32::from_ne_bytes([x[0], x[1], x[2], x[3]]));
+    let other = || SockAddr::Other { name: "unknown".into(), raw: format!("{b:02x?}") };
+    let Some(family) = u16_at(0) else { return other() };
+    match i32::from(family) {
+        libc::AF_INET => match (be16_at(2), b.get(4..8)) {
+            (Some(port), Some(ip)) => {
+                SockAddr::Inet { ip: std::net::Ipv4Addr::new(ip[0], ip[1], ip[2], ip[3]).to_string(), port }
+            }
+            _ => other(),
+        },
+        libc::AF_INET6 => match (be16_at(2), b.get(8..24)) {
+            (Some(port), Some(ip)) => {
+                let ip: [u8; 16] = ip.try_into().expect("16 bytes");
+                SockAddr::Inet6 { ip: std::net::Ipv6Addr::from(ip).to_string(), port }
+            }
+            _ => other(),
+        },
+        libc::AF_UNIX => {
+            let p = b.get(2..).unwrap_or(&[]);
+            match p.first() {
+                Some(0) if p.len() > 1 => SockAddr::Unix { path: p[1..].to_vec().into(), r#abstract: true },
+                _ => {
+                    let end = memchr::memchr(0, p).unwrap_or(p.len());
+                    SockAddr::Unix { path: p[..end].to_vec().into(), r#abstract: false }
+                }
+            }
+        }
+        libc::AF_NETLINK => SockAddr::Netlink { pid: u32_at(4).unwrap_or(0), groups: u32_at(8).unwrap_or(0) },
+        f => SockAddr::Other { name: family_name(f), raw: format!("{b:02x?}") },
+    }
+}
+
+fn payload(pid: i32, addr: u64, len: u64) -> Payload {
+    let bytes = mem::read(pid, addr, (len as usize).min(MAX_PAYLOAD));
+    Payload { truncated: (bytes.len() as u64) < len, bytes: bytes.into(), len: Some(len) }
+}
+
+/// An iovec array as one buffer (the first MAX_PAYLOAD bytes).
+fn iovec(pid: i32, addr: u64, count: u64) -> Payload {
+    let mut bytes = Vec::new();
+    let mut total = 0u64;
+    let mut truncated = false;
+    for i in 0..count.min(64) {
+        let (Some(base), Some(len)) = (mem::u64_at(pid, addr + 16 * i), mem::u64_at(pid, addr + 16 * i + 8)) else {
+            truncated = true;
+            break;
+        };
+        total += len;
+        let room = MAX_PAYLOAD.saturating_sub(bytes.len());
+        if room > 0 && !truncated {
+            let chunk = mem::read(pid, base, (len as usize).min(room));
+            truncated |= (chunk.len() as u64) < len;
+            bytes.extend_from_slice(&chunk);
+        } else {
+            truncated = true;
+        }
+    }
+    Payload { bytes: bytes.into(), len: Some(total), truncated }
+}
+
+/// `struct msghdr` (x86_64/aarch64 layout): destination and data.
+fn msghdr(pid: i32, addr: u64) -> (Option<SockAddr>, Payload) {
+    let hdr = mem::read(pid, addr, 56);
+    if hdr.len() < 32 {
+        return (None, Payload::default());
+    }
+    let word = |i: usize| u64::from_ne_bytes(hdr[i..i + 8].try_into().expect("8 bytes"));
+    let (name, namelen, iov, iovlen) =
+        (word(0), u32::from_ne_bytes(hdr[8..12].try_into().expect("4")), word(16), word(24));
+    let addr = (name != 0 && namelen > 0).then(|| sockaddr_at(pid, name, u64::from(namelen)));
+    (addr, iovec(pid, iov, iovlen))
+}
+
+fn ptrace_request(r: i64) -> String {
+    let name = match r {
+        0 => "PTRACE_TRACEME",
+        1 => "PTRACE_PEEKTEXT",
+        2 => "PTRACE_PEEKDATA",
+        3 => "PTRACE_PEEKUSER",
+        4 => "PTRACE_POKETEXT",
+        5 => "PTRACE_POKEDATA",
+        6 => "PTRACE_POKEUSER",
+        7 => "PTRACE_CONT",
+        8 => "PTRACE_KILL",
+        9 => "PTRACE_SINGLESTEP",
+        12 => "PTRACE_GETREGS",
+        13 => "PTRACE_SETREGS",
+        16 => "PTRACE_ATTACH",
+        17 => "PTRACE_DETACH",
+        24 => "PTRACE_SYSCALL",
+        0x4200 => "PTRACE_SETOPTIONS",
+        0x4201 => "PTRACE_GETEVENTMSG",
+        0x4202 => "PTRACE_GETSIGINFO",
+        0x4203 => "PTRACE_SETSIGINFO",
+        0x4204 => "PTRACE_GETREGSET",
+        0x4205 => "PTRACE_SETREGSET",
+        0x4206 => "PTRACE_SEIZE",
+        0x4207 => "PTRACE_INTERRUPT",
+        0x4208 => "PTRACE_LISTEN",
+        0x4209 => "PTRACE_PEEKSIGINFO",
+        0x420e => "PTRACE_GET_SYSCALL_INFO",
+        other => return format!("{other:#x}"),
+    };
+    name.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sockaddrs_from_bytes() {
+        let mut v4 = vec![0u8; 16];
+        v4[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+        v4[2..4].copy_from_slice(&53u16.to_be_bytes());
+        v4[4..8].copy_from_slice(&[127, 0, 0, 53]);
+        assert_eq!(sockaddr(&v4), SockAddr::Inet { ip: "127.0.0.53".into(), port: 53 });
+        let mut un = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
+        un.extend_from_slice(b"\0hidden");
+        assert_eq!(sockaddr(&un), SockAddr::Unix { path: "hidden".into(), r#abstract: true });
+        assert!(matches!(sockaddr(&[1]), SockAddr::Other { .. }));
+    }
+
+    #[test]
+    fn errno_names() {
+        assert_eq!(sys_result(-2, true), SysResult::err("ENOENT"));
+        assert_eq!(sys_result(3, false), SysResult::ok(3));
+    }
+}

@@ -1,0 +1,22 @@
+//! The live tracer: runs a command under ptrace with a seccomp-bpf filter
+//! and produces the same [`crate::Event`]s as the strace parser.
+//!
+//! - [`syscalls`]: the calls traced and what is needed from each;
+//! - [`seccomp`]: the filter program (stop only on those calls);
+//! - [`decode`]: from registers and tracee memory to events;
+//! - [`mem`]: reading tracee memory;
+//! - [`session`]: spawning, the stop loop, timeouts and clean-up;
+//! - `sys`: the raw ptrace/wait/seccomp calls (the only `unsafe` code).
+//!
+//! Requirements: Linux ≥ 5.3 (PTRACE_GET_SYSCALL_INFO), x86_64 or aarch64,
+//! ptrace permitted (root, or `kernel.yama.ptrace_scope` ≤ 1 for one's own
+//! children), seccomp enabled.
+
+pub mod decode;
+pub mod mem;
+pub mod seccomp;
+pub mod session;
+mod sys;
+pub mod syscalls;
+
+pub use session::{trace, Options, Outcome, TraceError};

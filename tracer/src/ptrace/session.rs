@@ -1,0 +1,451 @@
+//! One traced run: start the command under ptrace with the seccomp filter,
+//! follow every task it creates, turn stops into events, and make sure no
+//! task outlives the run.
+//!
+//! Start-up (TRACER-NOTES: `raise(SIGSTOP)` inside `Command::pre_exec`
+//! hangs `spawn`): fork; the child stops itself; the parent waits for the
+//! stop, `PTRACE_SEIZE`s with options, sends SIGCONT; the child installs the
+//! filter and execs. The filter is installed only after the seize, because
+//! `SECCOMP_RET_TRACE` without a tracer fails the call with ENOSYS.
+//!
+//! Stops, and how each is resumed ("man 2 ptrace"):
+//! - seccomp stop (`PTRACE_EVENT_SECCOMP`): decode the call; resume with
+//!   PTRACE_SYSCALL when its result is needed ("the next stop is
+//!   syscall-exit-stop"), else PTRACE_CONT;
+//! - syscall-exit-stop (`SIGTRAP|0x80`): fill in the result, CONT;
+//! - fork/vfork/clone events: the new task's id from GETEVENTMSG. A new
+//!   task's own first stop may come before its parent's event (`__WALL`);
+//!   it is kept stopped until the parent's event names it, so a Spawn always
+//!   precedes the child's first event;
+//! - exec event: GETEVENTMSG gives the former tid (exec from a non-leader
+//!   thread: the exec completes under the leader's pid);
+//! - `PTRACE_EVENT_STOP` with a stop signal is a group-stop: resume with
+//!   PTRACE_LISTEN, "or job control breaks";
+//! - any other stop is a signal-delivery-stop: re-inject the signal.
+
+use std::collections::HashMap;
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::event::{Event, EventKind, Origin, SysResult};
+use crate::strace::decode::Interest;
+
+use super::decode::{entry, set_result, sys_result};
+use super::seccomp::{self, DATA_EXIT, DATA_FOREIGN};
+use super::sys::{self as raw, SyscallInfo, OP_EXIT, OP_SECCOMP};
+use super::syscalls::{self, Sys};
+
+const PTRACE_EVENT_STOP: i32 = 128;
+
+/// How to run the traced command.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub argv: Vec<OsString>,
+    /// Kill everything when the run takes longer than this.
+    pub timeout: Option<Duration>,
+    /// After the command itself exits, how long processes it left behind
+    /// (daemons) may go on before they are killed.
+    pub linger: Duration,
+    /// Send the command's standard output to standard error (so a report
+    /// on standard output is not mixed with the command's output).
+    pub stdout_to_stderr: bool,
+}
+
+/// How the run ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Outcome {
+    /// The command's exit code, when it exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// The signal that killed it, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+    /// The run hit `--timeout` and was killed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
+    /// pkgtrace got SIGINT or SIGTERM and killed the run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+    /// Processes still running after the command exited and the linger
+    /// time passed, killed by pkgtrace.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub killed_at_end: u32,
+    /// ptrace stops taken (a measure of the tracing cost).
+    pub stops: u64,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    #[error("command not found: {0}")]
+    NotFound(String),
+    #[error("empty command")]
+    Empty,
+    #[error("failed to {what}: {source}")]
+    Os { what: &'static str, source: std::io::Error },
+}
+
+fn os(what: &'static str) -> impl FnOnce(std::io::Error) -> TraceError {
+    move |source| TraceError::Os { what, source }
+}
+
+/// Why the watchdog killed the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reason {
+    Timeout,
+    Interrupt,
+    Linger,
+}
+
+/// State shared with the watchdog thread.
+struct Shared {
+    live: Mutex<Vec<i32>>,
+    deadline: Mutex<Option<(Instant, Reason)>>,
+    fired: Mutex<Option<Reason>>,
+    done: AtomicBool,
+}
+
+/// Per-task state.
+#[derive(Default)]
+struct Task {
+    /// Its first stop has been seen and it was let run.
+    started: bool,
+    /// Its first stop came before its parent's event named it.
+    waiting: bool,
+    /// The call stopped at entry whose result is awaited.
+    pending: Option<(EventKind, u64)>,
+    /// The last clone at entry asked for a thread.
+    clone_thread: bool,
+    /// This task is a thread (not a process).
+    thread: bool,
+}
+
+/// Finds `cmd` on PATH the way execvp would.
+fn resolve(cmd: &OsString) -> Result<PathBuf, TraceError> {
+    let p = Path::new(cmd);
+    if cmd.as_bytes().contains(&b'/') {
+        return if p.exists() { Ok(p.to_path_buf()) } else { Err(TraceError::NotFound(p.display().to_string())) };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(p);
+        if let Ok(meta) = candidate.metadata() {
+            use std::os::unix::fs::PermissionsExt;
+            if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(TraceError::NotFound(cmd.to_string_lossy().into_owned()))
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+}
+
+/// Runs `opts.argv` traced, handing every event to `emit` as it happens.
+pub fn trace(opts: &Options, mut emit: impl FnMut(Event)) -> Result<Outcome, TraceError> {
+    let first = opts.argv.first().ok_or(TraceError::Empty)?;
+    let exe = resolve(first)?;
+    // Everything the child needs is built before fork: after it, only
+    // async-signal-safe calls.
+    let c_exe =
+        CString::new(exe.as_os_str().as_bytes()).map_err(|_| TraceError::NotFound(exe.display().to_string()))?;
+    let c_args: Vec<CString> = opts
+        .argv
+        .iter()
+        .map(|a| CString::new(a.as_bytes()).map_err(|_| TraceError::NotFound(a.to_string_lossy().into_owned())))
+        .collect::<Result<_, _>>()?;
+    let mut c_argv: Vec<*const libc::c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
+    c_argv.push(std::ptr::null());
+    let program = seccomp::program(syscalls::table());
+
+    let child = raw::fork().map_err(os("fork"))?;
+    if child == 0 {
+        if opts.stdout_to_stderr {
+            raw::stdout_to_stderr();
+        }
+        raw::stop_self();
+        if raw::install_filter(&program).is_err() {
+            // SAFETY-free exit path: a distinct status the parent reports.
+            raw::exec_or_die(c"/nonexistent/seccomp-failed", &[std::ptr::null()]);
+        }
+        raw::exec_or_die(&c_exe, &c_argv);
+    }
+    let status = raw::wait_stopped(child).map_err(os("wait for the command to start"))?;
+    if !libc::WIFSTOPPED(status) {
+        return Err(TraceError::Os { what: "start the command", source: std::io::Error::other("it did not stop") });
+    }
+    let options = libc::PTRACE_O_TRACESYSGOOD
+        | libc::PTRACE_O_TRACECLONE
+        | libc::PTRACE_O_TRACEFORK
+        | libc::PTRACE_O_TRACEVFORK
+        | libc::PTRACE_O_TRACEEXEC
+        | libc::PTRACE_O_TRACESECCOMP
+        | libc::PTRACE_O_EXITKILL;
+    if let Err(e) = raw::seize(child, options) {
+        let _ = raw::kill(child, libc::SIGKILL);
+        return Err(TraceError::Os {
+            what: "attach with ptrace (is ptrace allowed? see kernel.yama.ptrace_scope)",
+            source: e,
+        });
+    }
+    raw::kill(child, libc::SIGCONT).map_err(os("continue the command"))?;
+
+    let shared = Arc::new(Shared {
+        live: Mutex::new(vec![child]),
+        deadline: Mutex::new(opts.timeout.map(|t| (Instant::now() + t, Reason::Timeout))),
+        fired: Mutex::new(None),
+        done: AtomicBool::new(false),
+    });
+    let _handlers = raw::InterruptHandlers::install();
+    let watchdog = {
+        let shared = shared.clone();
+        thread::spawn(move || watchdog(&shared))
+    };
+
+    let mut looper = Loop { tasks: HashMap::new(), root: child, seq: 0, outcome: Outcome::default(), emit: &mut emit };
+    looper.tasks.insert(child, Task { started: true, ..Task::default() });
+    let result = looper.run(&shared, opts.linger);
+    shared.done.store(true, Ordering::SeqCst);
+    let _ = watchdog.join();
+    let mut outcome = std::mem::take(&mut looper.outcome);
+    result?;
+    match *shared.fired.lock().unwrap_or_else(|e| e.into_inner()) {
+        Some(Reason::Timeout) => outcome.timed_out = true,
+        Some(Reason::Interrupt) => outcome.interrupted = true,
+        Some(Reason::Linger) | None => {}
+    }
+    Ok(outcome)
+}
+
+/// Kills every live task when the deadline passes or pkgtrace is
+/// interrupted, and keeps killing until the loop has seen them all end
+/// (tasks forked in the meantime included).
+fn watchdog(shared: &Shared) {
+    while !shared.done.load(Ordering::SeqCst) {
+        thread::sleep(Duration::from_millis(20));
+        let mut fired = shared.fired.lock().unwrap_or_else(|e| e.into_inner());
+        if fired.is_none() {
+            if raw::interrupted() {
+                *fired = Some(Reason::Interrupt);
+            } else if let Some((at, reason)) = *shared.deadline.lock().unwrap_or_else(|e| e.into_inner()) {
+                if Instant::now() >= at {
+                    *fired = Some(reason);
+                }
+            }
+        }
+        if fired.is_some() {
+            for &pid in shared.live.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                let _ = raw::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+struct Loop<'e, F: FnMut(Event)> {
+    tasks: HashMap<i32, Task>,
+    root: i32,
+    seq: u64,
+    outcome: Outcome,
+    emit: &'e mut F,
+}
+
+impl<F: FnMut(Event)> Loop<'_, F> {
+    fn run(&mut self, shared: &Shared, linger: Duration) -> Result<(), TraceError> {
+        while let Some((pid, status)) = raw::wait_any().map_err(os("wait for traced processes"))? {
+            if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+                self.ended(pid, status, shared, linger);
+                continue;
+            }
+            if !libc::WIFSTOPPED(status) {
+                continue;
+            }
+            self.outcome.stops += 1;
+            let sig = libc::WSTOPSIG(status);
+            let event = status >> 16;
+            // A resume that fails with ESRCH means the task died meanwhile
+            // (SIGKILL): its exit is reported by the next wait.
+            let _ = match event {
+                libc::PTRACE_EVENT_SECCOMP => self.seccomp_stop(pid),
+                libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
+                    self.spawned(pid, event, shared)
+                }
+                libc::PTRACE_EVENT_EXEC => self.exec_event(pid),
+                PTRACE_EVENT_STOP => self.stop_event(pid, sig),
+                0 if sig == (libc::SIGTRAP | 0x80) => self.exit_stop(pid),
+                0 => {
+                    self.push(pid, EventKind::Signal { signal: signal_name(sig), stopped: false });
+                    raw::cont(pid, sig)
+                }
+                _ => raw::cont(pid, 0),
+            };
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, pid: i32, kind: EventKind) {
+        let ev = Event { seq: self.seq, pid, time_ns: Some(now_ns()), duration_ns: None, origin: Origin::Live, kind };
+        self.seq += 1;
+        (self.emit)(ev);
+    }
+
+    fn seccomp_stop(&mut self, pid: i32) -> std::io::Result<()> {
+        let info = match raw::syscall_info(pid) {
+            Ok(i) if i.op == OP_SECCOMP => i,
+            _ => return raw::cont(pid, 0),
+        };
+        let data = (info.ret_data & 0xffff) as u16;
+        if data & DATA_FOREIGN != 0 {
+            let kind = EventKind::Other {
+                syscall: format!("foreign_abi_{:#x}_{}", info.arch, info.nr),
+                args: format!("{:x?}", info.args),
+                result: SysResult::unknown(),
+            };
+            self.push(pid, kind);
+            return raw::cont(pid, 0);
+        }
+        let Some(sys) = syscalls::lookup(info.nr as i64) else { return raw::cont(pid, 0) };
+        if sys.interest == Interest::Spawn {
+            self.tasks.entry(pid).or_default().clone_thread = clone_makes_thread(sys, pid, &info);
+            return raw::cont(pid, 0);
+        }
+        let Some(kind) = entry(sys, pid, info.args) else { return raw::cont(pid, 0) };
+        if data & DATA_EXIT != 0 {
+            self.tasks.entry(pid).or_default().pending = Some((kind, now_ns()));
+            raw::syscall(pid, 0)
+        } else {
+            self.push(pid, kind);
+            raw::cont(pid, 0)
+        }
+    }
+
+    fn exit_stop(&mut self, pid: i32) -> std::io::Result<()> {
+        let pending = self.tasks.get_mut(&pid).and_then(|t| t.pending.take());
+        if let (Some((mut kind, _)), Ok(info)) = (pending, raw::syscall_info(pid)) {
+            if info.op == OP_EXIT {
+                set_result(&mut kind, sys_result(info.rval, info.is_error));
+            }
+            self.push(pid, kind);
+        }
+        raw::cont(pid, 0)
+    }
+
+    fn spawned(&mut self, pid: i32, event: i32, shared: &Shared) -> std::io::Result<()> {
+        let child = raw::event_msg(pid)? as i32;
+        let (syscall, thread) = match event {
+            libc::PTRACE_EVENT_FORK => ("fork", false),
+            libc::PTRACE_EVENT_VFORK => ("vfork", false),
+            _ => ("clone", self.tasks.get(&pid).is_some_and(|t| t.clone_thread)),
+        };
+        self.push(pid, EventKind::Spawn { syscall: syscall.into(), child, thread });
+        shared.live.lock().unwrap_or_else(|e| e.into_inner()).push(child);
+        let task = self.tasks.entry(child).or_default();
+        task.thread = thread;
+        if task.waiting {
+            // Its first stop came first and it was held: let it go now.
+            task.waiting = false;
+            task.started = true;
+            let _ = raw::cont(child, 0);
+        }
+        raw::cont(pid, 0)
+    }
+
+    fn exec_event(&mut self, pid: i32) -> std::io::Result<()> {
+        let former = raw::event_msg(pid).map(|m| m as i32).unwrap_or(pid);
+        let pending = if former != pid {
+            // The thread that called execve now has the leader's pid.
+            let moved = self.tasks.remove(&former).and_then(|t| t.pending);
+            self.push(pid, EventKind::Superseded { by: former });
+            moved.or_else(|| self.tasks.get_mut(&pid).and_then(|t| t.pending.take()))
+        } else {
+            self.tasks.get_mut(&pid).and_then(|t| t.pending.take())
+        };
+        if let Some((mut kind, _)) = pending {
+            set_result(&mut kind, SysResult::ok(0));
+            self.push(pid, kind);
+        }
+        raw::cont(pid, 0)
+    }
+
+    fn stop_event(&mut self, pid: i32, sig: i32) -> std::io::Result<()> {
+        match self.tasks.get_mut(&pid) {
+            // A new task's first stop, before its parent's event named it:
+            // hold it, so the Spawn is reported before anything it does.
+            None => {
+                self.tasks.insert(pid, Task { waiting: true, ..Task::default() });
+                Ok(())
+            }
+            Some(t) if t.waiting => Ok(()),
+            // Its first stop, its parent's event already seen: let it run.
+            Some(t) if !t.started => {
+                t.started = true;
+                raw::cont(pid, 0)
+            }
+            Some(_) if matches!(sig, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) => {
+                self.push(pid, EventKind::Signal { signal: signal_name(sig), stopped: true });
+                raw::listen(pid)
+            }
+            Some(_) => raw::cont(pid, 0),
+        }
+    }
+
+    fn ended(&mut self, pid: i32, status: i32, shared: &Shared, linger: Duration) {
+        let (code, signal, core_dumped) = if libc::WIFEXITED(status) {
+            (Some(libc::WEXITSTATUS(status)), None, false)
+        } else {
+            (None, Some(signal_name(libc::WTERMSIG(status))), libc::WCOREDUMP(status))
+        };
+        // A call cut short by the end (execve of a killed task) is still
+        // reported, with an unknown result.
+        let task = self.tasks.remove(&pid).unwrap_or_default();
+        if let Some((kind, _)) = task.pending {
+            self.push(pid, kind);
+        }
+        self.push(pid, EventKind::Exit { code, signal: signal.clone(), core_dumped });
+        let remaining = {
+            let mut live = shared.live.lock().unwrap_or_else(|e| e.into_inner());
+            live.retain(|p| *p != pid);
+            live.len()
+        };
+        if pid == self.root {
+            self.outcome.exit_code = code;
+            self.outcome.signal = signal;
+            if remaining > 0 {
+                let mut deadline = shared.deadline.lock().unwrap_or_else(|e| e.into_inner());
+                let at = Instant::now() + linger;
+                if deadline.is_none_or(|(d, _)| at < d) {
+                    *deadline = Some((at, Reason::Linger));
+                }
+            }
+        } else if !task.thread && *shared.fired.lock().unwrap_or_else(|e| e.into_inner()) == Some(Reason::Linger) {
+            self.outcome.killed_at_end += 1;
+        }
+    }
+}
+
+/// Does this clone create a thread (CLONE_THREAD)?
+fn clone_makes_thread(sys: &Sys, pid: i32, info: &SyscallInfo) -> bool {
+    let flags = match sys.name {
+        "clone" => info.args[0],
+        "clone3" => super::mem::u64_at(pid, info.args[0]).unwrap_or(0),
+        _ => 0,
+    };
+    flags & libc::CLONE_THREAD as u64 != 0
+}
+
+fn signal_name(sig: i32) -> String {
+    match nix::sys::signal::Signal::try_from(sig) {
+        Ok(s) => s.as_str().to_string(),
+        Err(_) if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&sig) => format!("SIGRT_{}", sig - libc::SIGRTMIN()),
+        Err(_) => format!("SIG{sig}"),
+    }
+}

@@ -1,0 +1,179 @@
+//! The system calls the live tracer stops on, and what it needs from each.
+//!
+//! One table drives both the seccomp filter (which calls stop at all, and
+//! which can be told apart by a register) and the decoder (which category,
+//! and whether the result is needed, costing a second stop at syscall exit).
+//! Calls not in the table run at full speed: the filter lets them through.
+
+use crate::strace::decode::Interest;
+
+/// When the filter should stop on a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filter {
+    /// Every time.
+    Always,
+    /// Unless argument `flags_arg` has `AT_EMPTY_PATH`: `newfstatat(fd, "",
+    /// ..., AT_EMPTY_PATH)` and `statx` like it are an fstat in disguise.
+    UnlessEmptyPath { flags_arg: u8 },
+    /// Only when argument 0 (an fd) is 3 or more: writes to stdin, stdout and
+    /// stderr are the bulk of all writes and never a socket the analyzer
+    /// has not seen dup'ed there (dup2 itself is traced).
+    FdAtLeast3,
+    /// Only when argument 1 is one of these values: `fcntl` matters only as
+    /// F_DUPFD / F_DUPFD_CLOEXEC, and is called often for other reasons.
+    Arg1In(&'static [u32]),
+}
+
+/// One traced system call.
+#[derive(Debug)]
+pub struct Sys {
+    pub nr: i64,
+    pub name: &'static str,
+    pub interest: Interest,
+    /// The analyzer uses the return value: stop again at syscall exit.
+    pub exit: bool,
+    pub filter: Filter,
+}
+
+macro_rules! sys {
+    ($nr:ident, $interest:ident, $exit:expr) => {
+        sys!($nr, $interest, $exit, Filter::Always)
+    };
+    ($nr:ident, $interest:ident, $exit:expr, $filter:expr) => {
+        Sys {
+            nr: libc::$nr as i64,
+            name: const_name(stringify!($nr)),
+            interest: Interest::$interest,
+            exit: $exit,
+            filter: $filter,
+        }
+    };
+}
+
+/// `SYS_openat` → `openat`, at compile time.
+const fn const_name(s: &'static str) -> &'static str {
+    let b = s.as_bytes();
+    // SAFETY-free const slicing: strip the 4-byte `SYS_` prefix.
+    match std::str::from_utf8(b.split_at(4).1) {
+        Ok(name) => name,
+        Err(_) => s,
+    }
+}
+
+/// The traced calls of this architecture.
+pub fn table() -> &'static [Sys] {
+    &TABLE
+}
+
+/// The entry for syscall number `nr`, if traced.
+pub fn lookup(nr: i64) -> Option<&'static Sys> {
+    TABLE.iter().find(|s| s.nr == nr)
+}
+
+static TABLE: std::sync::LazyLock<Vec<Sys>> = std::sync::LazyLock::new(build);
+
+fn build() -> Vec<Sys> {
+    let empty_path_4 = Filter::UnlessEmptyPath { flags_arg: 3 };
+    let empty_path_3 = Filter::UnlessEmptyPath { flags_arg: 2 };
+    #[allow(unused_mut)]
+    let mut t = vec![
+        sys!(SYS_openat, Open, true),
+        sys!(SYS_openat2, Open, true),
+        sys!(SYS_newfstatat, Probe, true, empty_path_4),
+        sys!(SYS_statx, Probe, true, empty_path_3),
+        sys!(SYS_faccessat, Probe, true),
+        sys!(SYS_faccessat2, Probe, true),
+        sys!(SYS_readlinkat, Probe, true),
+        sys!(SYS_statfs, Probe, true),
+        sys!(SYS_execve, Exec, true),
+        sys!(SYS_execveat, Exec, true),
+        // Spawns are reported by PTRACE_EVENT_FORK/CLONE; the entry stop
+        // only records clone's flags (thread or process).
+        sys!(SYS_clone, Spawn, false),
+        sys!(SYS_clone3, Spawn, false),
+        sys!(SYS_unlinkat, Unlink, true),
+        sys!(SYS_renameat, Rename, true),
+        sys!(SYS_renameat2, Rename, true),
+        sys!(SYS_mkdirat, Mkdir, true),
+        sys!(SYS_fchmod, Chmod, true),
+        sys!(SYS_fchmodat, Chmod, true),
+        sys!(SYS_fchmodat2, Chmod, true),
+        sys!(SYS_linkat, Link, true),
+        sys!(SYS_symlinkat, Link, true),
+        sys!(SYS_socket, Socket, true),
+        sys!(SYS_connect, Connect, true),
+        sys!(SYS_bind, Bind, true),
+        sys!(SYS_listen, Listen, true),
+        sys!(SYS_sendto, Send, false),
+        sys!(SYS_sendmsg, Send, false),
+        sys!(SYS_sendmmsg, Send, false),
+        sys!(SYS_write, Send, false, Filter::FdAtLeast3),
+        sys!(SYS_writev, Send, false, Filter::FdAtLeast3),
+        sys!(SYS_chdir, Chdir, true),
+        sys!(SYS_fchdir, Chdir, true),
+        sys!(SYS_dup, Dup, true),
+        sys!(SYS_dup3, Dup, true),
+        sys!(SYS_fcntl, Fcntl, true, Filter::Arg1In(&[libc::F_DUPFD as u32, libc::F_DUPFD_CLOEXEC as u32])),
+        sys!(SYS_close, Close, false),
+        sys!(SYS_ptrace, Ptrace, true),
+        sys!(SYS_process_vm_readv, Other, true),
+        sys!(SYS_process_vm_writev, Other, true),
+        sys!(SYS_init_module, Other, true),
+        sys!(SYS_finit_module, Other, true),
+        sys!(SYS_delete_module, Other, true),
+        sys!(SYS_mount, Other, true),
+        sys!(SYS_umount2, Other, true),
+        sys!(SYS_memfd_create, Other, true),
+        sys!(SYS_setuid, Other, true),
+        sys!(SYS_setgid, Other, true),
+        sys!(SYS_setreuid, Other, true),
+        sys!(SYS_setregid, Other, true),
+        sys!(SYS_setresuid, Other, true),
+        sys!(SYS_setresgid, Other, true),
+        sys!(SYS_chroot, Other, true),
+        sys!(SYS_pivot_root, Other, true),
+        sys!(SYS_unshare, Other, true),
+        sys!(SYS_setns, Other, true),
+        sys!(SYS_kexec_load, Other, true),
+        sys!(SYS_kexec_file_load, Other, true),
+        sys!(SYS_bpf, Other, true),
+    ];
+    // The legacy calls x86_64 still has and aarch64 never had.
+    #[cfg(target_arch = "x86_64")]
+    t.extend([
+        sys!(SYS_open, Open, true),
+        sys!(SYS_creat, Open, true),
+        sys!(SYS_stat, Probe, true),
+        sys!(SYS_lstat, Probe, true),
+        sys!(SYS_access, Probe, true),
+        sys!(SYS_readlink, Probe, true),
+        sys!(SYS_fork, Spawn, false),
+        sys!(SYS_vfork, Spawn, false),
+        sys!(SYS_unlink, Unlink, true),
+        sys!(SYS_rmdir, Unlink, true),
+        sys!(SYS_rename, Rename, true),
+        sys!(SYS_mkdir, Mkdir, true),
+        sys!(SYS_chmod, Chmod, true),
+        sys!(SYS_link, Link, true),
+        sys!(SYS_symlink, Link, true),
+        sys!(SYS_dup2, Dup, true),
+    ]);
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_lookup() {
+        let open = lookup(libc::SYS_openat).unwrap();
+        assert_eq!(open.name, "openat");
+        assert_eq!(open.interest, Interest::Open);
+        assert!(lookup(libc::SYS_mmap).is_none());
+        let mut nrs: Vec<i64> = table().iter().map(|s| s.nr).collect();
+        nrs.sort_unstable();
+        nrs.dedup();
+        assert_eq!(nrs.len(), table().len(), "no syscall twice");
+    }
+}
