@@ -3,6 +3,12 @@
 #
 #   corpus/record.sh            record everything
 #   corpus/record.sh --no-fetch skip the one network step (npm cache add left-pad)
+#   corpus/record.sh --parity BIN OUT
+#                               run every behaviour program twice in the same
+#                               sandbox, once under strace (OUT/NAME.log) and
+#                               once under `BIN trace -o OUT/NAME.log.jsonl`,
+#                               for the test that both sources give the same
+#                               findings; the corpus itself is not touched
 #   corpus/record.sh extras     record ONLY the named behaviour log(s) (extras,
 #                               extras.log or behaviour/extras.log; several may
 #                               be given): every other log is left untouched,
@@ -41,6 +47,13 @@ die() { echo "record.sh: $*" >&2; exit 1; }
 # ---------------------------------------------------------------------------
 if [ "${1:-}" != "--inside" ]; then
     FETCH=1; ONLY=()
+    if [ "${1:-}" = --parity ]; then
+        [ $# = 3 ] || die "usage: record.sh --parity PKGTRACE-BINARY OUTDIR"
+        PARITY_BIN=$(realpath "$2"); PARITY_OUT=$(realpath "$3")
+        export PARITY_BIN PARITY_OUT
+        mkdir -p "$PARITY_OUT" && chmod 777 "$PARITY_OUT"
+        set --; FETCH=0
+    fi
     for a in "$@"; do
         case $a in
             --no-fetch) FETCH=0 ;;
@@ -63,6 +76,10 @@ if [ "${1:-}" != "--inside" ]; then
     fi
     unshare --mount --net --pid --uts --fork --mount-proc --propagation private \
         bash "$HERE/record.sh" --inside "$WORK" ${ONLY[@]+"${ONLY[@]}"}
+    if [ -n "${PARITY_OUT:-}" ]; then
+        echo "record.sh: parity runs in $PARITY_OUT"
+        exit 0
+    fi
     chown -R --reference="$HERE" "$HERE/strace"
     du -sh "$HERE/strace"
     "$HERE/check.sh" || die "some logs lack the evidence they were recorded for (see above)"
@@ -174,6 +191,16 @@ wanted() {
 rec() {
     local group=$1 file=$2 desc=$3; shift 3
     local opts=() ; while [ "$1" != "--" ]; do opts+=("$1"); shift; done; shift
+    if [ -n "${PARITY_OUT:-}" ]; then
+        # The same program, the same fresh HOME, once per source.
+        [ "$group" = behaviour ] || return 0
+        fresh_home
+        (cd $PROJ && as_user $STRACE "${opts[@]}" -o "$PARITY_OUT/$file" "$@" </dev/null >/dev/null 2>&1) || true
+        fresh_home
+        (cd $PROJ && as_user "$PARITY_BIN" trace --format json --linger 1 --timeout 60 -o "$PARITY_OUT/$file.jsonl" -- "$@" \
+            </dev/null >"$PARITY_OUT/$file.trace.json" 2>"$PARITY_OUT/$file.trace.err") || true
+        return 0
+    fi
     if ! wanted "$group" "$file"; then   # ONLY mode: keep the README entry, do not record
         note "$group" "$file" "cd $PROJ && strace ${opts[*]} -o $file $*" "$desc"
         return 0
@@ -254,6 +281,9 @@ if [ ${#ONLY[@]} -gt 0 ]; then
     cp $S/sinks.merged "$old"
     exit 0
 fi
+
+# The parity runs need only the behaviour programs.
+[ -n "${PARITY_OUT:-}" ] && exit 0
 
 # ---------------------------------------------------------------------------
 # b. format variants (mostly the same small program, bin/demo)

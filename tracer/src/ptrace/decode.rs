@@ -16,9 +16,23 @@ fn fd(v: u64) -> Fd {
     Fd::new(v as i32)
 }
 
-fn dirfd(v: u64) -> Option<Fd> {
+/// A dirfd argument: None for AT_FDCWD, else the fd with the path it
+/// refers to (what strace -y prints), read from /proc.
+fn dirfd(pid: i32, v: u64) -> Option<Fd> {
     let n = v as i32;
-    (n != AT_FDCWD).then(|| Fd::new(n))
+    (n != AT_FDCWD).then(|| fd_with_path(pid, n))
+}
+
+/// An fd and the path /proc says it refers to.
+pub fn fd_with_path(pid: i32, n: i32) -> Fd {
+    Fd { num: n, path: fd_path(pid, n) }
+}
+
+/// What `/proc/PID/fd/N` points at: the file's path, `socket:[ino]`, ...
+pub fn fd_path(pid: i32, n: i32) -> Option<Bytes> {
+    use std::os::unix::ffi::OsStrExt;
+    let link = std::fs::read_link(format!("/proc/{pid}/fd/{n}")).ok()?;
+    Some(link.as_os_str().as_bytes().to_vec().into())
 }
 
 fn path(pid: i32, addr: u64) -> Bytes {
@@ -37,8 +51,8 @@ pub fn entry(sys: &Sys, pid: i32, a: [u64; 6]) -> Option<EventKind> {
             let (dir, p, flags) = match name {
                 "open" => (None, a[0], a[1]),
                 "creat" => (None, a[0], (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u64),
-                "openat2" => (dirfd(a[0]), a[1], mem::u64_at(pid, a[2]).unwrap_or(0)),
-                _ => (dirfd(a[0]), a[1], a[2]),
+                "openat2" => (dirfd(pid, a[0]), a[1], mem::u64_at(pid, a[2]).unwrap_or(0)),
+                _ => (dirfd(pid, a[0]), a[1], a[2]),
             };
             let flags = flags as i32;
             let access = if flags & libc::O_PATH != 0 {
@@ -65,19 +79,30 @@ pub fn entry(sys: &Sys, pid: i32, a: [u64; 6]) -> Option<EventKind> {
         Interest::Probe => {
             let (dir, p) = match name {
                 "stat" | "lstat" | "access" | "readlink" | "statfs" => (None, a[0]),
-                _ => (dirfd(a[0]), a[1]),
+                _ => (dirfd(pid, a[0]), a[1]),
             };
             EventKind::Probe { syscall: syscall(), path: path(pid, p), dirfd: dir, result }
         }
         Interest::Exec => {
             let (dir, p, argv_at, env_at) =
-                if name == "execveat" { (dirfd(a[0]), a[1], a[2], a[3]) } else { (None, a[0], a[1], a[2]) };
+                if name == "execveat" { (dirfd(pid, a[0]), a[1], a[2], a[3]) } else { (None, a[0], a[1], a[2]) };
             let (argv, argv_truncated) = mem::string_array(pid, argv_at);
             let (env, _) = mem::string_array(pid, env_at);
-            let _ = dir;
+            // execveat(fd, "", AT_EMPTY_PATH) runs the fd itself (a memfd).
+            let mut exe = path(pid, p);
+            if let Some(dir) = dir.and_then(|d| d.path) {
+                if exe.is_empty() {
+                    exe = dir;
+                } else if !exe.as_slice().starts_with(b"/") {
+                    let mut joined = dir.0;
+                    joined.push(b'/');
+                    joined.extend_from_slice(exe.as_slice());
+                    exe = joined.into();
+                }
+            }
             EventKind::Exec {
                 syscall: syscall(),
-                path: path(pid, p),
+                path: exe,
                 argv: argv.into_iter().map(Bytes).collect(),
                 argv_truncated,
                 env: Some(env.into_iter().map(Bytes).collect()),
@@ -86,12 +111,15 @@ pub fn entry(sys: &Sys, pid: i32, a: [u64; 6]) -> Option<EventKind> {
         }
         Interest::Spawn => return None,
         Interest::Unlink => {
-            let (dir, p) = if name == "unlinkat" { (dirfd(a[0]), a[1]) } else { (None, a[0]) };
+            let (dir, p) = if name == "unlinkat" { (dirfd(pid, a[0]), a[1]) } else { (None, a[0]) };
             EventKind::Unlink { syscall: syscall(), path: path(pid, p), dirfd: dir, result }
         }
         Interest::Rename => {
-            let (fd1, p1, fd2, p2) =
-                if name == "rename" { (None, a[0], None, a[1]) } else { (dirfd(a[0]), a[1], dirfd(a[2]), a[3]) };
+            let (fd1, p1, fd2, p2) = if name == "rename" {
+                (None, a[0], None, a[1])
+            } else {
+                (dirfd(pid, a[0]), a[1], dirfd(pid, a[2]), a[3])
+            };
             EventKind::Rename {
                 syscall: syscall(),
                 from: path(pid, p1),
@@ -102,22 +130,22 @@ pub fn entry(sys: &Sys, pid: i32, a: [u64; 6]) -> Option<EventKind> {
             }
         }
         Interest::Mkdir => {
-            let (dir, p, m) = if name == "mkdirat" { (dirfd(a[0]), a[1], a[2]) } else { (None, a[0], a[1]) };
+            let (dir, p, m) = if name == "mkdirat" { (dirfd(pid, a[0]), a[1], a[2]) } else { (None, a[0], a[1]) };
             EventKind::Mkdir { syscall: syscall(), path: path(pid, p), dirfd: dir, mode: Some(m as u32), result }
         }
         Interest::Chmod => {
             let (dir, p, m) = match name {
                 "chmod" => (None, path(pid, a[0]), a[1]),
-                "fchmod" => (Some(fd(a[0])), Bytes::default(), a[1]),
-                _ => (dirfd(a[0]), path(pid, a[1]), a[2]),
+                "fchmod" => (Some(fd_with_path(pid, a[0] as i32)), Bytes::default(), a[1]),
+                _ => (dirfd(pid, a[0]), path(pid, a[1]), a[2]),
             };
             EventKind::Chmod { syscall: syscall(), path: p, dirfd: dir, mode: Some(m as u32), result }
         }
         Interest::Link => {
             let (target, dir, p) = match name {
                 "link" | "symlink" => (a[0], None, a[1]),
-                "linkat" => (a[1], dirfd(a[2]), a[3]),
-                _ => (a[0], dirfd(a[1]), a[2]),
+                "linkat" => (a[1], dirfd(pid, a[2]), a[3]),
+                _ => (a[0], dirfd(pid, a[1]), a[2]),
             };
             EventKind::Link {
                 syscall: syscall(),
@@ -164,10 +192,18 @@ pub fn entry(sys: &Sys, pid: i32, a: [u64; 6]) -> Option<EventKind> {
             };
             EventKind::Send { syscall: syscall(), fd: fd(a[0]), addr, data, result }
         }
-        Interest::Recv => return None,
+        // The buffer is filled by the call: read at exit (`finish`).
+        Interest::Recv => {
+            EventKind::Recv { syscall: syscall(), fd: fd(a[0]), addr: None, data: Payload::default(), result }
+        }
         Interest::Chdir => {
             if name == "fchdir" {
-                EventKind::Chdir { syscall: syscall(), path: Bytes::default(), fd: Some(fd(a[0])), result }
+                EventKind::Chdir {
+                    syscall: syscall(),
+                    path: Bytes::default(),
+                    fd: Some(fd_with_path(pid, a[0] as i32)),
+                    result,
+                }
             } else {
                 EventKind::Chdir { syscall: syscall(), path: path(pid, a[0]), fd: None, result }
             }
@@ -203,6 +239,41 @@ pub fn entry(sys: &Sys, pid: i32, a: [u64; 6]) -> Option<EventKind> {
             EventKind::Other { syscall: syscall(), args, result }
         }
     })
+}
+
+/// Completes a call at its exit: its result, and what only exists after
+/// the call (the path a new fd refers to, the bytes received).
+pub fn finish(kind: &mut EventKind, pid: i32, a: [u64; 6], res: SysResult) {
+    let ok = res.success();
+    let value = res.value.unwrap_or(-1);
+    set_result(kind, res);
+    if !ok {
+        return;
+    }
+    match kind {
+        EventKind::Open { resolved, .. } => {
+            *resolved = fd_path(pid, value as i32).filter(|p| p.as_slice().starts_with(b"/"))
+        }
+        EventKind::Recv { syscall, addr, data, .. } => {
+            let len = value.max(0) as u64;
+            if syscall == "recvfrom" {
+                *data = payload(pid, a[1], len);
+                if a[4] != 0 && a[5] != 0 {
+                    // The address length is an in/out pointer.
+                    let alen = mem::read(pid, a[5], 4);
+                    let alen = <[u8; 4]>::try_from(alen.as_slice()).map(u32::from_ne_bytes).unwrap_or(0);
+                    *addr = Some(sockaddr_at(pid, a[4], u64::from(alen)));
+                }
+            } else {
+                let (from, mut got) = msghdr(pid, a[1]);
+                got.bytes.0.truncate(len as usize);
+                got.len = Some(len);
+                *addr = from;
+                *data = got;
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Fills in the result of a call at its exit.

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::event::{Event, EventKind, Origin, SysResult};
 use crate::strace::decode::Interest;
 
-use super::decode::{entry, set_result, sys_result};
+use super::decode::{entry, finish, set_result, sys_result};
 use super::seccomp::{self, DATA_EXIT, DATA_FOREIGN};
 use super::sys::{self as raw, SyscallInfo, OP_EXIT, OP_SECCOMP};
 use super::syscalls::{self, Sys};
@@ -120,8 +120,8 @@ struct Task {
     started: bool,
     /// Its first stop came before its parent's event named it.
     waiting: bool,
-    /// The call stopped at entry whose result is awaited.
-    pending: Option<(EventKind, u64)>,
+    /// The call stopped at entry whose result is awaited, with its arguments.
+    pending: Option<(EventKind, [u64; 6])>,
     /// The last clone at entry asked for a thread.
     clone_thread: bool,
     /// This task is a thread (not a process).
@@ -320,7 +320,7 @@ impl<F: FnMut(Event)> Loop<'_, F> {
         }
         let Some(kind) = entry(sys, pid, info.args) else { return raw::cont(pid, 0) };
         if data & DATA_EXIT != 0 {
-            self.tasks.entry(pid).or_default().pending = Some((kind, now_ns()));
+            self.tasks.entry(pid).or_default().pending = Some((kind, info.args));
             raw::syscall(pid, 0)
         } else {
             self.push(pid, kind);
@@ -330,9 +330,9 @@ impl<F: FnMut(Event)> Loop<'_, F> {
 
     fn exit_stop(&mut self, pid: i32) -> std::io::Result<()> {
         let pending = self.tasks.get_mut(&pid).and_then(|t| t.pending.take());
-        if let (Some((mut kind, _)), Ok(info)) = (pending, raw::syscall_info(pid)) {
+        if let (Some((mut kind, args)), Ok(info)) = (pending, raw::syscall_info(pid)) {
             if info.op == OP_EXIT {
-                set_result(&mut kind, sys_result(info.rval, info.is_error));
+                finish(&mut kind, pid, args, sys_result(info.rval, info.is_error));
             }
             self.push(pid, kind);
         }

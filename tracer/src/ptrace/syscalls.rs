@@ -107,6 +107,9 @@ fn build() -> Vec<Sys> {
         sys!(SYS_sendto, Send, false),
         sys!(SYS_sendmsg, Send, false),
         sys!(SYS_sendmmsg, Send, false),
+        // Received bytes name DNS answers' addresses for later connects.
+        sys!(SYS_recvfrom, Recv, true),
+        sys!(SYS_recvmsg, Recv, true),
         sys!(SYS_write, Send, false, Filter::FdAtLeast3),
         sys!(SYS_writev, Send, false, Filter::FdAtLeast3),
         sys!(SYS_chdir, Chdir, true),

@@ -1,0 +1,382 @@
+//! Live tracer tests: real tracees under `pkgtrace trace`, one at a time.
+//!
+//! - parity: every behaviour program of the corpus, run in the corpus
+//!   sandbox once under the real `strace -f` and once under `pkgtrace trace
+//!   -o`, must give the same findings (rule, subject);
+//! - robustness: the tracees of `corpus/programs/live/` (1,000 children,
+//!   exec from a thread, SIGKILL, SIGTERM ignored past the timeout, a
+//!   double-forked daemon, PTRACE_TRACEME, a huge argv, a non-UTF-8 path,
+//!   SIGSTOP/SIGCONT, signals) must neither hang the tracer nor leave a
+//!   process behind.
+//!
+//! These tests need root (the sandbox's namespaces), gcc and strace; CI runs
+//! as root and installs them.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_pkgtrace")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The tracees, compiled once per test run.
+fn tracees() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("live-tracees");
+        let st = Command::new(repo().join("corpus/programs/live/build.sh")).arg(&dir).status().expect("build.sh runs");
+        assert!(st.success(), "the tracees build");
+        dir
+    })
+}
+
+fn tracee(name: &str) -> String {
+    tracees().join(name).display().to_string()
+}
+
+/// A copy of a tracee in a directory of the test's own, so the check for
+/// leftovers sees only this test's processes (tests run in parallel).
+fn own_tracee(test: &str, name: &str) -> (String, PathBuf) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("own").join(test);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::copy(tracees().join(name), &path).unwrap();
+    (path.display().to_string(), dir)
+}
+
+/// `pkgtrace trace --format json [extra] -- cmd`: the report, the exit code
+/// and the command's output (which pkgtrace sends to stderr).
+fn trace(extra: &[&str], cmd: &[&str]) -> (Value, i32, String) {
+    let out = Command::new(bin())
+        .args(["trace", "--format", "json"])
+        .args(extra)
+        .arg("--")
+        .args(cmd)
+        .stdin(Stdio::null())
+        .output()
+        .expect("pkgtrace runs");
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("report is JSON ({e}); stderr: {}", String::from_utf8_lossy(&out.stderr)));
+    (report, out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn run_of(r: &Value) -> &Value {
+    &r["phases"][0]["run"]
+}
+
+fn active(r: &Value) -> BTreeSet<(String, String)> {
+    r["phases"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("suppressed_by").is_none())
+        .map(|f| (f["rule"].as_str().unwrap().to_string(), f["subject"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// Processes whose executable lives under `dir`, i.e. left behind by a test.
+fn leftovers(dir: &Path) -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(exe) = std::fs::read_link(e.path().join("exe")) else { continue };
+        if exe.starts_with(dir) && !is_zombie(pid) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+fn is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .unwrap_or(true)
+}
+
+/// Waits up to 3 s for processes to disappear (a killed orphan is reaped by
+/// init a moment later).
+fn assert_no_leftovers(dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let left = leftovers(dir);
+        if left.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "processes left behind: {left:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+// --- parity with strace --------------------------------------------------
+
+fn analyze(path: &Path) -> Value {
+    let out = Command::new(bin())
+        .args(["analyze", "--format", "json", "--home", "/home/pkgtrace", "--cwd", "/home/pkgtrace/project"])
+        .args(["--canary", "CANARY-npm-4f1c2a9e7d3b", "--canary", "CANARY-aws-9b8c7d6e5f4a"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().unwrap_or(9) <= 1,
+        "analyze {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// pids differ between two runs: `/proc/123/` and ptrace targets are
+/// compared without them.
+fn without_pids(set: BTreeSet<(String, String)>) -> BTreeSet<(String, String)> {
+    let re = regex::Regex::new(r"(/proc/|PTRACE_[A-Z]+ )\d+").unwrap();
+    set.into_iter().map(|(r, s)| (r, re.replace_all(&s, "${1}N").into_owned())).collect()
+}
+
+#[test]
+fn live_tracer_and_strace_log_give_the_same_findings() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("parity");
+    let _ = std::fs::remove_dir_all(&out);
+    let st = Command::new(repo().join("corpus/record.sh"))
+        .args(["--parity", bin(), &out.display().to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .expect("record.sh runs");
+    assert!(st.success(), "record.sh --parity");
+    let mut compared = 0;
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    logs.sort();
+    assert!(logs.len() >= 20, "every behaviour program ran: {logs:?}");
+    for log in logs {
+        let jsonl = PathBuf::from(format!("{}.jsonl", log.display()));
+        let from_strace = without_pids(active(&analyze(&log)));
+        let live = analyze(&jsonl);
+        assert_eq!(run_of(&live)["exit_code"].as_i64().is_some() || run_of(&live)["signal"].is_string(), true);
+        let from_live = without_pids(active(&live));
+        let name = log.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "persistence.log" {
+            // strace without -v prints no exec environment, so LD_PRELOAD in
+            // it is invisible there; the live tracer always reads it. The
+            // same program with `strace -v` is persistence-v.log (equal).
+            assert!(
+                from_live.is_superset(&from_strace),
+                "{name}: live misses {:?}",
+                from_strace.difference(&from_live)
+            );
+            assert!(from_live.iter().any(|(r, _)| r == "exec-with-ld-preload"));
+            continue;
+        }
+        assert!(!from_strace.is_empty(), "{name} has findings");
+        assert_eq!(
+            from_live,
+            from_strace,
+            "{name}: only live {:?}, only strace {:?}",
+            from_live.difference(&from_strace).collect::<Vec<_>>(),
+            from_strace.difference(&from_live).collect::<Vec<_>>()
+        );
+        compared += 1;
+    }
+    assert!(compared >= 19);
+}
+
+// --- robustness -------------------------------------------------------------
+
+#[test]
+fn a_thousand_short_lived_children() {
+    let (prog, dir) = own_tracee("many_children", "many_children");
+    let (r, _, err) = trace(&[], &[&prog, "fork"]);
+    assert!(err.contains("reaped 1000"), "{err}");
+    assert_eq!(run_of(&r)["exit_code"], 0);
+    assert!(r["stats"]["processes"].as_u64().unwrap() >= 1001, "{}", r["stats"]);
+    let (r, _, err) = trace(&[], &[&prog, "exec"]);
+    assert!(err.contains("reaped 1000"), "{err}");
+    let commands = r["phases"][0]["behaviour"]["commands"].as_array().unwrap();
+    assert_eq!(commands.iter().filter(|c| c["exe"] == "/bin/true").count(), 1000);
+    assert_no_leftovers(&dir);
+}
+
+#[test]
+fn exec_from_a_non_leader_thread_is_reported_under_the_leader() {
+    let (r, _, err) = trace(&[], &[&tracee("thread_exec")]);
+    assert!(err.contains("from-thread"), "{err}");
+    assert_eq!(run_of(&r)["exit_code"], 0);
+    let commands = r["phases"][0]["behaviour"]["commands"].as_array().unwrap();
+    let echo = commands.iter().find(|c| c["argv"][0] == "echo").expect("the thread's exec");
+    assert_eq!(echo["argv"][1], "from-thread");
+    assert_eq!(echo["pid"], commands[0]["pid"], "the exec completes under the leader's pid");
+}
+
+#[test]
+fn a_tracee_killed_by_sigkill() {
+    let (r, _, _) = trace(&[], &[&tracee("killed")]);
+    assert_eq!(run_of(&r)["signal"], "SIGKILL");
+    assert!(run_of(&r).get("exit_code").is_none());
+    assert_eq!(r["stats"]["processes"], 2);
+}
+
+#[test]
+fn a_tracee_ignoring_sigterm_is_killed_at_the_timeout() {
+    let (prog, dir) = own_tracee("timeout", "ignore_term");
+    let start = Instant::now();
+    let (r, code, _) = trace(&["--timeout", "1"], &[&prog]);
+    assert!(start.elapsed() < Duration::from_secs(6), "took {:?}", start.elapsed());
+    assert_eq!(run_of(&r)["timed_out"], true);
+    assert_eq!(run_of(&r)["signal"], "SIGKILL");
+    assert!(code == 0 || code == 1);
+    assert_no_leftovers(&dir);
+}
+
+#[test]
+fn sigterm_to_pkgtrace_kills_the_run_and_reports_it() {
+    let (prog, dir) = own_tracee("sigterm", "ignore_term");
+    let child = Command::new(bin())
+        .args(["trace", "--format", "json", "--", &prog])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let st = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(st.success());
+    let out: Output = child.wait_with_output().unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).expect("a report even when interrupted");
+    assert_eq!(run_of(&r)["interrupted"], true);
+    assert_no_leftovers(&dir);
+}
+
+#[test]
+fn a_double_forked_daemon_is_traced_and_killed_at_the_end() {
+    let pidfile = Path::new(env!("CARGO_TARGET_TMPDIR")).join("daemon.pid");
+    let _ = std::fs::remove_file(&pidfile);
+    let (prog, dir) = own_tracee("daemon", "daemon");
+    let (r, _, _) = trace(&["--linger", "0.5"], &[&prog, &pidfile.display().to_string()]);
+    assert_eq!(run_of(&r)["exit_code"], 0);
+    assert!(run_of(&r)["killed_at_end"].as_u64().unwrap_or(0) >= 1, "{}", run_of(&r));
+    let daemon: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    // The daemon was traced: its writing of the pid file is in the report.
+    let files = r["phases"][0]["behaviour"]["files"].as_array().unwrap();
+    assert!(
+        files.iter().any(|f| f["path"].as_str().unwrap().ends_with("daemon.pid.tmp")),
+        "the daemon's own writes are seen"
+    );
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Path::new(&format!("/proc/{daemon}")).exists() && !is_zombie(daemon) {
+        assert!(Instant::now() < deadline, "the daemon {daemon} still runs");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_no_leftovers(&dir);
+}
+
+#[test]
+fn ptrace_traceme_fails_under_the_tracer_and_is_reported() {
+    let (r, _, err) = trace(&[], &[&tracee("traceme")]);
+    assert!(err.contains("traced") && !err.contains("not-traced"), "{err}");
+    let f = active(&r);
+    assert!(f.iter().any(|(rule, _)| rule == "ptrace-traceme"), "{f:?}");
+    assert!(f.iter().any(|(rule, _)| rule == "read-proc-self-status"), "{f:?}");
+}
+
+#[test]
+fn a_huge_argv_is_read_capped_and_marked() {
+    let ev = Path::new(env!("CARGO_TARGET_TMPDIR")).join("huge.jsonl");
+    let (r, _, err) = trace(&["-o", &ev.display().to_string()], &[&tracee("huge_argv")]);
+    assert!(err.contains("argc ok"), "{err}");
+    assert_eq!(run_of(&r)["exit_code"], 0);
+    let text = std::fs::read_to_string(&ev).unwrap();
+    let execs: Vec<Value> =
+        text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).filter(|e| e["kind"] == "exec").collect();
+    assert_eq!(execs.len(), 2);
+    let big = &execs[1];
+    assert_eq!(big["argv"].as_array().unwrap().len(), 4096, "argv is read up to its cap");
+    assert_eq!(big["argv_truncated"], true);
+}
+
+#[test]
+fn a_non_utf8_path_survives_trace_and_replay() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("badpath");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ev = dir.join("events.jsonl");
+    let (r, _, _) = trace(&["-o", &ev.display().to_string()], &[&tracee("badpath"), &dir.display().to_string()]);
+    assert_eq!(run_of(&r)["exit_code"], 0);
+    let files = r["phases"][0]["behaviour"]["files"].as_array().unwrap();
+    let bad = files.iter().find(|f| f["path"].as_str().unwrap().contains('\u{fffd}')).expect("the bad name, lossy");
+    assert_eq!(bad["write"], true);
+    assert_eq!(bad["delete"], true);
+    let text = std::fs::read_to_string(&ev).unwrap();
+    assert!(text.contains(r#"{"hex":"#), "non-UTF-8 bytes are kept as hex in the stream");
+}
+
+#[test]
+fn job_control_works_under_the_tracer() {
+    let (r, _, err) = trace(&["--timeout", "20"], &[&tracee("stopcont")]);
+    assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
+    assert!(err.contains("stopped") && err.contains("continued"), "{err}");
+    assert!(run_of(&r).get("timed_out").is_none());
+}
+
+#[test]
+fn vfork_posix_spawn_and_clone3_are_followed() {
+    let (r, _, err) = trace(&[], &[&tracee("vfork_exec")]);
+    assert_eq!(err.matches(": ok").count(), 4, "{err}");
+    assert_eq!(run_of(&r)["exit_code"], 0);
+    assert!(r["stats"]["processes"].as_u64().unwrap() >= 4);
+}
+
+#[test]
+fn signals_are_delivered_to_the_tracee() {
+    let (r, _, err) = trace(&[], &[&tracee("signals")]);
+    assert!(err.contains("usr1 5 rt 3 usr2-from-child yes"), "{err}");
+    assert_eq!(run_of(&r)["exit_code"], 0);
+}
+
+#[test]
+fn a_bounded_fork_bomb_is_followed() {
+    let (prog, dir) = own_tracee("fork_bomb", "fork_bomb_bounded");
+    let (r, _, err) = trace(&[], &[&prog]);
+    assert!(err.contains("processes 511"), "{err}");
+    assert_eq!(r["stats"]["processes"], 511);
+    assert_no_leftovers(&dir);
+}
+
+// --- the command line ------------------------------------------------------
+
+#[test]
+fn a_recorded_stream_replays_to_the_same_report() {
+    let ev = Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay.jsonl");
+    let (live, code, _) =
+        trace(&["-o", &ev.display().to_string()], &["sh", "-c", "cat /etc/hostname; ls /nonexistent"]);
+    let out = Command::new(bin()).args(["analyze", "--format", "json", "--phase", "trace"]).arg(&ev).output().unwrap();
+    assert_eq!(out.status.code(), Some(code));
+    let replay: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(replay["phases"][0]["findings"], live["phases"][0]["findings"]);
+    assert_eq!(replay["phases"][0]["behaviour"], live["phases"][0]["behaviour"]);
+    assert_eq!(replay["phases"][0]["run"], live["phases"][0]["run"]);
+    assert_eq!(replay["stats"]["events"], live["stats"]["events"]);
+}
+
+#[test]
+fn follow_prints_findings_as_they_happen() {
+    let (_, _, err) = trace(&["--follow"], &["sh", "-c", "true"]);
+    assert!(err.contains("pkgtrace: medium [inline-code-exec]"), "{err}");
+}
+
+#[test]
+fn the_exit_status_and_a_missing_command() {
+    let (r, _, _) = trace(&[], &["sh", "-c", "exit 3"]);
+    assert_eq!(run_of(&r)["exit_code"], 3);
+    let out = Command::new(bin()).args(["trace", "--", "/nonexistent/cmd"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("command not found: /nonexistent/cmd"));
+}
