@@ -193,9 +193,14 @@ impl ProcessModel {
         }
     }
 
-    /// A successful exec: new program, same process.
+    /// A successful exec: new program, same process. Descriptors opened
+    /// close-on-exec (nearly all, these days) close without a `close` in
+    /// the trace, and a stale entry could make a pipe that reuses a
+    /// socket's number look like that socket; only stdin, stdout and stderr
+    /// are kept, which is what a program is normally given.
     pub fn exec(&mut self, tid: i32, exe: String, argv: Vec<String>, home: Option<String>) {
         let p = self.task(tid);
+        p.fds.retain(|fd, _| (0..=2).contains(fd));
         p.exe = Some(exe);
         p.argv = argv;
         p.exec_count += 1;

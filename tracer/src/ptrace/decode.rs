@@ -16,20 +16,41 @@ fn fd(v: u64) -> Fd {
     Fd::new(v as i32)
 }
 
-/// A dirfd argument: None for AT_FDCWD, else the fd with the path it
-/// refers to (what strace -y prints), read from /proc.
-fn dirfd(pid: i32, v: u64) -> Option<Fd> {
-    let n = v as i32;
-    (n != AT_FDCWD).then(|| fd_with_path(pid, n))
+/// The paths fds refer to (what strace -y prints), read from
+/// `/proc/PID/fd/N` and remembered per fd table, so a directory fd used for
+/// thousands of `openat`s is looked up once. The session keeps it right:
+/// an open's result is inserted, close/dup onto an fd drop it, exec clears
+/// the process's table.
+#[derive(Default)]
+pub struct FdPaths {
+    map: std::collections::HashMap<(i32, i32), Option<Bytes>>,
 }
 
-/// An fd and the path /proc says it refers to.
-pub fn fd_with_path(pid: i32, n: i32) -> Fd {
-    Fd { num: n, path: fd_path(pid, n) }
+impl FdPaths {
+    /// `owner` is the process whose fd table it is; `pid` the task asking.
+    pub fn get(&mut self, owner: i32, pid: i32, fd: i32) -> Option<Bytes> {
+        self.map.entry((owner, fd)).or_insert_with(|| fd_path(pid, fd)).clone()
+    }
+    pub fn set(&mut self, owner: i32, fd: i32, path: Option<Bytes>) {
+        self.map.insert((owner, fd), path);
+    }
+    pub fn forget(&mut self, owner: i32, fd: i32) {
+        self.map.remove(&(owner, fd));
+    }
+    pub fn forget_process(&mut self, owner: i32) {
+        self.map.retain(|(o, _), _| *o != owner);
+    }
+}
+
+/// Who is asking: the task, and the process owning its fd table.
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    pub pid: i32,
+    pub owner: i32,
 }
 
 /// What `/proc/PID/fd/N` points at: the file's path, `socket:[ino]`, ...
-pub fn fd_path(pid: i32, n: i32) -> Option<Bytes> {
+fn fd_path(pid: i32, n: i32) -> Option<Bytes> {
     use std::os::unix::ffi::OsStrExt;
     let link = std::fs::read_link(format!("/proc/{pid}/fd/{n}")).ok()?;
     Some(link.as_os_str().as_bytes().to_vec().into())
@@ -42,8 +63,14 @@ fn path(pid: i32, addr: u64) -> Bytes {
 /// The event for a call at its entry, result unknown. None for calls that
 /// carry nothing after all (fcntl that does not dup) or are reported by a
 /// ptrace event instead (spawns).
-pub fn entry(sys: &Sys, pid: i32, a: [u64; 6]) -> Option<EventKind> {
+pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<EventKind> {
+    let pid = cx.pid;
     let name = sys.name;
+    // A dirfd argument: None for AT_FDCWD, else the fd and its path.
+    let mut dirfd = |v: u64| {
+        let n = v as i32;
+        (n != AT_FDCWD).then(|| Fd { num: n, path: fds.get(cx.owner, pid, n) })
+    };
     let syscall = || name.to_string();
     let result = SysResult::unknown();
     Some(match sys.interest {
@@ -51,8 +78,8 @@ pub fn entry(sys: &Sys, pid: i32, a: [u64; 6]) -> Option<EventKind> {
             let (dir, p, flags) = match name {
                 "open" => (None, a[0], a[1]),
                 "creat" => (None, a[0], (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u64),
-                "openat2" => (dirfd(pid, a[0]), a[1], mem::u64_at(pid, a[2]).unwrap_or(0)),
-                _ => (dirfd(pid, a[0]), a[1], a[2]),
+                "openat2" => (dirfd(a[0]), a[1], mem::u64_at(pid, a[2]).unwrap_or(0)),
+                _ => (dirfd(a[0]), a[1], a[2]),
             };
             let flags = flags as i32;
             let access = if flags & libc::O_PATH != 0 {
@@ -79,13 +106,13 @@ pub fn entry(sys: &Sys, pid: i32, a: [u64; 6]) -> Option<EventKind> {
         Interest::Probe => {
             let (dir, p) = match name {
                 "stat" | "lstat" | "access" | "readlink" | "statfs" => (None, a[0]),
-                _ => (dirfd(pid, a[0]), a[1]),
+                _ => (dirfd(a[0]), a[1]),
             };
             EventKind::Probe { syscall: syscall(), path: path(pid, p), dirfd: dir, result }
         }
         Interest::Exec => {
             let (dir, p, argv_at, env_at) =
-                if name == "execveat" { (dirfd(pid, a[0]), a[1], a[2], a[3]) } else { (None, a[0], a[1], a[2]) };
+                if name == "execveat" { (dirfd(a[0]), a[1], a[2], a[3]) } else { (None, a[0], a[1], a[2]) };
             let (argv, argv_truncated) = mem::string_array(pid, argv_at);
             let (env, _) = mem::string_array(pid, env_at);
             // execveat(fd, "", AT_EMPTY_PATH) runs the fd itself (a memfd).
@@ -111,15 +138,12 @@ pub fn entry(sys: &Sys, pid: i32, a: [u64; 6]) -> Option<EventKind> {
         }
         Interest::Spawn => return None,
         Interest::Unlink => {
-            let (dir, p) = if name == "unlinkat" { (dirfd(pid, a[0]), a[1]) } else { (None, a[0]) };
+            let (dir, p) = if name == "unlinkat" { (dirfd(a[0]), a[1]) } else { (None, a[0]) };
             EventKind::Unlink { syscall: syscall(), path: path(pid, p), dirfd: dir, result }
         }
         Interest::Rename => {
-            let (fd1, p1, fd2, p2) = if name == "rename" {
-                (None, a[0], None, a[1])
-            } else {
-                (dirfd(pid, a[0]), a[1], dirfd(pid, a[2]), a[3])
-            };
+            let (fd1, p1, fd2, p2) =
+                if name == "rename" { (None, a[0], None, a[1]) } else { (dirfd(a[0]), a[1], dirfd(a[2]), a[3]) };
             EventKind::Rename {
                 syscall: syscall(),
                 from: path(pid, p1),
@@ -130,22 +154,24 @@ pub fn entry(sys: &Sys, pid: i32, a: [u64; 6]) -> Option<EventKind> {
             }
         }
         Interest::Mkdir => {
-            let (dir, p, m) = if name == "mkdirat" { (dirfd(pid, a[0]), a[1], a[2]) } else { (None, a[0], a[1]) };
+            let (dir, p, m) = if name == "mkdirat" { (dirfd(a[0]), a[1], a[2]) } else { (None, a[0], a[1]) };
             EventKind::Mkdir { syscall: syscall(), path: path(pid, p), dirfd: dir, mode: Some(m as u32), result }
         }
         Interest::Chmod => {
             let (dir, p, m) = match name {
                 "chmod" => (None, path(pid, a[0]), a[1]),
-                "fchmod" => (Some(fd_with_path(pid, a[0] as i32)), Bytes::default(), a[1]),
-                _ => (dirfd(pid, a[0]), path(pid, a[1]), a[2]),
+                "fchmod" => {
+                    (Some(Fd { num: a[0] as i32, path: fds.get(cx.owner, pid, a[0] as i32) }), Bytes::default(), a[1])
+                }
+                _ => (dirfd(a[0]), path(pid, a[1]), a[2]),
             };
             EventKind::Chmod { syscall: syscall(), path: p, dirfd: dir, mode: Some(m as u32), result }
         }
         Interest::Link => {
             let (target, dir, p) = match name {
                 "link" | "symlink" => (a[0], None, a[1]),
-                "linkat" => (a[1], dirfd(pid, a[2]), a[3]),
-                _ => (a[0], dirfd(pid, a[1]), a[2]),
+                "linkat" => (a[1], dirfd(a[2]), a[3]),
+                _ => (a[0], dirfd(a[1]), a[2]),
             };
             EventKind::Link {
                 syscall: syscall(),
@@ -198,12 +224,8 @@ pub fn entry(sys: &Sys, pid: i32, a: [u64; 6]) -> Option<EventKind> {
         }
         Interest::Chdir => {
             if name == "fchdir" {
-                EventKind::Chdir {
-                    syscall: syscall(),
-                    path: Bytes::default(),
-                    fd: Some(fd_with_path(pid, a[0] as i32)),
-                    result,
-                }
+                let fd = Fd { num: a[0] as i32, path: fds.get(cx.owner, pid, a[0] as i32) };
+                EventKind::Chdir { syscall: syscall(), path: Bytes::default(), fd: Some(fd), result }
             } else {
                 EventKind::Chdir { syscall: syscall(), path: path(pid, a[0]), fd: None, result }
             }
@@ -219,7 +241,10 @@ pub fn entry(sys: &Sys, pid: i32, a: [u64; 6]) -> Option<EventKind> {
             }
             EventKind::Dup { syscall: syscall(), old: fd(a[0]), new: -1, result }
         }
-        Interest::Close => EventKind::Close { fd: fd(a[0]), result: SysResult::ok(0) },
+        Interest::Close => {
+            fds.forget(cx.owner, a[0] as i32);
+            EventKind::Close { fd: fd(a[0]), result: SysResult::ok(0) }
+        }
         Interest::Ptrace => {
             let req = ptrace_request(a[0] as i64);
             let target = (a[0] as i64 != libc::PTRACE_TRACEME as i64).then_some(a[1] as i32);
@@ -243,7 +268,8 @@ pub fn entry(sys: &Sys, pid: i32, a: [u64; 6]) -> Option<EventKind> {
 
 /// Completes a call at its exit: its result, and what only exists after
 /// the call (the path a new fd refers to, the bytes received).
-pub fn finish(kind: &mut EventKind, pid: i32, a: [u64; 6], res: SysResult) {
+pub fn finish(kind: &mut EventKind, cx: Ctx, fds: &mut FdPaths, a: [u64; 6], res: SysResult) {
+    let pid = cx.pid;
     let ok = res.success();
     let value = res.value.unwrap_or(-1);
     set_result(kind, res);
@@ -252,8 +278,13 @@ pub fn finish(kind: &mut EventKind, pid: i32, a: [u64; 6], res: SysResult) {
     }
     match kind {
         EventKind::Open { resolved, .. } => {
-            *resolved = fd_path(pid, value as i32).filter(|p| p.as_slice().starts_with(b"/"))
+            let path = fd_path(pid, value as i32);
+            fds.set(cx.owner, value as i32, path.clone());
+            *resolved = path.filter(|p| p.as_slice().starts_with(b"/"));
         }
+        // The new fd now refers to something else.
+        EventKind::Dup { new, .. } => fds.forget(cx.owner, *new),
+        EventKind::Socket { .. } => fds.forget(cx.owner, value as i32),
         EventKind::Recv { syscall, addr, data, .. } => {
             let len = value.max(0) as u64;
             if syscall == "recvfrom" {

@@ -81,17 +81,16 @@ pub fn program(table: &[Sys]) -> Vec<Insn> {
                 stmt(RET_K, RET_ALLOW),
                 trace,
             ],
-            Filter::Arg1In(values) => {
-                let mut b = vec![stmt(LD_W_ABS, off_arg_low(1))];
-                // One equality test per value, each jumping to the trace
-                // return at the end; falling through all of them allows.
-                for (i, v) in values.iter().enumerate() {
-                    b.push(jump(JEQ_K, *v, (values.len() - i) as u8, 0));
-                }
-                b.push(stmt(RET_K, RET_ALLOW));
-                b.push(trace);
-                b
-            }
+            Filter::FcntlDupToStdio => vec![
+                stmt(LD_W_ABS, off_arg_low(1)),
+                jump(JEQ_K, libc::F_DUPFD as u32, 2, 0),
+                jump(JEQ_K, libc::F_DUPFD_CLOEXEC as u32, 1, 0),
+                stmt(RET_K, RET_ALLOW),
+                stmt(LD_W_ABS, off_arg_low(2)),
+                jump(JGE_K, 3, 0, 1),
+                stmt(RET_K, RET_ALLOW),
+                trace,
+            ],
             Filter::FdAtLeast3 => {
                 vec![stmt(LD_W_ABS, off_arg_low(0)), jump(JGE_K, 3, 1, 0), stmt(RET_K, RET_ALLOW), trace]
             }

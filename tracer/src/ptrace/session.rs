@@ -35,7 +35,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::event::{Event, EventKind, Origin, SysResult};
 use crate::strace::decode::Interest;
 
-use super::decode::{entry, finish, set_result, sys_result};
+use super::decode::{entry, finish, set_result, sys_result, Ctx, FdPaths};
 use super::seccomp::{self, DATA_EXIT, DATA_FOREIGN};
 use super::sys::{self as raw, SyscallInfo, OP_EXIT, OP_SECCOMP};
 use super::syscalls::{self, Sys};
@@ -126,6 +126,8 @@ struct Task {
     clone_thread: bool,
     /// This task is a thread (not a process).
     thread: bool,
+    /// The process whose fd table this task uses (itself, or its leader).
+    owner: i32,
 }
 
 /// Finds `cmd` on PATH the way execvp would.
@@ -212,8 +214,15 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Event)) -> Result<Outcome, Tra
         thread::spawn(move || watchdog(&shared))
     };
 
-    let mut looper = Loop { tasks: HashMap::new(), root: child, seq: 0, outcome: Outcome::default(), emit: &mut emit };
-    looper.tasks.insert(child, Task { started: true, ..Task::default() });
+    let mut looper = Loop {
+        tasks: HashMap::new(),
+        fd_paths: FdPaths::default(),
+        root: child,
+        seq: 0,
+        outcome: Outcome::default(),
+        emit: &mut emit,
+    };
+    looper.tasks.insert(child, Task { started: true, owner: child, ..Task::default() });
     let result = looper.run(&shared, opts.linger);
     shared.done.store(true, Ordering::SeqCst);
     let _ = watchdog.join();
@@ -253,6 +262,7 @@ fn watchdog(shared: &Shared) {
 
 struct Loop<'e, F: FnMut(Event)> {
     tasks: HashMap<i32, Task>,
+    fd_paths: FdPaths,
     root: i32,
     seq: u64,
     outcome: Outcome,
@@ -292,6 +302,12 @@ impl<F: FnMut(Event)> Loop<'_, F> {
         Ok(())
     }
 
+    /// The task and the process owning its fd table.
+    fn ctx(&self, pid: i32) -> Ctx {
+        let owner = self.tasks.get(&pid).map(|t| t.owner).filter(|o| *o != 0).unwrap_or(pid);
+        Ctx { pid, owner }
+    }
+
     fn push(&mut self, pid: i32, kind: EventKind) {
         let ev = Event { seq: self.seq, pid, time_ns: Some(now_ns()), duration_ns: None, origin: Origin::Live, kind };
         self.seq += 1;
@@ -318,7 +334,8 @@ impl<F: FnMut(Event)> Loop<'_, F> {
             self.tasks.entry(pid).or_default().clone_thread = clone_makes_thread(sys, pid, &info);
             return raw::cont(pid, 0);
         }
-        let Some(kind) = entry(sys, pid, info.args) else { return raw::cont(pid, 0) };
+        let cx = self.ctx(pid);
+        let Some(kind) = entry(sys, cx, &mut self.fd_paths, info.args) else { return raw::cont(pid, 0) };
         if data & DATA_EXIT != 0 {
             self.tasks.entry(pid).or_default().pending = Some((kind, info.args));
             raw::syscall(pid, 0)
@@ -332,7 +349,8 @@ impl<F: FnMut(Event)> Loop<'_, F> {
         let pending = self.tasks.get_mut(&pid).and_then(|t| t.pending.take());
         if let (Some((mut kind, args)), Ok(info)) = (pending, raw::syscall_info(pid)) {
             if info.op == OP_EXIT {
-                finish(&mut kind, pid, args, sys_result(info.rval, info.is_error));
+                let cx = self.ctx(pid);
+                finish(&mut kind, cx, &mut self.fd_paths, args, sys_result(info.rval, info.is_error));
             }
             self.push(pid, kind);
         }
@@ -348,8 +366,10 @@ impl<F: FnMut(Event)> Loop<'_, F> {
         };
         self.push(pid, EventKind::Spawn { syscall: syscall.into(), child, thread });
         shared.live.lock().unwrap_or_else(|e| e.into_inner()).push(child);
+        let owner = if thread { self.ctx(pid).owner } else { child };
         let task = self.tasks.entry(child).or_default();
         task.thread = thread;
+        task.owner = owner;
         if task.waiting {
             // Its first stop came first and it was held: let it go now.
             task.waiting = false;
@@ -369,6 +389,12 @@ impl<F: FnMut(Event)> Loop<'_, F> {
         } else {
             self.tasks.get_mut(&pid).and_then(|t| t.pending.take())
         };
+        // Close-on-exec fds are gone; the new program's fds are looked up anew.
+        let owner = self.ctx(pid).owner;
+        self.fd_paths.forget_process(owner);
+        if let Some(t) = self.tasks.get_mut(&pid) {
+            t.owner = pid;
+        }
         if let Some((mut kind, _)) = pending {
             set_result(&mut kind, SysResult::ok(0));
             self.push(pid, kind);
@@ -407,6 +433,9 @@ impl<F: FnMut(Event)> Loop<'_, F> {
         // A call cut short by the end (execve of a killed task) is still
         // reported, with an unknown result.
         let task = self.tasks.remove(&pid).unwrap_or_default();
+        if !task.thread {
+            self.fd_paths.forget_process(pid);
+        }
         if let Some((kind, _)) = task.pending {
             self.push(pid, kind);
         }

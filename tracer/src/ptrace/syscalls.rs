@@ -19,9 +19,10 @@ pub enum Filter {
     /// stderr are the bulk of all writes and never a socket the analyzer
     /// has not seen dup'ed there (dup2 itself is traced).
     FdAtLeast3,
-    /// Only when argument 1 is one of these values: `fcntl` matters only as
-    /// F_DUPFD / F_DUPFD_CLOEXEC, and is called often for other reasons.
-    Arg1In(&'static [u32]),
+    /// `fcntl(fd, F_DUPFD[_CLOEXEC], min)` with `min` ≤ 2 only: a dup that
+    /// can land on stdin/stdout/stderr. fcntl is called very often for other
+    /// commands, and fts (find, rm -r) dups every directory fd above 2.
+    FcntlDupToStdio,
 }
 
 /// One traced system call.
@@ -116,7 +117,7 @@ fn build() -> Vec<Sys> {
         sys!(SYS_fchdir, Chdir, true),
         sys!(SYS_dup, Dup, true),
         sys!(SYS_dup3, Dup, true),
-        sys!(SYS_fcntl, Fcntl, true, Filter::Arg1In(&[libc::F_DUPFD as u32, libc::F_DUPFD_CLOEXEC as u32])),
+        sys!(SYS_fcntl, Fcntl, true, Filter::FcntlDupToStdio),
         sys!(SYS_close, Close, false),
         sys!(SYS_ptrace, Ptrace, true),
         sys!(SYS_process_vm_readv, Other, true),
