@@ -35,8 +35,9 @@ demo: release ## analyze the bundled npm install log and print the report
 corpus: ## re-record the corpus logs (root; sandboxed, loopback-only network)
 	corpus/record.sh
 
-bench: ## throughput and memory of `pkgtrace analyze` on a ≥300 MB log vs grep
+bench: ## analyze throughput vs grep; trace overhead vs native and strace
 	bench/run.sh
+	bench/trace.sh
 
 clean:
 	$(CARGO) clean

@@ -163,7 +163,10 @@ fn live_tracer_and_strace_log_give_the_same_findings() {
         let jsonl = PathBuf::from(format!("{}.jsonl", log.display()));
         let from_strace = without_pids(active(&analyze(&log)));
         let live = analyze(&jsonl);
-        assert!(run_of(&live)["exit_code"].as_i64().is_some() || run_of(&live)["signal"].is_string(), "the run outcome is recorded");
+        assert!(
+            run_of(&live)["exit_code"].as_i64().is_some() || run_of(&live)["signal"].is_string(),
+            "the run outcome is recorded"
+        );
         let from_live = without_pids(active(&live));
         let name = log.file_name().unwrap().to_string_lossy().into_owned();
         if name == "persistence.log" {

@@ -56,6 +56,10 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Print the system calls the live tracer stops on (comma-separated),
+    /// e.g. for `strace -e trace=` in benchmarks.
+    #[command(hide = true)]
+    TracedSyscalls,
     /// Show or self-test the rule pack.
     Rules {
         #[command(subcommand)]
@@ -190,6 +194,11 @@ pub fn main() -> i32 {
         Command::Analyze(args) => analyze(args),
         Command::Trace(args) => trace(args),
         Command::Parse { paths } => parse(&paths),
+        Command::TracedSyscalls => {
+            let names: Vec<&str> = tracer::ptrace::syscalls::table().iter().map(|s| s.name).collect();
+            println!("{}", names.join(","));
+            Ok(EXIT_OK)
+        }
         Command::Rules { action, rules } => rules_cmd(action, rules.as_deref()),
     };
     match result {
@@ -337,7 +346,9 @@ fn seconds(what: &str, secs: f64) -> Result<std::time::Duration> {
 }
 
 fn trace(args: TraceArgs) -> Result<i32> {
-    let pack = load_pack(args.rules.as_deref())?;
+    // A pack from --rules may be invalid: check it before anything runs.
+    // The built-in one is compiled while the command already runs.
+    let user_pack = args.rules.as_deref().map(|d| load_pack(Some(d))).transpose()?;
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
     let ctx = Context {
         phase: args.phase.clone(),
@@ -353,6 +364,7 @@ fn trace(args: TraceArgs) -> Result<i32> {
         timeout: args.timeout.map(|t| seconds("--timeout", t)).transpose()?,
         linger: seconds("--linger", args.linger)?,
         stdout_to_stderr: true,
+        flush_each: args.follow,
     };
     let mut recorder = match &args.output {
         Some(path) => {
@@ -361,21 +373,25 @@ fn trace(args: TraceArgs) -> Result<i32> {
         }
         None => None,
     };
-    let mut analyzer = Analyzer::new(&pack, ctx);
     // Events go from the tracer thread to this one through a bounded
     // channel: a slow analyzer slows the tracer instead of growing memory.
-    let (tx, rx) = crossbeam_channel::bounded::<Event>(4096);
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<Event>>(64);
     let tracer = thread::Builder::new()
         .name("tracer".into())
         .spawn(move || {
-            tracer::ptrace::trace(&opts, |ev| {
-                let _ = tx.send(ev);
+            tracer::ptrace::trace(&opts, |batch| {
+                let _ = tx.send(batch);
             })
         })
         .context("failed to start the tracer thread")?;
+    let pack = match user_pack {
+        Some(p) => p,
+        None => load_pack(None)?,
+    };
+    let mut analyzer = Analyzer::new(&pack, ctx);
     let mut events = 0u64;
     let mut shown = 0;
-    for ev in rx {
+    for ev in rx.iter().flatten() {
         events += 1;
         if let Some(w) = recorder.as_mut() {
             w.write(&ev).context("failed to write the event stream")?;

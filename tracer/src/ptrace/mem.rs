@@ -97,30 +97,57 @@ pub fn string(pid: i32, addr: u64, max: usize) -> Option<(Vec<u8>, bool)> {
 
 /// A NULL-terminated array of pointers (argv, envp): the strings, and
 /// whether the array or a string was cut.
+///
+/// At exec the strings lie side by side in one block; reading the pointer
+/// array in chunks and the strings as one block takes a few syscalls
+/// instead of one or more per string. Strings outside that block are read
+/// one by one.
 pub fn string_array(pid: i32, addr: u64) -> (Vec<Vec<u8>>, bool) {
-    let mut out = Vec::new();
-    let mut truncated = false;
-    if addr == 0 {
-        return (out, false);
-    }
-    for i in 0..MAX_ARGS {
-        let raw = read(pid, addr + 8 * i as u64, 8);
-        let Ok(word) = <[u8; 8]>::try_from(raw.as_slice()) else {
-            return (out, true);
-        };
-        let ptr = u64::from_ne_bytes(word);
-        if ptr == 0 {
-            return (out, truncated);
+    const CHUNK: usize = 64;
+    let mut ptrs = Vec::new();
+    let mut ended = false;
+    'read: while ptrs.len() < MAX_ARGS && addr != 0 {
+        let raw = read(pid, addr + 8 * ptrs.len() as u64, 8 * CHUNK);
+        if raw.len() < 8 {
+            break;
         }
-        match string(pid, ptr, MAX_STR) {
+        for word in raw.chunks_exact(8) {
+            let p = u64::from_ne_bytes(word.try_into().expect("8 bytes"));
+            if p == 0 {
+                ended = true;
+                break 'read;
+            }
+            ptrs.push(p);
+            if ptrs.len() == MAX_ARGS {
+                break 'read;
+            }
+        }
+    }
+    let mut truncated = !ended && addr != 0;
+    let (Some(&lo), Some(&hi)) = (ptrs.iter().min(), ptrs.iter().max()) else {
+        return (Vec::new(), truncated);
+    };
+    const MAX_BLOCK: u64 = 1 << 20;
+    let block = if hi - lo < MAX_BLOCK { read(pid, lo, (hi - lo) as usize + MAX_STR) } else { Vec::new() };
+    let mut out = Vec::with_capacity(ptrs.len());
+    for p in ptrs {
+        let at = (p - lo) as usize;
+        let from_block = block.get(at..).and_then(|rest| {
+            let nul = memchr::memchr(0, &rest[..rest.len().min(MAX_STR)])?;
+            Some(rest[..nul].to_vec())
+        });
+        match from_block.map(|s| (s, false)).or_else(|| string(pid, p, MAX_STR)) {
             Some((s, cut)) => {
                 truncated |= cut;
                 out.push(s);
             }
-            None => return (out, true),
+            None => {
+                truncated = true;
+                break;
+            }
         }
     }
-    (out, true)
+    (out, truncated)
 }
 
 /// A native-endian u64 at `addr`.

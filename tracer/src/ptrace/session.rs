@@ -33,14 +33,18 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::event::{Event, EventKind, Origin, SysResult};
-use crate::strace::decode::Interest;
 
 use super::decode::{entry, finish, set_result, sys_result, Ctx, FdPaths};
 use super::seccomp::{self, DATA_EXIT, DATA_FOREIGN};
-use super::sys::{self as raw, SyscallInfo, OP_EXIT, OP_SECCOMP};
-use super::syscalls::{self, Sys};
+use super::sys::{self as raw, OP_EXIT, OP_SECCOMP};
+use super::syscalls;
 
 const PTRACE_EVENT_STOP: i32 = 128;
+
+/// Events handed over at once at most (while the tracer stays busy).
+const BATCH: usize = 256;
+/// A batch older than this is handed over before the next wait.
+const FLUSH_AFTER: Duration = Duration::from_millis(5);
 
 /// How to run the traced command.
 #[derive(Clone, Debug)]
@@ -51,6 +55,9 @@ pub struct Options {
     /// After the command itself exits, how long processes it left behind
     /// (daemons) may go on before they are killed.
     pub linger: Duration,
+    /// Hand every event over as soon as it happens (for printing findings
+    /// as they happen), instead of in batches.
+    pub flush_each: bool,
     /// Send the command's standard output to standard error (so a report
     /// on standard output is not mixed with the command's output).
     pub stdout_to_stderr: bool,
@@ -122,8 +129,6 @@ struct Task {
     waiting: bool,
     /// The call stopped at entry whose result is awaited, with its arguments.
     pending: Option<(EventKind, [u64; 6])>,
-    /// The last clone at entry asked for a thread.
-    clone_thread: bool,
     /// This task is a thread (not a process).
     thread: bool,
     /// The process whose fd table this task uses (itself, or its leader).
@@ -153,8 +158,10 @@ fn now_ns() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
-/// Runs `opts.argv` traced, handing every event to `emit` as it happens.
-pub fn trace(opts: &Options, mut emit: impl FnMut(Event)) -> Result<Outcome, TraceError> {
+/// Runs `opts.argv` traced, handing events to `emit` as they happen: in
+/// batches while the tracee keeps the tracer busy, at once whenever the
+/// tracer is about to wait (so nothing is held back while all is quiet).
+pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome, TraceError> {
     let first = opts.argv.first().ok_or(TraceError::Empty)?;
     let exe = resolve(first)?;
     // Everything the child needs is built before fork: after it, only
@@ -215,6 +222,9 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Event)) -> Result<Outcome, Tra
     };
 
     let mut looper = Loop {
+        batch: Vec::new(),
+        last_flush: Instant::now(),
+        flush_each: opts.flush_each,
         tasks: HashMap::new(),
         fd_paths: FdPaths::default(),
         root: child,
@@ -260,7 +270,10 @@ fn watchdog(shared: &Shared) {
     }
 }
 
-struct Loop<'e, F: FnMut(Event)> {
+struct Loop<'e, F: FnMut(Vec<Event>)> {
+    batch: Vec<Event>,
+    last_flush: Instant,
+    flush_each: bool,
     tasks: HashMap<i32, Task>,
     fd_paths: FdPaths,
     root: i32,
@@ -269,9 +282,16 @@ struct Loop<'e, F: FnMut(Event)> {
     emit: &'e mut F,
 }
 
-impl<F: FnMut(Event)> Loop<'_, F> {
+impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
     fn run(&mut self, shared: &Shared, linger: Duration) -> Result<(), TraceError> {
-        while let Some((pid, status)) = raw::wait_any().map_err(os("wait for traced processes"))? {
+        loop {
+            // Events are handed over in batches; a batch older than
+            // FLUSH_AFTER goes out before the next wait, so the analyzer
+            // never lags far behind a busy tracee.
+            if !self.batch.is_empty() && (self.flush_each || self.last_flush.elapsed() >= FLUSH_AFTER) {
+                self.flush();
+            }
+            let Some((pid, status)) = raw::wait_any(true).map_err(os("wait for traced processes"))? else { break };
             if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
                 self.ended(pid, status, shared, linger);
                 continue;
@@ -298,8 +318,19 @@ impl<F: FnMut(Event)> Loop<'_, F> {
                 }
                 _ => raw::cont(pid, 0),
             };
+            if self.batch.len() >= BATCH {
+                self.flush();
+            }
         }
+        self.flush();
         Ok(())
+    }
+
+    fn flush(&mut self) {
+        self.last_flush = Instant::now();
+        if !self.batch.is_empty() {
+            (self.emit)(std::mem::take(&mut self.batch));
+        }
     }
 
     /// The task and the process owning its fd table.
@@ -311,7 +342,7 @@ impl<F: FnMut(Event)> Loop<'_, F> {
     fn push(&mut self, pid: i32, kind: EventKind) {
         let ev = Event { seq: self.seq, pid, time_ns: Some(now_ns()), duration_ns: None, origin: Origin::Live, kind };
         self.seq += 1;
-        (self.emit)(ev);
+        self.batch.push(ev);
     }
 
     fn seccomp_stop(&mut self, pid: i32) -> std::io::Result<()> {
@@ -330,10 +361,6 @@ impl<F: FnMut(Event)> Loop<'_, F> {
             return raw::cont(pid, 0);
         }
         let Some(sys) = syscalls::lookup(info.nr as i64) else { return raw::cont(pid, 0) };
-        if sys.interest == Interest::Spawn {
-            self.tasks.entry(pid).or_default().clone_thread = clone_makes_thread(sys, pid, &info);
-            return raw::cont(pid, 0);
-        }
         let cx = self.ctx(pid);
         let Some(kind) = entry(sys, cx, &mut self.fd_paths, info.args) else { return raw::cont(pid, 0) };
         if data & DATA_EXIT != 0 {
@@ -362,7 +389,7 @@ impl<F: FnMut(Event)> Loop<'_, F> {
         let (syscall, thread) = match event {
             libc::PTRACE_EVENT_FORK => ("fork", false),
             libc::PTRACE_EVENT_VFORK => ("vfork", false),
-            _ => ("clone", self.tasks.get(&pid).is_some_and(|t| t.clone_thread)),
+            _ => ("clone", is_thread(child)),
         };
         self.push(pid, EventKind::Spawn { syscall: syscall.into(), child, thread });
         shared.live.lock().unwrap_or_else(|e| e.into_inner()).push(child);
@@ -461,14 +488,16 @@ impl<F: FnMut(Event)> Loop<'_, F> {
     }
 }
 
-/// Does this clone create a thread (CLONE_THREAD)?
-fn clone_makes_thread(sys: &Sys, pid: i32, info: &SyscallInfo) -> bool {
-    let flags = match sys.name {
-        "clone" => info.args[0],
-        "clone3" => super::mem::u64_at(pid, info.args[0]).unwrap_or(0),
-        _ => 0,
-    };
-    flags & libc::CLONE_THREAD as u64 != 0
+/// Is this new task a thread (CLONE_THREAD)? PTRACE_EVENT_CLONE covers
+/// both threads and processes cloned with an unusual exit signal; a
+/// thread's thread-group id is not its own id.
+fn is_thread(tid: i32) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{tid}/status")) else { return false };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse::<i32>().ok())
+        .is_some_and(|tgid| tgid != tid)
 }
 
 fn signal_name(sig: i32) -> String {

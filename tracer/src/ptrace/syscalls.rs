@@ -88,10 +88,9 @@ fn build() -> Vec<Sys> {
         sys!(SYS_statfs, Probe, true),
         sys!(SYS_execve, Exec, true),
         sys!(SYS_execveat, Exec, true),
-        // Spawns are reported by PTRACE_EVENT_FORK/CLONE; the entry stop
-        // only records clone's flags (thread or process).
-        sys!(SYS_clone, Spawn, false),
-        sys!(SYS_clone3, Spawn, false),
+        // No clone, clone3, fork or vfork here: spawns are reported by
+        // PTRACE_EVENT_FORK/VFORK/CLONE whether or not the filter stops, so
+        // stopping at their entry would only cost time.
         sys!(SYS_unlinkat, Unlink, true),
         sys!(SYS_renameat, Rename, true),
         sys!(SYS_renameat2, Rename, true),
@@ -151,8 +150,6 @@ fn build() -> Vec<Sys> {
         sys!(SYS_lstat, Probe, true),
         sys!(SYS_access, Probe, true),
         sys!(SYS_readlink, Probe, true),
-        sys!(SYS_fork, Spawn, false),
-        sys!(SYS_vfork, Spawn, false),
         sys!(SYS_unlink, Unlink, true),
         sys!(SYS_rmdir, Unlink, true),
         sys!(SYS_rename, Rename, true),

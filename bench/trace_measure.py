@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Overhead of `pkgtrace trace` against native runs and strace, per workload.
+
+Called by bench/trace.sh (inside `unshare --net`); see bench/README.md.
+Every workload runs in four variants:
+
+    native           CMD
+    strace           strace -f -o /dev/null CMD
+    strace-seccomp   strace -f --seccomp-bpf -e trace=SYSCALLS -o /dev/null CMD
+    pkgtrace         <--pkgtrace prefix> CMD   (stdout -> /dev/null)
+
+Per workload: one untimed warm-up run (natively), then --runs rounds; inside a round the variants run back to back, in an order rotated by
+one each round, so drift and position effects hit every variant alike.
+Wall clock is time.perf_counter() around spawn..exit; CPU is the child's
+rusage (user+sys, includes the tracer and all waited-for tracees).
+
+Exit codes: the native run and both strace runs must exit 0 (strace passes
+the command's status through); pkgtrace may exit 0 or 1 (1 = findings);
+anything else aborts with the command's stderr.
+"""
+import argparse
+import json
+import math
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+CLEARLY = 0.8        # "clearly faster": median ratio to strace-seccomp <= this
+WIN_SHARE = 0.8      # ... and pkgtrace won >= 80% of the rounds (4 of 5, 3 of 3)
+HEAVY = ("find", "python")   # ... checked on the syscall-heavy workloads
+
+
+def run_once(argv, env, cwd):
+    """(wall s, cpu s, exit code, stderr tail)."""
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=err, env=env, cwd=cwd)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        return wall, ru.ru_utime + ru.ru_stime, p.returncode, \
+            err.read()[-4000:].decode(errors="replace")
+
+
+def fail(msg, argv, rc, err):
+    sys.stdout.flush()
+    sys.stderr.write(f"trace-bench: {msg}: `{shlex.join(argv)}` exited {rc}\n{err}\n")
+    sys.exit(2)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--pkgtrace", required=True, help="command prefix; CMD argv is appended")
+    ap.add_argument("--syscalls", required=True, help="comma list for strace -e trace=")
+    ap.add_argument("--python", default="/usr/bin/python3")
+    ap.add_argument("--node", default="node")
+    ap.add_argument("--npm-dir", default="", help="$(npm root -g)/npm")
+    ap.add_argument("--workloads", default="find,python,node,sh")
+    ap.add_argument("--scratch", required=True, help="cwd/HOME/TMPDIR for the workloads")
+    ap.add_argument("--json", help="also write the results as JSON to this file")
+    ap.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+    a = ap.parse_args()
+
+    bench = os.path.dirname(os.path.abspath(__file__))
+    pk = shlex.split(a.pkgtrace)
+    variants = [
+        # name, prefix, accepted exit codes
+        ("native", [], {0}),
+        ("strace", ["strace", "-f", "-o", "/dev/null"], {0}),
+        ("strace-seccomp", ["strace", "-f", "--seccomp-bpf", "-e", "trace=" + a.syscalls,
+                            "-o", "/dev/null"], {0}),
+        ("pkgtrace", pk, {0, 1}),  # 1 = findings, 2 = error
+    ]
+    all_workloads = {
+        "find": ("find /usr -name '*.h'", ["find", "/usr", "-name", "*.h"]),
+        "python": ("python3 open+read every file under /usr/lib/python3*",
+                   [a.python, os.path.join(bench, "trace_py_files.py")]),
+        "node": ("node requiring every module under $(npm root -g)/npm/node_modules",
+                 [a.node, os.path.join(bench, "trace_node_require.js")]
+                 + ([a.npm_dir] if a.npm_dir else [])),
+        "sh": ("sh loop running /bin/true 300 times",
+               ["sh", "-c", 'i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); done']),
+    }
+    wanted = [w.strip() for w in a.workloads.split(",") if w.strip()]
+    for w in wanted:
+        if w not in all_workloads:
+            sys.stderr.write(f"trace-bench: unknown workload {w!r} "
+                             f"(have: {', '.join(all_workloads)})\n")
+            return 2
+
+    s = a.scratch
+    env = dict(os.environ, HOME=f"{s}/home", TMPDIR=f"{s}/tmp", XDG_CACHE_HOME=f"{s}/home/.cache",
+               npm_config_cache=f"{s}/npm-cache", npm_config_update_notifier="false",
+               PYTHONDONTWRITEBYTECODE="1", NODE_DISABLE_COMPILE_CACHE="1", LC_ALL="C")
+    cwd = f"{s}/work"
+    for d in ("home", "tmp", "npm-cache", "work"):
+        os.makedirs(f"{s}/{d}", exist_ok=True)
+
+    print(f"pkgtrace variant: {shlex.join(pk)} CMD...")
+    print(f"strace-seccomp:   strace -f --seccomp-bpf -e trace=<{len(a.syscalls.split(','))} syscalls>"
+          " -o /dev/null CMD...")
+    print(f"runs: {a.runs} per variant after 1 native warm-up run, interleaved (order rotated each round), "
+          "median wall clock; network: own namespace, loopback only")
+
+    # Sanity: the pkgtrace variant must really run the command (a stub that
+    # exits at once would otherwise "win").
+    marker = os.path.join(cwd, "pkgtrace-ran")
+    if os.path.exists(marker):
+        os.unlink(marker)
+    argv = pk + ["sh", "-c", f"echo ok > {shlex.quote(marker)}"]
+    _, _, rc, err = run_once(argv, env, cwd)
+    if rc not in variants[3][2]:
+        fail("pkgtrace sanity check failed", argv, rc, err)
+    if not os.path.exists(marker):
+        fail("pkgtrace variant did not run the command (no marker file)", argv, rc, err)
+    print("sanity check: pkgtrace variant ran the command, exit", rc)
+
+    t_start = time.perf_counter()
+    load0 = os.getloadavg()[0]
+    results = {}
+    summary = []
+    missed = False
+    for w in wanted:
+        desc, cmd = all_workloads[w]
+        print(f"\n== {w}: {desc}", flush=True)
+        walls = {v[0]: [] for v in variants}
+        cpus = {v[0]: [] for v in variants}
+        codes = {v[0]: set() for v in variants}
+        n = len(variants)
+        for r in range(a.runs + 1):
+            # Round 0 is the warm-up: the workload once natively (page and
+            # dentry caches; the tracers' own binaries are tiny).
+            order = [variants[(i + r) % n] for i in range(n)] if r else variants[:1]
+            line = []
+            for name, prefix, ok in order:
+                argv = prefix + cmd
+                wall, cpu, rc, err = run_once(argv, env, cwd)
+                if rc not in ok:
+                    fail(f"{w}/{name}", argv, rc, err)
+                if r:
+                    walls[name].append(wall)
+                    cpus[name].append(cpu)
+                    codes[name].add(rc)
+                line.append(f"{name} {wall:.3f}")
+            print(f"  {'warm-up' if r == 0 else f'run {r}':>7}: " + "  ".join(line), flush=True)
+
+        med = {v: statistics.median(walls[v]) for v in walls}
+        cmed = {v: statistics.median(cpus[v]) for v in cpus}
+        hdr = (f"{'variant':<15} {'median s':>9} {'min-max s':>13} {'cpu s':>7} {'+s vs native':>12}"
+               f" {'x native':>9} {'x strace':>9} {'x strace-seccomp':>17}")
+        print()
+        print(hdr)
+        print("-" * len(hdr))
+        res = {}
+        for v in walls:
+            rng = f"{min(walls[v]):.3f}-{max(walls[v]):.3f}"
+            res[v] = {"median_s": med[v], "runs_s": walls[v], "cpu_median_s": cmed[v],
+                      "x_native": med[v] / med["native"], "x_strace": med[v] / med["strace"],
+                      "x_strace_seccomp": med[v] / med["strace-seccomp"],
+                      "exit_codes": sorted(codes[v])}
+            print(f"{v:<15} {med[v]:9.3f} {rng:>13} {cmed[v]:7.2f} {med[v] - med['native']:12.3f}"
+                  f" {res[v]['x_native']:9.2f} {res[v]['x_strace']:9.2f}"
+                  f" {res[v]['x_strace_seccomp']:17.2f}")
+        p, sc = walls["pkgtrace"], walls["strace-seccomp"]
+        x = res["pkgtrace"]["x_strace_seccomp"]
+        ok = x <= 1.0
+        # Rounds are interleaved, so compare run i with run i (paired).
+        wins = sum(pi < si for pi, si in zip(p, sc))
+        need = math.ceil(WIN_SHARE * len(p))
+        line = (f"{w}: target: pkgtrace ≤ strace --seccomp-bpf (got {x:.2f}×) "
+                f"{'OK' if ok else 'MISSED'}; faster in {wins}/{len(p)} rounds")
+        clearly = None
+        if w in HEAVY:
+            clearly = x <= CLEARLY and wins >= need
+            line += (f"; clearly faster (≤ {CLEARLY:g}× and ≥ {need} rounds won): "
+                     f"{'yes' if clearly else 'NO'}")
+            missed |= not clearly
+        missed |= not ok
+        if max(p) < min(walls["native"]):
+            line += "  WARNING: every pkgtrace run beat every native run -- is it tracing?"
+        print(line)
+        summary.append(line)
+        results[w] = {"description": desc, "argv": cmd, "variants": res, "target_ok": ok,
+                      "rounds_won_vs_strace_seccomp": wins, "clearly_faster": clearly}
+
+    load1 = os.getloadavg()[0]
+    busy = max(load0, load1) > (os.cpu_count() or 1)
+    print(f"\nsummary ({a.runs} runs, median; {time.perf_counter() - t_start:.0f} s; "
+          f"load average {load0:.1f} at start, {load1:.1f} at end"
+          f"{' > CPUs: other work on the machine, figures are noisy' if busy else ''}):")
+    for line in summary:
+        print("  " + line)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"runs": a.runs, "pkgtrace": pk, "syscalls": a.syscalls.split(","),
+                       "workloads": results}, f, indent=2)
+    return 1 if (a.strict and missed) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
