@@ -365,6 +365,8 @@ fn trace(args: TraceArgs) -> Result<i32> {
         linger: seconds("--linger", args.linger)?,
         stdout_to_stderr: true,
         flush_each: args.follow,
+        sandbox: None,
+        path: None,
     };
     let mut recorder = match &args.output {
         Some(path) => {

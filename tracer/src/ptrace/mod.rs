@@ -14,6 +14,7 @@
 
 pub mod decode;
 pub mod mem;
+pub mod sandbox;
 pub mod seccomp;
 pub mod session;
 mod sys;

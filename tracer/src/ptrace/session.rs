@@ -41,6 +41,9 @@ use super::syscalls;
 
 const PTRACE_EVENT_STOP: i32 = 128;
 
+/// Exit status of a child whose sandbox could not be built.
+pub const SANDBOX_FAILED: i32 = 126;
+
 /// Events handed over at once at most (while the tracer stays busy).
 const BATCH: usize = 256;
 /// A batch older than this is handed over before the next wait.
@@ -58,6 +61,11 @@ pub struct Options {
     /// Hand every event over as soon as it happens (for printing findings
     /// as they happen), instead of in batches.
     pub flush_each: bool,
+    /// Build a sandbox around the command before it starts (see
+    /// [`super::sandbox`]); the command then gets the sandbox's environment.
+    pub sandbox: Option<std::sync::Arc<super::sandbox::ChildSetup>>,
+    /// The PATH to find the command on (default: pkgtrace's own).
+    pub path: Option<String>,
     /// Send the command's standard output to standard error (so a report
     /// on standard output is not mixed with the command's output).
     pub stdout_to_stderr: bool,
@@ -96,6 +104,8 @@ pub enum TraceError {
     NotFound(String),
     #[error("empty command")]
     Empty,
+    #[error("failed to build the sandbox (mount namespace, mounts, limits or dropping privileges; run as root)")]
+    Sandbox,
     #[error("failed to {what}: {source}")]
     Os { what: &'static str, source: std::io::Error },
 }
@@ -136,12 +146,15 @@ struct Task {
 }
 
 /// Finds `cmd` on PATH the way execvp would.
-fn resolve(cmd: &OsString) -> Result<PathBuf, TraceError> {
+fn resolve(cmd: &OsString, path: Option<&str>) -> Result<PathBuf, TraceError> {
     let p = Path::new(cmd);
     if cmd.as_bytes().contains(&b'/') {
         return if p.exists() { Ok(p.to_path_buf()) } else { Err(TraceError::NotFound(p.display().to_string())) };
     }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    let path = match path {
+        Some(p) => p.into(),
+        None => std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into()),
+    };
     for dir in std::env::split_paths(&path) {
         let candidate = dir.join(p);
         if let Ok(meta) = candidate.metadata() {
@@ -163,7 +176,7 @@ fn now_ns() -> u64 {
 /// tracer is about to wait (so nothing is held back while all is quiet).
 pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome, TraceError> {
     let first = opts.argv.first().ok_or(TraceError::Empty)?;
-    let exe = resolve(first)?;
+    let exe = resolve(first, opts.path.as_deref())?;
     // Everything the child needs is built before fork: after it, only
     // async-signal-safe calls.
     let c_exe =
@@ -175,6 +188,11 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
         .collect::<Result<_, _>>()?;
     let mut c_argv: Vec<*const libc::c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
     c_argv.push(std::ptr::null());
+    let c_env: Option<Vec<*const libc::c_char>> = opts.sandbox.as_ref().map(|s| {
+        let mut v: Vec<*const libc::c_char> = s.env.iter().map(|e| e.as_ptr()).collect();
+        v.push(std::ptr::null());
+        v
+    });
     let program = seccomp::program(syscalls::table());
 
     let child = raw::fork().map_err(os("fork"))?;
@@ -182,14 +200,26 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
         if opts.stdout_to_stderr {
             raw::stdout_to_stderr();
         }
+        if let Some(setup) = &opts.sandbox {
+            if setup.apply().is_err() {
+                // The parent sees exit status 126 before any exec.
+                raw::exit(SANDBOX_FAILED);
+            }
+        }
         raw::stop_self();
         if raw::install_filter(&program).is_err() {
             // SAFETY-free exit path: a distinct status the parent reports.
             raw::exec_or_die(c"/nonexistent/seccomp-failed", &[std::ptr::null()]);
         }
-        raw::exec_or_die(&c_exe, &c_argv);
+        match &c_env {
+            Some(env) => raw::exec_env_or_die(&c_exe, &c_argv, env),
+            None => raw::exec_or_die(&c_exe, &c_argv),
+        }
     }
     let status = raw::wait_stopped(child).map_err(os("wait for the command to start"))?;
+    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == SANDBOX_FAILED {
+        return Err(TraceError::Sandbox);
+    }
     if !libc::WIFSTOPPED(status) {
         return Err(TraceError::Os { what: "start the command", source: std::io::Error::other("it did not stop") });
     }

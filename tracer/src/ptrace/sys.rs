@@ -308,3 +308,19 @@ fn empty_sigaction() -> libc::sigaction {
     // SAFETY: an all-zero sigaction is valid (SIG_DFL, empty mask).
     unsafe { std::mem::zeroed() }
 }
+
+/// In the child: exec with the given environment; exit 127 on failure.
+pub fn exec_env_or_die(path: &std::ffi::CStr, argv: &[*const libc::c_char], env: &[*const libc::c_char]) -> ! {
+    // SAFETY: argv and env are NULL-terminated arrays of strings that
+    // outlive the call; execve only returns on failure.
+    unsafe {
+        libc::execve(path.as_ptr(), argv.as_ptr(), env.as_ptr());
+        libc::_exit(127);
+    }
+}
+
+/// In the child: exit at once (no destructors, no atexit).
+pub fn exit(status: i32) -> ! {
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(status) }
+}

@@ -1,0 +1,252 @@
+//! The sandbox a traced command runs in, built from Linux namespaces
+//! (no container runtime):
+//!
+//! - **network**: [`enter_new_netns`] moves the calling (tracer) thread into
+//!   a fresh network namespace with only loopback, up. The command forked
+//!   from that thread inherits it; sockets bound by that thread before the
+//!   fork (the DNS and TCP sinks) live in it too;
+//! - **files** ([`ChildSetup`], applied in the forked child before exec): a
+//!   private mount namespace; the root file system remounted read-only; fresh
+//!   tmpfs over `/tmp`, `/var/tmp`, `/dev/shm`, `/run/lock`, `/home`, `/root`
+//!   (the invoking user's home and keys are not visible); the prepared HOME
+//!   (canary credentials, the package's work dir) bound at `/home/pkgtrace`;
+//!   `/etc/resolv.conf` pointing at the DNS sink; `/etc/passwd` knowing the
+//!   sandbox user;
+//! - **process**: resource limits (process count, file size), then the
+//!   command drops to an unprivileged uid/gid with no supplementary groups,
+//!   so package code never runs as root and can write only to its HOME and
+//!   the tmpfs mounts.
+//!
+//! Everything the child does between fork and exec is a raw syscall on
+//! data prepared before the fork (async-signal-safe).
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// The sandbox user: not root, not the invoking user.
+pub const SANDBOX_UID: u32 = 1500;
+pub const SANDBOX_GID: u32 = 1500;
+/// HOME inside the sandbox.
+pub const SANDBOX_HOME: &str = "/home/pkgtrace";
+
+/// Moves the calling thread into a new network namespace whose only
+/// interface, loopback, is up. Needs CAP_SYS_ADMIN (root).
+pub fn enter_new_netns() -> io::Result<()> {
+    // SAFETY: unshare takes flags only; it affects this thread.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    loopback_up()
+}
+
+/// `ip link set lo up`, by ioctl: SIOCGIFFLAGS, then SIOCSIFFLAGS with IFF_UP.
+fn loopback_up() -> io::Result<()> {
+    // SAFETY: a plain socket used only for the ioctls, closed below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: ifreq is plain data; an all-zero one is valid.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: `req` is a valid ifreq naming "lo" for both ioctls.
+    let result = unsafe {
+        if libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req) < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+            if libc::ioctl(fd, libc::SIOCSIFFLAGS, &req) < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
+        }
+    };
+    // SAFETY: closing the socket opened above.
+    unsafe { libc::close(fd) };
+    result
+}
+
+/// One step of the child's set-up.
+#[derive(Debug)]
+enum Op {
+    /// Make every mount private to this namespace (no propagation back).
+    Private,
+    /// Remount the root read-only (this namespace's view only).
+    RootReadOnly,
+    Tmpfs {
+        target: CString,
+        options: CString,
+    },
+    Bind {
+        source: CString,
+        target: CString,
+    },
+    Mkdir {
+        path: CString,
+    },
+}
+
+/// What the forked child does before exec, prepared before the fork.
+#[derive(Debug)]
+pub struct ChildSetup {
+    ops: Vec<Op>,
+    rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
+    uid: u32,
+    gid: u32,
+    cwd: CString,
+    /// The command's whole environment.
+    pub(crate) env: Vec<CString>,
+    /// Files the command's stdout and stderr go to (already open, inherited).
+    stdout_fd: Option<i32>,
+    stderr_fd: Option<i32>,
+}
+
+fn cstr(p: impl AsRef<Path>) -> io::Result<CString> {
+    CString::new(p.as_ref().as_os_str().as_bytes()).map_err(|_| io::Error::other("path with a NUL byte"))
+}
+
+/// How to build the sandbox for one run.
+#[derive(Debug, Clone)]
+pub struct SandboxSpec {
+    /// A host directory prepared as the sandbox's HOME (owned by the
+    /// sandbox uid); bound at [`SANDBOX_HOME`].
+    pub home: std::path::PathBuf,
+    /// A host directory with `resolv.conf` and `passwd` for the sandbox.
+    pub etc: std::path::PathBuf,
+    /// The working directory inside (e.g. `/home/pkgtrace/project`).
+    pub cwd: String,
+    /// The command's environment (`KEY=value`).
+    pub env: Vec<String>,
+    /// Size of each tmpfs, e.g. "512m": a package that fills the disk fills this.
+    pub tmpfs_size: String,
+    /// Most processes the sandbox user may have at once.
+    pub max_processes: u64,
+    /// Largest file the command may write, in bytes.
+    pub max_file_size: u64,
+    /// Open files for the command's stdout and stderr.
+    pub stdout_fd: Option<i32>,
+    pub stderr_fd: Option<i32>,
+}
+
+impl ChildSetup {
+    pub fn new(spec: &SandboxSpec) -> io::Result<ChildSetup> {
+        let tmpfs = |target: &str, mode: &str| -> io::Result<Op> {
+            Ok(Op::Tmpfs {
+                target: cstr(target)?,
+                options: CString::new(format!("mode={mode},size={}", spec.tmpfs_size)).map_err(io::Error::other)?,
+            })
+        };
+        let mut ops = vec![Op::Private, Op::RootReadOnly];
+        // The binds come first: their sources may live under a directory
+        // that is covered next (a bind holds on to its source, not its path).
+        ops.push(tmpfs("/home", "755")?);
+        ops.push(Op::Mkdir { path: cstr(SANDBOX_HOME)? });
+        ops.push(Op::Bind { source: cstr(&spec.home)?, target: cstr(SANDBOX_HOME)? });
+        for f in ["resolv.conf", "passwd", "group", "hosts"] {
+            let source = spec.etc.join(f);
+            if source.exists() {
+                ops.push(Op::Bind { source: cstr(&source)?, target: cstr(Path::new("/etc").join(f))? });
+            }
+        }
+        // Every other place an ordinary user could write on this machine.
+        for (dir, mode) in
+            [("/tmp", "1777"), ("/var/tmp", "1777"), ("/dev/shm", "1777"), ("/run/lock", "1777"), ("/root", "700")]
+        {
+            if Path::new(dir).is_dir() {
+                ops.push(tmpfs(dir, mode)?);
+            }
+        }
+        let env =
+            spec.env.iter().map(|e| CString::new(e.as_bytes()).map_err(io::Error::other)).collect::<Result<_, _>>()?;
+        Ok(ChildSetup {
+            ops,
+            rlimits: vec![(libc::RLIMIT_NPROC, spec.max_processes), (libc::RLIMIT_FSIZE, spec.max_file_size)],
+            uid: SANDBOX_UID,
+            gid: SANDBOX_GID,
+            cwd: cstr(&spec.cwd)?,
+            env,
+            stdout_fd: spec.stdout_fd,
+            stderr_fd: spec.stderr_fd,
+        })
+    }
+
+    /// In the forked child: build the sandbox around itself. Raw syscalls
+    /// only; returns the step that failed.
+    pub(crate) fn apply(&self) -> Result<(), &'static str> {
+        let null = std::ptr::null::<libc::c_char>();
+        // SAFETY (whole block): every pointer passed is a NUL-terminated
+        // CString owned by `self`, alive for the call, or NULL where the
+        // syscall allows it; no memory is allocated.
+        unsafe {
+            if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                return Err("unshare the mount namespace");
+            }
+            for op in &self.ops {
+                let ok = match op {
+                    Op::Private => {
+                        libc::mount(null, c"/".as_ptr(), null, libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()) == 0
+                    }
+                    Op::RootReadOnly => {
+                        libc::mount(
+                            null,
+                            c"/".as_ptr(),
+                            null,
+                            libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY,
+                            std::ptr::null(),
+                        ) == 0
+                    }
+                    Op::Tmpfs { target, options } => {
+                        libc::mount(
+                            c"tmpfs".as_ptr(),
+                            target.as_ptr(),
+                            c"tmpfs".as_ptr(),
+                            libc::MS_NOSUID | libc::MS_NODEV,
+                            options.as_ptr() as *const libc::c_void,
+                        ) == 0
+                    }
+                    Op::Bind { source, target } => {
+                        libc::mount(source.as_ptr(), target.as_ptr(), null, libc::MS_BIND, std::ptr::null()) == 0
+                    }
+                    Op::Mkdir { path } => libc::mkdir(path.as_ptr(), 0o755) == 0,
+                };
+                if !ok {
+                    return Err(match op {
+                        Op::Private => "make mounts private",
+                        Op::RootReadOnly => "remount / read-only",
+                        Op::Tmpfs { .. } => "mount a tmpfs",
+                        Op::Bind { .. } => "bind-mount the sandbox's HOME or /etc files",
+                        Op::Mkdir { .. } => "create the sandbox's HOME mount point",
+                    });
+                }
+            }
+            for &(resource, limit) in &self.rlimits {
+                let lim = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+                if libc::setrlimit(resource, &lim) != 0 {
+                    return Err("set resource limits");
+                }
+            }
+            if let Some(fd) = self.stdout_fd {
+                libc::dup2(fd, 1);
+            }
+            if let Some(fd) = self.stderr_fd {
+                libc::dup2(fd, 2);
+            }
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setresgid(self.gid, self.gid, self.gid) != 0
+                || libc::setresuid(self.uid, self.uid, self.uid) != 0
+            {
+                return Err("drop privileges");
+            }
+            if libc::chdir(self.cwd.as_ptr()) != 0 {
+                return Err("enter the work directory");
+            }
+        }
+        Ok(())
+    }
+}
