@@ -56,6 +56,8 @@ pub struct Analyzer<'r> {
     dns: Vec<DnsQueryRecord>,
     dns_seen: HashSet<(String, String)>,
     created: HashSet<String>,
+    /// Directories created in this run (mkdir).
+    dirs: HashSet<String>,
     /// IP → host name, from DNS answers the sandbox saw.
     names: HashMap<IpAddr, String>,
     env_home: Option<String>,
@@ -89,6 +91,7 @@ impl<'r> Analyzer<'r> {
             dns: Vec::new(),
             dns_seen: HashSet::new(),
             created: HashSet::new(),
+            dirs: HashSet::new(),
             names: HashMap::new(),
             env_home: None,
             bound: HashMap::new(),
@@ -294,7 +297,8 @@ impl<'r> Analyzer<'r> {
                 fact.errno = result.errno.clone();
                 self.check(&fact, ev);
                 if result.success() {
-                    self.created.insert(path);
+                    self.created.insert(path.clone());
+                    self.dirs.insert(path);
                 }
             }
             EventKind::Chmod { syscall, path, dirfd, mode, result } => {
@@ -305,7 +309,9 @@ impl<'r> Analyzer<'r> {
                     self.model.resolve(pid, dirfd.as_ref(), &path.lossy())
                 };
                 let mut fact = self.path_fact(pid, "chmod", syscall, ev, &path);
-                fact.mode = *mode;
+                // A directory's x bits let one enter it: nothing is made
+                // executable (build tools chmod the directories they create).
+                fact.mode = if self.dirs.contains(&path) { mode.map(|m| m & !0o111) } else { *mode };
                 fact.success = known(result);
                 fact.errno = result.errno.clone();
                 self.check(&fact, ev);
@@ -883,5 +889,40 @@ mod orphan_tests {
         assert_eq!(f.process, "node x.js");
         let cmd = r.behaviour.commands.iter().find(|c| c.argv[0] == "curl").unwrap();
         assert_eq!(cmd.parent, Some(10));
+    }
+}
+
+#[cfg(test)]
+mod dir_tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// Build tools chmod the directories they create; that is not making a
+    /// program executable. The same chmod on a created file is.
+    #[test]
+    fn chmod_of_a_created_directory_is_not_making_it_executable() {
+        let pack = RulePack::embedded().unwrap();
+        let mut a = Analyzer::new(&pack, Context { phase: "install".into(), ..Context::default() });
+        let mut p = tracer::strace::Parser::new();
+        let file: Arc<str> = Arc::from("t.log");
+        let mut out = Vec::new();
+        let lines = [
+            r#"7 execve("/usr/bin/python3", ["python3", "setup.py"], 0x1 /* 1 var */) = 0"#,
+            r#"7 mkdir("/tmp/build/pkg.dist-info", 0777) = 0"#,
+            r#"7 chmod("/tmp/build/pkg.dist-info", 0755) = 0"#,
+            r#"7 openat(AT_FDCWD, "/tmp/build/run.sh", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 3"#,
+            r#"7 chmod("/tmp/build/run.sh", 0755) = 0"#,
+        ];
+        for (i, l) in lines.iter().enumerate() {
+            p.feed(&file, i as u64 + 1, None, l.as_bytes(), &mut out);
+        }
+        for ev in &out {
+            a.event(ev);
+        }
+        let r = a.finish();
+        let chmods: Vec<&str> =
+            r.findings.iter().filter(|f| f.rule == "chmod-exec-created-file").map(|f| f.subject.as_str()).collect();
+        assert_eq!(chmods, vec!["/tmp/build/run.sh"]);
     }
 }
