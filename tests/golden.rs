@@ -38,7 +38,7 @@ fn analyze(path: &Path) -> Report {
     }
     let phase = analyzer.finish();
     stats.processes = phase.processes;
-    Report { schema_version: SCHEMA_VERSION, phases: vec![phase], stats }
+    Report { schema_version: SCHEMA_VERSION, package: None, canaries_leaked: Vec::new(), phases: vec![phase], stats }
 }
 
 /// Replaces pid values by P1, P2, ... in order of first appearance.

@@ -723,7 +723,11 @@ impl<'r> Analyzer<'r> {
         files.sort_by(|a, b| a.path.cmp(&b.path));
         PhaseReport {
             name: self.ctx.phase.clone(),
+            status: None,
+            error: None,
             run: None,
+            output: None,
+            sinks: None,
             findings: self.findings.into_sorted(),
             behaviour: Behaviour {
                 files,

@@ -50,6 +50,8 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// Run a command under pkgtrace's own tracer and report what it did.
     Trace(TraceArgs),
+    /// Fetch a package, install and start it in a sandbox, trace, report, store.
+    Run(RunArgs),
     /// Parse logs into an event stream (JSON Lines) on stdout.
     Parse {
         /// strace logs (plain, .gz, .zst) or directories of -ff files.
@@ -179,6 +181,52 @@ struct TraceArgs {
     command: Vec<std::ffi::OsString>,
 }
 
+#[derive(Args)]
+struct RunArgs {
+    /// A purl (`pkg:npm/left-pad@1.3.0`, `pkg:pypi/requests@2.31.0`,
+    /// `pkg:cargo/serde@1.0.200`; no version: the latest) or a local
+    /// directory or tarball.
+    #[arg(value_name = "PURL|PATH")]
+    package: String,
+    /// The ecosystem of a local path when it cannot be told (npm, pypi, cargo).
+    #[arg(long)]
+    ecosystem: Option<String>,
+    /// Phases to run, in order.
+    #[arg(long, value_delimiter = ',', default_value = "install,start")]
+    phase: Vec<String>,
+    /// Wall-clock limit of each phase; everything is killed past it.
+    #[arg(long, value_name = "SECS", default_value = "300")]
+    timeout: f64,
+    /// PyPI: install from the sdist (where build-time code runs).
+    #[arg(long)]
+    sdist: bool,
+    /// Results directory (`<ecosystem>/<name>/<version>/report.json`).
+    #[arg(long, value_name = "DIR", default_value = "pkgtrace-results")]
+    results: PathBuf,
+    /// Don't store the report.
+    #[arg(long)]
+    no_store: bool,
+    /// Don't compare with a control run of an empty package.
+    #[arg(long)]
+    no_baseline: bool,
+    /// Download cache (default: ~/.cache/pkgtrace).
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// Keep the sandbox workspace on disk.
+    #[arg(long)]
+    keep: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Use the rules in DIR instead of the built-in pack.
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
+    /// Exit 1 when an active finding is at least this severe.
+    #[arg(long, default_value = "high", value_name = "SEVERITY")]
+    fail_on: Severity,
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorChoice,
+}
+
 /// Runs the command line; returns the exit code.
 pub fn main() -> i32 {
     init_logging();
@@ -193,6 +241,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Analyze(args) => analyze(args),
         Command::Trace(args) => trace(args),
+        Command::Run(args) => run_package(args),
         Command::Parse { paths } => parse(&paths),
         Command::TracedSyscalls => {
             let names: Vec<&str> = tracer::ptrace::syscalls::table().iter().map(|s| s.name).collect();
@@ -270,7 +319,13 @@ fn analyze(args: AnalyzeArgs) -> Result<i32> {
     if phases.is_empty() {
         return Ok(EXIT_USAGE);
     }
-    let mut report = Report { schema_version: SCHEMA_VERSION, phases: Vec::new(), stats: Stats::default() };
+    let mut report = Report {
+        schema_version: SCHEMA_VERSION,
+        package: None,
+        canaries_leaked: Vec::new(),
+        phases: Vec::new(),
+        stats: Stats::default(),
+    };
     for (phase, inputs) in phases {
         let ctx = Context {
             phase: phase.clone(),
@@ -339,6 +394,41 @@ pub fn run_input(input: &Input, analyzer: &mut Analyzer<'_>) -> Result<(ParseSta
         reader.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))?
     })
     .with_context(|| format!("failed to analyze {}", input.display_name()))
+}
+
+fn run_package(args: RunArgs) -> Result<i32> {
+    let pack = load_pack(args.rules.as_deref())?;
+    let ecosystem = match &args.ecosystem {
+        Some(e) => Some(e.parse::<crate::package::Ecosystem>().map_err(|e| anyhow::anyhow!("{e}"))?),
+        None => None,
+    };
+    let opts = crate::run::RunOptions {
+        phases: args.phase.clone(),
+        timeout: seconds("--timeout", args.timeout)?,
+        ecosystem,
+        sdist: args.sdist,
+        cache: args.cache.clone().unwrap_or_else(crate::run::driver::default_cache),
+        results: (!args.no_store).then(|| args.results.clone()),
+        baseline: !args.no_baseline,
+        keep: args.keep,
+    };
+    let result = match crate::run::run(&args.package, &pack, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            // Bad input (unknown ecosystem, no such package or version, a
+            // corrupt tarball) is one line and exit 2.
+            eprintln!("pkgtrace: {e:#}");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    write_report(&result.report, args.format, args.color)?;
+    if let Some(path) = &result.stored {
+        eprintln!("pkgtrace: report stored in {}", path.display());
+    }
+    Ok(match result.report.worst() {
+        Some(s) if s >= args.fail_on => EXIT_FINDINGS,
+        _ => EXIT_OK,
+    })
 }
 
 fn seconds(what: &str, secs: f64) -> Result<std::time::Duration> {
@@ -417,6 +507,8 @@ fn trace(args: TraceArgs) -> Result<i32> {
     phase.run = Some(outcome);
     let report = Report {
         schema_version: SCHEMA_VERSION,
+        package: None,
+        canaries_leaked: Vec::new(),
         phases: vec![phase],
         stats: Stats { lines: 0, events, unparsed: 0, processes },
     };

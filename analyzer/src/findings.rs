@@ -39,12 +39,16 @@ pub struct Finding {
     /// not count toward the verdict.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed_by: Option<String>,
+    /// The control run of an empty package had it too: the runtime's own
+    /// behaviour, not the package's. Kept, not counted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub baseline: bool,
 }
 
 impl Finding {
     /// Counts toward the verdict (`--fail-on`).
     pub fn is_active(&self) -> bool {
-        self.suppressed_by.is_none()
+        self.suppressed_by.is_none() && !self.baseline
     }
 }
 
@@ -99,6 +103,7 @@ impl Findings {
             count: 1,
             tags: rule.tags.clone(),
             suppressed_by,
+            baseline: false,
         });
     }
 

@@ -11,11 +11,14 @@ pub mod canary;
 pub mod cli;
 pub mod dns;
 pub mod findings;
+pub mod package;
 pub mod paths;
 pub mod process;
 pub mod report;
 pub mod rules;
+pub mod run;
 pub mod severity;
+pub mod sinks;
 pub mod text;
 
 pub use analysis::{Analyzer, Context};

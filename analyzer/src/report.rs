@@ -12,6 +12,12 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
+    /// The package (sandboxed runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<crate::run::driver::PackageInfo>,
+    /// Canaries seen leaving the sandbox: which, in which phase, and how.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub canaries_leaked: Vec<crate::run::driver::LeakedCanary>,
     pub phases: Vec<PhaseReport>,
     pub stats: Stats,
 }
@@ -31,15 +37,34 @@ pub struct Stats {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PhaseReport {
     pub name: String,
+    /// `completed`, `failed`, `timeout` or `error` (sandboxed runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Why the phase could not run, when status is `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// How the traced command ended (live runs, and streams recorded from them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<tracer::ptrace::Outcome>,
+    /// The end of the command's output (sandboxed runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<OutputTail>,
+    /// What the sandbox's DNS and TCP sinks received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sinks: Option<crate::sinks::SinkLog>,
     pub findings: Vec<Finding>,
     pub behaviour: Behaviour,
     #[serde(skip)]
     pub processes: u64,
     #[serde(skip)]
     pub events: u64,
+}
+
+/// The last bytes a command wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputTail {
+    pub stdout: String,
+    pub stderr: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -44,6 +44,16 @@ impl Style {
 pub fn render(report: &Report, color: bool) -> String {
     let st = Style { color };
     let mut out = String::new();
+    if let Some(pkg) = &report.package {
+        let _ = writeln!(out, "{}", st.bold(&format!("{} ({} {} {})", pkg.purl, pkg.ecosystem, pkg.name, pkg.version)));
+    }
+    if !report.canaries_leaked.is_empty() {
+        let _ = writeln!(out, "{}", st.paint("1;31", "CANARIES LEAKED (planted credentials that left the sandbox):"));
+        for l in &report.canaries_leaked {
+            let _ = writeln!(out, "  {} — in {} via {}", l.canary, l.phase, l.via);
+        }
+        out.push('\n');
+    }
     for phase in &report.phases {
         render_phase(&mut out, phase, &st);
     }
@@ -63,6 +73,10 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
     let active: Vec<_> = phase.findings.iter().filter(|f| f.is_active()).collect();
     let suppressed: Vec<_> = phase.findings.iter().filter(|f| !f.is_active()).collect();
     let _ = writeln!(out, "{}", st.bold(&format!("== phase {}: {} findings", phase.name, active.len())));
+    if let Some(status) = &phase.status {
+        let _ =
+            writeln!(out, "status: {status}{}", phase.error.as_deref().map(|e| format!(" — {e}")).unwrap_or_default());
+    }
     if let Some(run) = &phase.run {
         let mut how = match (&run.exit_code, &run.signal) {
             (Some(c), _) => format!("the command exited with {c}"),
@@ -143,6 +157,34 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
             let _ = writeln!(out, "    {} {}{port}{host} → {}", c.transport, c.address, c.result);
         }
         more(out, b.connections.len(), st);
+    }
+    if let Some(sinks) = &phase.sinks {
+        if !sinks.tcp.is_empty() {
+            let _ = writeln!(out, "  where it tried to go (the sandbox's sinks received):");
+            for t in sinks.tcp.iter().take(LIST_MAX) {
+                let host = t
+                    .host
+                    .clone()
+                    .or_else(|| t.tls_sni.clone())
+                    .or_else(|| t.http_host.clone())
+                    .unwrap_or_else(|| t.local_ip.to_string());
+                let what = t
+                    .http_request
+                    .clone()
+                    .or_else(|| t.tls_sni.as_ref().map(|s| format!("TLS ClientHello, SNI {s}")))
+                    .unwrap_or_else(|| format!("{} bytes", t.first_bytes.len()));
+                let _ = writeln!(out, "    {host}:{} — {what}", t.port);
+            }
+            more(out, sinks.tcp.len(), st);
+        }
+    }
+    if let Some(o) = &phase.output {
+        if phase.status.as_deref().is_some_and(|s| s != "completed") && !o.stderr.trim().is_empty() {
+            let _ = writeln!(out, "  stderr (end):");
+            for line in o.stderr.lines().rev().take(8).collect::<Vec<_>>().into_iter().rev() {
+                let _ = writeln!(out, "    {}", st.dim(line));
+            }
+        }
     }
     let changed: Vec<_> = b.files.iter().filter(|f| f.write || f.delete || f.chmod).collect();
     if !changed.is_empty() {

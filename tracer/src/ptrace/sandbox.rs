@@ -32,6 +32,12 @@ pub const SANDBOX_GID: u32 = 1500;
 /// HOME inside the sandbox.
 pub const SANDBOX_HOME: &str = "/home/pkgtrace";
 
+/// A non-loopback address given to loopback (label `lo:1`). glibc's
+/// getaddrinfo with AI_ADDRCONFIG (node's dns.lookup default) sends no DNS
+/// query at all on a host with only 127.x addresses; with this one it does.
+/// There is still no route anywhere but loopback.
+pub const SANDBOX_ADDR: [u8; 4] = [10, 255, 255, 1];
+
 /// Moves the calling thread into a new network namespace whose only
 /// interface, loopback, is up. Needs CAP_SYS_ADMIN (root).
 pub fn enter_new_netns() -> io::Result<()> {
@@ -39,7 +45,45 @@ pub fn enter_new_netns() -> io::Result<()> {
     if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    loopback_up()
+    loopback_up()?;
+    loopback_alias(SANDBOX_ADDR)
+}
+
+/// `ifconfig lo:1 ADDR netmask 255.255.255.255 up`, by ioctl.
+fn loopback_alias(addr: [u8; 4]) -> io::Result<()> {
+    // SAFETY: a plain socket used only for the ioctls, closed below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let set = |req: libc::c_ulong, a: [u8; 4]| -> io::Result<()> {
+        // SAFETY: ifreq and sockaddr_in are plain data; zero is valid.
+        let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (dst, src) in ifr.ifr_name.iter_mut().zip(b"lo:1\0") {
+            *dst = *src as libc::c_char;
+        }
+        // SAFETY: as above.
+        let mut sin: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        sin.sin_family = libc::AF_INET as libc::sa_family_t;
+        sin.sin_addr.s_addr = u32::from_ne_bytes(a);
+        // SAFETY: sockaddr_in fits in the ifreq union's sockaddr (16 bytes).
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                &sin as *const libc::sockaddr_in as *const u8,
+                &mut ifr.ifr_ifru.ifru_addr as *mut libc::sockaddr as *mut u8,
+                std::mem::size_of::<libc::sockaddr_in>(),
+            );
+        }
+        // SAFETY: a valid ifreq for an address ioctl.
+        if unsafe { libc::ioctl(fd, req, &ifr) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    };
+    let result = set(libc::SIOCSIFADDR, addr).and_then(|()| set(libc::SIOCSIFNETMASK, [255, 255, 255, 255]));
+    // SAFETY: closing the socket opened above.
+    unsafe { libc::close(fd) };
+    result
 }
 
 /// `ip link set lo up`, by ioctl: SIOCGIFFLAGS, then SIOCSIFFLAGS with IFF_UP.

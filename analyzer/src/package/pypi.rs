@@ -1,0 +1,605 @@
+//! PyPI staging: a work dir with `dist/` holding the package (a wheel, or the
+//! sdist when asked) and every dependency and build requirement as wheels,
+//! so that inside the sandbox a venv is created and `pip install --no-index
+//! --find-links dist` installs offline, then `python -c "import <module>"`.
+//!
+//! No package code runs here: `pip download` of an sdist would run its
+//! `setup.py egg_info` (or build backend) to learn its dependencies, so an
+//! sdist is downloaded directly (PyPI JSON API, sha256 checked) and its
+//! dependencies are read statically (PyPI metadata, `PKG-INFO`,
+//! `pyproject.toml`); everything pip downloads is restricted to wheels
+//! (`--only-binary :all:`), whose metadata is plain data. Known limitation:
+//! a dependency (or build requirement) published only as an sdist is not
+//! staged, and staging fails naming it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::detect::{list_tar, one_line, read_tar_member, rfc822_headers};
+use super::error::PackageError;
+use super::fetch::{argv, copy_tree, env_pairs, mkdir, run, Ctx, Fetched};
+use super::purl::{normalize_pypi_name, validate_version, Source};
+
+const PYPI_JSON: &str = "https://pypi.org/pypi";
+/// Used when an sdist does not declare its build requirements (PEP 518 default).
+const DEFAULT_BUILD_REQUIRES: &[&str] = &["setuptools>=40.8.0", "wheel"];
+
+/// Downloads a URL to a file with the standard library only, checking a sha256 when given.
+const DOWNLOAD_PY: &str = r#"
+import hashlib, sys, urllib.error, urllib.request
+url, out, want = sys.argv[1], sys.argv[2], sys.argv[3]
+h = hashlib.sha256()
+try:
+    req = urllib.request.Request(url, headers={"User-Agent": "pkgtrace", "Accept": "application/json, */*"})
+    with urllib.request.urlopen(req, timeout=120) as r, open(out, "wb") as f:
+        while True:
+            b = r.read(1 << 16)
+            if not b:
+                break
+            h.update(b)
+            f.write(b)
+except urllib.error.HTTPError as e:
+    print("http error %d: %s" % (e.code, e.reason), file=sys.stderr)
+    sys.exit(4 if e.code == 404 else 1)
+except Exception as e:
+    print("download error: %s" % e, file=sys.stderr)
+    sys.exit(1)
+if want and h.hexdigest() != want:
+    print("sha256 mismatch: got %s, expected %s" % (h.hexdigest(), want), file=sys.stderr)
+    sys.exit(5)
+"#;
+
+/// Lists a wheel (a zip) and reads its top_level.txt and METADATA, as JSON.
+const WHEEL_PY: &str = r#"
+import json, sys, zipfile
+try:
+    z = zipfile.ZipFile(sys.argv[1])
+    names = z.namelist()
+    def read(leaf):
+        for n in names:
+            parts = n.split("/")
+            if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == leaf:
+                return z.read(n).decode("utf-8", "replace")
+        return None
+    print(json.dumps({"names": names, "top_level": read("top_level.txt"), "metadata": read("METADATA")}))
+except Exception as e:
+    print("cannot read wheel: %s" % e, file=sys.stderr)
+    sys.exit(1)
+"#;
+
+/// What the package itself is, once in `dist/` (or `src/`).
+struct Dist {
+    /// What the inside `pip install` is given, relative to the work dir.
+    target: String,
+    /// Dependencies to stage as wheels.
+    requires: Vec<String>,
+    /// Build requirements to stage as wheels (empty for a wheel).
+    build_requires: Vec<String>,
+    /// The module the start phase imports.
+    module: String,
+    version: Option<String>,
+}
+
+pub(crate) fn fetch(ctx: &Ctx) -> Result<Fetched, PackageError> {
+    let pkg = ctx.pkg;
+    let dist_dir = ctx.work.join("dist");
+    mkdir(&dist_dir)?;
+    let pip = Pip { cache: ctx.cache.join("pypi").join(".pip-cache"), dist: dist_dir.clone(), purl: &ctx.purl };
+    mkdir(&pip.cache)?;
+
+    let dist = match &pkg.source {
+        Source::Registry => from_registry(ctx, &pip)?,
+        Source::Local(path) if path.is_dir() => {
+            copy_tree(path, &ctx.work.join("src"), &[".git", ".venv", "venv", "__pycache__", ".tox", ".nox"])?;
+            from_source_tree(&ctx.work.join("src"), &pkg.name, "./src".into())
+        }
+        Source::Local(path) => {
+            let file = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let dest = dist_dir.join(&file);
+            fs::copy(path, &dest).map_err(|e| PackageError::io(format!("failed to copy {}", path.display()), e))?;
+            if file.to_ascii_lowercase().ends_with(".whl") {
+                from_wheel(&dest, &pkg.name, format!("dist/{file}"))?
+            } else {
+                from_sdist(&dest, &pkg.name, format!("dist/{file}"), None)?
+            }
+        }
+    };
+
+    let wanted: Vec<String> = dist.requires.iter().chain(&dist.build_requires).cloned().collect();
+    if !wanted.is_empty() {
+        pip.download(&wanted, false).map_err(|e| dependency_error(&ctx.purl, e))?;
+    }
+
+    let version = match dist.version.or_else(|| pkg.version.clone()) {
+        Some(v) => validate_version(&v)?,
+        None => "unknown".to_string(),
+    };
+    Ok(Fetched {
+        name: pkg.name.clone(),
+        version,
+        install: vec![
+            argv(&["python3", "-m", "venv", ".venv"]),
+            argv(&[".venv/bin/python", "-m", "pip", "install", "--no-index", "--find-links", "dist", &dist.target]),
+        ],
+        start: vec![argv(&[".venv/bin/python", "-c", &format!("import {}", dist.module)])],
+        env: env_pairs(&[
+            ("PIP_NO_INDEX", "1"),
+            ("PIP_FIND_LINKS", "dist"),
+            ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
+            ("PIP_NO_INPUT", "1"),
+        ]),
+    })
+}
+
+fn dependency_error(purl: &str, e: PackageError) -> PackageError {
+    match e {
+        PackageError::Fetch { detail, .. } => PackageError::Fetch {
+            purl: purl.to_string(),
+            detail: format!(
+                "{detail} (dependencies are staged as wheels only: one published only as an sdist would have to run \
+                 its setup code to be resolved)"
+            ),
+        },
+        other => other,
+    }
+}
+
+/// A registry package: version and files from the PyPI JSON API, then a
+/// wheel via `pip download --only-binary :all:`, or the sdist downloaded directly.
+fn from_registry(ctx: &Ctx, pip: &Pip) -> Result<Dist, PackageError> {
+    let pkg = ctx.pkg;
+    let url = match &pkg.version {
+        Some(v) => format!("{PYPI_JSON}/{}/{v}/json", pkg.name),
+        None => format!("{PYPI_JSON}/{}/json", pkg.name),
+    };
+    let meta_path = ctx.work.with_file_name("pypi.json");
+    download(&url, &meta_path, None, &ctx.purl)?;
+    let meta: Value = fs::read_to_string(&meta_path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or_else(|| PackageError::Fetch { purl: ctx.purl.clone(), detail: format!("bad json from {url}") })?;
+    let version = meta["info"]["version"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| PackageError::Fetch { purl: ctx.purl.clone(), detail: format!("no info.version in {url}") })?;
+    let version = validate_version(&version)?;
+    let files = meta["urls"].as_array().cloned().unwrap_or_default();
+    let sdist = files
+        .iter()
+        .filter(|f| f["packagetype"] == "sdist" && f["yanked"] != true)
+        .min_by_key(|f| !f["filename"].as_str().unwrap_or("").ends_with(".tar.gz"));
+    let has_wheel = files.iter().any(|f| f["packagetype"] == "bdist_wheel");
+    let requirement = format!("{}=={version}", pkg.name);
+
+    if !ctx.opts.sdist && has_wheel {
+        match pip.download(std::slice::from_ref(&requirement), true) {
+            Ok(()) => {
+                let wheel = single_file(&pip.dist, ".whl").ok_or_else(|| PackageError::Fetch {
+                    purl: ctx.purl.clone(),
+                    detail: "pip download left no wheel".into(),
+                })?;
+                let file = wheel.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                let mut dist = from_wheel(&wheel, &pkg.name, format!("dist/{file}"))?;
+                // pip resolves the dependencies from the wheel's metadata (data only, no code).
+                dist.requires = vec![requirement];
+                dist.version = Some(version);
+                return Ok(dist);
+            }
+            Err(e) if sdist.is_some() => {
+                tracing::warn!(purl = %ctx.purl, error = %e, "no usable wheel, staging the sdist");
+            }
+            Err(e) => return Err(e),
+        }
+    } else if !ctx.opts.sdist {
+        tracing::info!(purl = %ctx.purl, "no wheel published, staging the sdist");
+    }
+
+    let sdist = sdist.ok_or_else(|| PackageError::NotFound {
+        purl: ctx.purl.clone(),
+        detail: format!("no source distribution of {} {version} on pypi", pkg.name),
+    })?;
+    let (Some(file), Some(sdist_url)) = (sdist["filename"].as_str(), sdist["url"].as_str()) else {
+        return Err(PackageError::Fetch {
+            purl: ctx.purl.clone(),
+            detail: "sdist entry without filename or url".into(),
+        });
+    };
+    let file = Path::new(file).file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let dest = pip.dist.join(&file);
+    download(sdist_url, &dest, sdist["digests"]["sha256"].as_str(), &ctx.purl)?;
+    let declared = meta["info"]["requires_dist"]
+        .as_array()
+        .map(|reqs| reqs.iter().filter_map(|r| r.as_str().map(str::to_string)).collect::<Vec<_>>());
+    let mut dist = from_sdist(&dest, &pkg.name, format!("dist/{file}"), declared)?;
+    dist.version = Some(version);
+    Ok(dist)
+}
+
+/// Runs `python3 -m pip download` restricted to wheels into `dist/`.
+struct Pip<'a> {
+    cache: PathBuf,
+    dist: PathBuf,
+    purl: &'a str,
+}
+
+impl Pip<'_> {
+    fn download(&self, requirements: &[String], no_deps: bool) -> Result<(), PackageError> {
+        let mut cmd = Command::new("python3");
+        cmd.args([
+            "-I",
+            "-m",
+            "pip",
+            "download",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--only-binary",
+            ":all:",
+        ])
+        .arg("--cache-dir")
+        .arg(&self.cache)
+        .arg("--dest")
+        .arg(&self.dist);
+        if no_deps {
+            cmd.arg("--no-deps");
+        }
+        cmd.arg("--").args(requirements).current_dir(self.dist.parent().unwrap_or(&self.dist));
+        let out = run(&mut cmd)?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let reason = stderr
+            .lines()
+            .find(|l| l.contains("No matching distribution found") || l.contains("Could not find a version"))
+            .map(one_line)
+            .unwrap_or_else(|| one_line(&stderr));
+        Err(PackageError::Fetch { purl: self.purl.to_string(), detail: format!("pip download failed: {reason}") })
+    }
+}
+
+fn download(url: &str, dest: &Path, sha256: Option<&str>, purl: &str) -> Result<(), PackageError> {
+    let out = run(Command::new("python3").args(["-I", "-c", DOWNLOAD_PY, url]).arg(dest).arg(sha256.unwrap_or("")))?;
+    match out.status.code() {
+        Some(0) => Ok(()),
+        Some(4) => Err(PackageError::NotFound {
+            purl: purl.to_string(),
+            detail: format!("no such project or version on pypi ({url})"),
+        }),
+        _ => Err(PackageError::Fetch {
+            purl: purl.to_string(),
+            detail: format!("download of {url} failed: {}", one_line(&String::from_utf8_lossy(&out.stderr))),
+        }),
+    }
+}
+
+fn single_file(dir: &Path, suffix: &str) -> Option<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().to_ascii_lowercase().ends_with(suffix))
+        .collect();
+    (files.len() == 1).then(|| files.remove(0))
+}
+
+/// A wheel: listed and read with Python's zipfile (no code from the wheel runs).
+fn from_wheel(wheel: &Path, name: &str, target: String) -> Result<Dist, PackageError> {
+    let out = run(Command::new("python3").args(["-I", "-c", WHEEL_PY]).arg(wheel))?;
+    let corrupt = |detail: String| PackageError::CorruptArchive { path: wheel.to_path_buf(), detail };
+    if !out.status.success() {
+        return Err(corrupt(one_line(&String::from_utf8_lossy(&out.stderr))));
+    }
+    let info: Value = serde_json::from_slice(&out.stdout).map_err(|e| corrupt(format!("bad listing: {e}")))?;
+    let names: Vec<String> =
+        info["names"].as_array().into_iter().flatten().filter_map(|n| n.as_str().map(str::to_string)).collect();
+    let top_level = info["top_level"].as_str();
+    let metadata = info["metadata"].as_str().unwrap_or("");
+    let headers = rfc822_headers(metadata);
+    let requires = headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("Requires-Dist")).map(|(_, v)| v.clone());
+    let version = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("Version")).map(|(_, v)| v.clone());
+    Ok(Dist {
+        target,
+        requires: usable_requirements(requires),
+        build_requires: Vec::new(),
+        module: pick_module(name, top_level, &names),
+        version,
+    })
+}
+
+/// An sdist: listed and read with `tar` (no `setup.py` runs). `declared` are
+/// the dependencies PyPI's metadata lists, when it has them.
+fn from_sdist(archive: &Path, name: &str, target: String, declared: Option<Vec<String>>) -> Result<Dist, PackageError> {
+    let entries = list_tar(archive)?;
+    let Some(root) = entries.iter().find_map(|e| e.trim_start_matches("./").split('/').next().map(str::to_string))
+    else {
+        return Err(PackageError::CorruptArchive { path: archive.to_path_buf(), detail: "empty archive".into() });
+    };
+    let rel: Vec<String> = entries
+        .iter()
+        .filter_map(|e| e.trim_start_matches("./").strip_prefix(&format!("{root}/")).map(str::to_string))
+        .filter(|e| !e.is_empty())
+        .collect();
+    let read = |file: &str| -> Option<String> {
+        let member = entries.iter().find(|e| e.trim_start_matches("./") == format!("{root}/{file}"))?;
+        read_tar_member(archive, member).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
+    };
+    let top_level = rel.iter().find(|e| is_egg_info_top_level(e)).and_then(|e| read(e));
+    let (requires, build_requires, version) = static_metadata(&read, declared);
+    Ok(Dist {
+        target,
+        requires,
+        build_requires,
+        module: pick_module(name, top_level.as_deref(), &rel),
+        version: version.or_else(|| file_version(archive)),
+    })
+}
+
+/// A source tree (a local directory, copied into the work dir).
+fn from_source_tree(dir: &Path, name: &str, target: String) -> Dist {
+    let mut rel = Vec::new();
+    list_tree(dir, "", 3, &mut rel);
+    let read = |file: &str| fs::read_to_string(dir.join(file)).ok();
+    let top_level = rel.iter().find(|e| is_egg_info_top_level(e)).and_then(|e| read(e));
+    let (requires, build_requires, version) = static_metadata(&read, None);
+    Dist { target, requires, build_requires, module: pick_module(name, top_level.as_deref(), &rel), version }
+}
+
+fn list_tree(dir: &Path, prefix: &str, depth: usize, out: &mut Vec<String>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir && depth > 1 {
+            list_tree(&entry.path(), &format!("{name}/"), depth - 1, out);
+        } else if !is_dir {
+            out.push(name);
+        }
+        if out.len() > 20_000 {
+            return;
+        }
+    }
+}
+
+fn is_egg_info_top_level(rel: &str) -> bool {
+    let parts: Vec<&str> = rel.trim_start_matches("src/").split('/').collect();
+    parts.len() == 2 && parts[0].ends_with(".egg-info") && parts[1] == "top_level.txt"
+}
+
+fn file_version(archive: &Path) -> Option<String> {
+    static VERSION: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"-(\d[A-Za-z0-9.+!_]*)\.(tar\.gz|tgz|zip)$").expect("valid regex"));
+    let file = archive.file_name()?.to_string_lossy().into_owned();
+    VERSION.captures(&file).map(|c| c[1].to_string())
+}
+
+/// Dependencies, build requirements and version, read statically from
+/// `PKG-INFO` and `pyproject.toml`. Dependencies only `setup.py` knows are
+/// invisible here; the inside install then fails for lack of them.
+fn static_metadata(
+    read: &dyn Fn(&str) -> Option<String>,
+    declared: Option<Vec<String>>,
+) -> (Vec<String>, Vec<String>, Option<String>) {
+    let pkg_info = read("PKG-INFO").map(|t| rfc822_headers(&t)).unwrap_or_default();
+    let header = |key: &str| -> Vec<String> {
+        pkg_info.iter().filter(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.clone()).collect()
+    };
+    let pyproject = read("pyproject.toml").and_then(|t| toml::from_str::<toml::Table>(&t).ok());
+    let project = pyproject.as_ref().and_then(|p| p.get("project")).and_then(|p| p.as_table());
+    let strings = |v: Option<&toml::Value>| -> Option<Vec<String>> {
+        v?.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+    };
+
+    let dynamic_in_pkg_info = header("Dynamic").iter().any(|d| d.eq_ignore_ascii_case("Requires-Dist"));
+    let from_pkg_info = header("Requires-Dist");
+    let requires = declared
+        .filter(|d| !d.is_empty())
+        .or_else(|| (!from_pkg_info.is_empty() && !dynamic_in_pkg_info).then_some(from_pkg_info))
+        .or_else(|| strings(project.and_then(|p| p.get("dependencies"))))
+        .unwrap_or_default();
+    let build = strings(pyproject.as_ref().and_then(|p| p.get("build-system")).and_then(|b| b.get("requires")))
+        .unwrap_or_else(|| DEFAULT_BUILD_REQUIRES.iter().map(|s| s.to_string()).collect());
+    let version = header("Version")
+        .into_iter()
+        .next()
+        .or_else(|| project.and_then(|p| p.get("version")).and_then(|v| v.as_str()).map(str::to_string));
+    (usable_requirements(requires.into_iter()), usable_requirements(build.into_iter()), version)
+}
+
+/// Requirements safe to hand to `pip download`: extras-only ones dropped, and
+/// anything that is not a plain PEP 508 name requirement (options, direct
+/// URLs, which pip would build from source) refused.
+fn usable_requirements(reqs: impl Iterator<Item = String>) -> Vec<String> {
+    static NAME_START: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9]").expect("valid regex"));
+    static EXTRA: LazyLock<Regex> = LazyLock::new(|| Regex::new(r";.*\bextra\s*==").expect("valid regex"));
+    let mut out = Vec::new();
+    for req in reqs {
+        let req = req.trim().to_string();
+        if req.is_empty() || EXTRA.is_match(&req) {
+            continue;
+        }
+        let requirement_part = req.split(';').next().unwrap_or("");
+        if !NAME_START.is_match(&req) || requirement_part.contains('@') || req.contains('\n') {
+            tracing::warn!(requirement = %req, "not staging a dependency that is not a plain registry requirement");
+            continue;
+        }
+        if !out.contains(&req) {
+            out.push(req);
+        }
+    }
+    out
+}
+
+/// The module the start phase imports: from `top_level.txt` when there is
+/// one, else the top-level packages and modules among the files; the one
+/// named like the distribution wins, then the first public one, else the
+/// distribution name with `-` → `_`.
+fn pick_module(dist_name: &str, top_level: Option<&str>, files: &[String]) -> String {
+    static IDENT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$").expect("valid regex"));
+    const NOT_MODULES: &[&str] = &["setup", "conftest", "noxfile", "tasks", "fabfile", "test", "tests", "docs"];
+    let fallback = normalize_pypi_name(dist_name).replace('-', "_");
+    let mut candidates: Vec<String> = top_level
+        .map(|t| t.lines().map(|l| l.trim().replace('/', ".")).filter(|l| !l.is_empty()).collect())
+        .unwrap_or_default();
+    if candidates.is_empty() {
+        let mut nested = Vec::new();
+        for file in files {
+            let file = file.strip_prefix("src/").unwrap_or(file);
+            let parts: Vec<&str> = file.split('/').collect();
+            if parts
+                .first()
+                .is_some_and(|p| p.ends_with(".dist-info") || p.ends_with(".data") || p.ends_with(".egg-info"))
+            {
+                continue;
+            }
+            match parts.as_slice() {
+                [pkg, "__init__.py"] => candidates.push(pkg.to_string()),
+                [ns, pkg, "__init__.py"] => nested.push(format!("{ns}.{pkg}")),
+                [module] if module.ends_with(".py") => candidates.push(module.trim_end_matches(".py").to_string()),
+                [ext] if ext.ends_with(".so") || ext.ends_with(".pyd") => {
+                    candidates.push(ext.split('.').next().unwrap_or("").to_string())
+                }
+                _ => {}
+            }
+        }
+        candidates.retain(|c| !NOT_MODULES.contains(&c.as_str()));
+        nested.retain(|n| !candidates.iter().any(|c| n.starts_with(&format!("{c}."))));
+        candidates.extend(nested);
+    }
+    candidates.retain(|c| IDENT.is_match(c));
+    candidates.sort();
+    candidates.dedup();
+    if let Some(m) = candidates.iter().find(|c| c.to_ascii_lowercase().replace('.', "_") == fallback) {
+        return m.clone();
+    }
+    candidates.iter().find(|c| !c.starts_with('_')).or(candidates.first()).cloned().unwrap_or(fallback)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::package::fetch::testutil::run_phase;
+    use crate::package::{parse, stage, Ecosystem, FetchOptions};
+
+    fn files(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn picks_the_module_to_import() {
+        assert_eq!(pick_module("six", None, &files(&["six.py", "six-1.16.0.dist-info/METADATA"])), "six");
+        assert_eq!(pick_module("PyYAML", Some("_yaml\nyaml\n"), &[]), "yaml");
+        assert_eq!(pick_module("setuptools", Some("_distutils_hack\npkg_resources\nsetuptools\n"), &[]), "setuptools");
+        assert_eq!(pick_module("beautifulsoup4", None, &files(&["bs4/__init__.py", "setup.py"])), "bs4");
+        assert_eq!(pick_module("my-pkg", None, &files(&["src/my_pkg/__init__.py", "tests/__init__.py"])), "my_pkg");
+        assert_eq!(pick_module("protobuf", None, &files(&["google/protobuf/__init__.py"])), "google.protobuf");
+        assert_eq!(pick_module("Nothing-Here", None, &files(&["README.md"])), "nothing_here");
+        assert_eq!(pick_module("x", Some("bad name;rm -rf\n"), &[]), "x");
+    }
+
+    #[test]
+    fn filters_requirements() {
+        let reqs = files(&[
+            "charset-normalizer<4,>=2",
+            "PySocks!=1.5.7,>=1.5.6; extra == \"socks\"",
+            "idna<4,>=2.5",
+            "--index-url=http://evil.example",
+            "evil @ https://evil.example/evil.tar.gz",
+            "typing-extensions; python_version < \"3.8\"",
+            "idna<4,>=2.5",
+        ]);
+        assert_eq!(
+            usable_requirements(reqs.into_iter()),
+            files(&["charset-normalizer<4,>=2", "idna<4,>=2.5", "typing-extensions; python_version < \"3.8\""])
+        );
+    }
+
+    #[test]
+    fn reads_static_metadata() {
+        let read = |f: &str| match f {
+            "PKG-INFO" => Some("Metadata-Version: 2.2\nName: a\nVersion: 1.0\nRequires-Dist: b>=1\n\n".to_string()),
+            "pyproject.toml" => {
+                Some("[build-system]\nrequires = [\"hatchling\"]\n[project]\ndependencies = [\"c\"]\n".to_string())
+            }
+            _ => None,
+        };
+        let (req, build, version) = static_metadata(&read, None);
+        assert_eq!((req, build, version.as_deref()), (files(&["b>=1"]), files(&["hatchling"]), Some("1.0")));
+        let (req, _, _) = static_metadata(&read, Some(files(&["z"])));
+        assert_eq!(req, files(&["z"]));
+        let (req, build, version) = static_metadata(&|_| None, None);
+        assert_eq!((req, build, version), (vec![], files(DEFAULT_BUILD_REQUIRES), None));
+    }
+
+    /// A local setup.py project that leaves a marker when run: staging must
+    /// not run it; the staged install (offline) must.
+    #[test]
+    fn stages_local_sdist_tree_without_running_setup_py() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("evil-py");
+        let marker = t.path().join("setup-py-ran");
+        fs::create_dir_all(dir.join("evil_py")).unwrap();
+        fs::write(dir.join("evil_py/__init__.py"), "VALUE = 1\n").unwrap();
+        fs::write(
+            dir.join("setup.py"),
+            format!(
+                "import pathlib\npathlib.Path({:?}).write_text('ran')\nfrom setuptools import setup\n\
+                 setup(name='pkgtrace-evil-py', version='0.0.1', packages=['evil_py'])\n",
+                marker.display().to_string()
+            ),
+        )
+        .unwrap();
+
+        let pkg = parse(dir.to_str().unwrap(), None).unwrap();
+        assert_eq!((pkg.ecosystem, pkg.name.as_str()), (Ecosystem::Pypi, "pkgtrace-evil-py"));
+        let staged = stage(&pkg, &t.path().join("cache"), &FetchOptions::default()).unwrap();
+        assert!(!marker.exists(), "setup.py ran during staging");
+        assert_eq!(staged.version, "0.0.1");
+        assert_eq!(staged.start, vec![argv(&[".venv/bin/python", "-c", "import evil_py"])]);
+        assert!(staged.workdir.join("src/setup.py").is_file());
+        let dist: Vec<String> = fs::read_dir(staged.workdir.join("dist"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(dist.iter().any(|f| f.starts_with("setuptools-") && f.ends_with(".whl")), "{dist:?}");
+
+        run_phase(&staged, &staged.install);
+        assert!(marker.exists(), "the offline install did not run setup.py");
+        run_phase(&staged, &staged.start);
+    }
+
+    #[test]
+    fn registry_pypi_six_wheel() {
+        let t = tempfile::tempdir().unwrap();
+        let pkg = parse("pkg:pypi/six@1.16.0", None).unwrap();
+        let staged = stage(&pkg, t.path(), &FetchOptions::default()).unwrap();
+        assert_eq!((staged.name.as_str(), staged.version.as_str()), ("six", "1.16.0"));
+        assert!(staged.workdir.join("dist/six-1.16.0-py2.py3-none-any.whl").is_file());
+        assert_eq!(staged.start, vec![argv(&[".venv/bin/python", "-c", "import six"])]);
+        run_phase(&staged, &staged.install);
+        run_phase(&staged, &staged.start);
+    }
+
+    #[test]
+    fn registry_pypi_six_sdist() {
+        let t = tempfile::tempdir().unwrap();
+        let pkg = parse("pkg:pypi/six@1.16.0", None).unwrap();
+        let staged = stage(&pkg, t.path(), &FetchOptions { sdist: true }).unwrap();
+        assert!(staged.workdir.join("dist/six-1.16.0.tar.gz").is_file());
+        assert_eq!(staged.install[1].last().map(String::as_str), Some("dist/six-1.16.0.tar.gz"));
+        run_phase(&staged, &staged.install);
+        run_phase(&staged, &staged.start);
+    }
+
+    #[test]
+    fn registry_pypi_not_found() {
+        let t = tempfile::tempdir().unwrap();
+        let pkg = parse("pkg:pypi/six@99.0.0", None).unwrap();
+        let err = stage(&pkg, t.path(), &FetchOptions::default()).unwrap_err();
+        assert!(matches!(err, PackageError::NotFound { .. }), "{err}");
+    }
+}

@@ -1,0 +1,219 @@
+//! The whole of `pkgtrace run`: identify the package, stage it outside the
+//! sandbox (no package code runs), run each phase inside a fresh sandbox
+//! workspace, label baseline findings, name leaked canaries, and store the
+//! report.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use serde::{Deserialize, Serialize};
+
+use super::baseline::{self, Baseline};
+use super::canaries::{self, Canary};
+use super::phase::{self, PhaseSpec};
+use super::results;
+use super::workspace::Workspace;
+use crate::package::{self, Ecosystem, FetchOptions, PackageRef, Source, Staged};
+use crate::report::{PhaseReport, Report, Stats, SCHEMA_VERSION};
+use crate::rules::RulePack;
+
+pub struct RunOptions {
+    /// `install`, `start`, in the order given.
+    pub phases: Vec<String>,
+    pub timeout: Duration,
+    pub ecosystem: Option<Ecosystem>,
+    pub sdist: bool,
+    pub cache: PathBuf,
+    /// Where reports are stored; None: not stored.
+    pub results: Option<PathBuf>,
+    /// Compare with a control run of an empty package (cached).
+    pub baseline: bool,
+    /// Keep the sandbox workspace on disk (for debugging).
+    pub keep: bool,
+}
+
+/// The package a report is about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageInfo {
+    pub purl: String,
+    pub ecosystem: String,
+    pub name: String,
+    pub version: String,
+}
+
+/// A canary seen leaving the sandbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeakedCanary {
+    /// Which planted secret, e.g. `npm token (~/.npmrc)`.
+    pub canary: String,
+    pub phase: String,
+    /// How it left: `dns <name>`, `tcp <host>:<port>`, or the finding's subject.
+    pub via: String,
+}
+
+/// What `run` produced: the report, and where it was stored.
+pub struct RunResult {
+    pub report: Report,
+    pub stored: Option<PathBuf>,
+}
+
+pub fn run(spec: &str, pack: &RulePack, opts: &RunOptions) -> Result<RunResult> {
+    let pkg = package::parse(spec, opts.ecosystem)?;
+    let staged = package::stage(&pkg, &opts.cache, &FetchOptions { sdist: opts.sdist })?;
+    let canaries = canaries::generate();
+    let (mut phases, leaked) = run_phases(&staged, pack, opts, &canaries)?;
+    if opts.baseline {
+        for p in &mut phases {
+            let b = control_baseline(staged.ecosystem, &p.name, pack, opts)
+                .with_context(|| format!("failed to run the {} control run for the baseline", staged.ecosystem))?;
+            baseline::apply(p, &b);
+        }
+    }
+    let mut stats = Stats::default();
+    for p in &phases {
+        stats.events += p.events;
+        stats.processes += p.processes;
+    }
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        package: Some(PackageInfo {
+            purl: purl_of(&pkg, &staged),
+            ecosystem: staged.ecosystem.to_string(),
+            name: staged.name.clone(),
+            version: staged.version.clone(),
+        }),
+        canaries_leaked: leaked,
+        phases,
+        stats,
+    };
+    let stored = match &opts.results {
+        Some(dir) => {
+            let path = results::report_path(dir, &staged.ecosystem.to_string(), &staged.name, &staged.version);
+            results::write_atomic(&path, &results::normalized(&report, &canaries))
+                .with_context(|| format!("failed to write {}", path.display()))?;
+            Some(path)
+        }
+        None => None,
+    };
+    Ok(RunResult { report, stored })
+}
+
+fn purl_of(pkg: &PackageRef, staged: &Staged) -> String {
+    let name = staged.name.replace('@', "%40");
+    match &pkg.source {
+        Source::Registry => format!("pkg:{}/{}@{}", staged.ecosystem, name, staged.version),
+        Source::Local(path) => format!("pkg:{}/{}@{}?local={}", staged.ecosystem, name, staged.version, path.display()),
+    }
+}
+
+/// Every phase, in one workspace (the start phase sees what install did).
+fn run_phases(
+    staged: &Staged,
+    pack: &RulePack,
+    opts: &RunOptions,
+    canaries: &[Canary],
+) -> Result<(Vec<PhaseReport>, Vec<LeakedCanary>)> {
+    let mut ws = Workspace::create(&staged.workdir, canaries).context("failed to prepare the sandbox workspace")?;
+    if opts.keep {
+        ws.keep();
+        eprintln!("pkgtrace: sandbox workspace kept at {}", ws.root.display());
+    }
+    let mut phases = Vec::new();
+    let mut leaked = Vec::new();
+    for name in &opts.phases {
+        let commands = match name.as_str() {
+            "install" => staged.install.clone(),
+            "start" => staged.start.clone(),
+            other => anyhow::bail!("unknown phase {other:?} (install, start)"),
+        };
+        let spec = PhaseSpec {
+            name: name.clone(),
+            commands,
+            env: staged.env.clone(),
+            timeout: opts.timeout,
+            ecosystem: Some(staged.ecosystem.to_string()),
+        };
+        let report = phase::run(&ws, &spec, pack, canaries)?;
+        leaked.extend(leaks(&report, canaries));
+        phases.push(report);
+    }
+    Ok((phases, leaked))
+}
+
+/// Canaries in what left a phase: DNS names (the sink's and the traced
+/// queries), bytes the TCP sinks captured, and exfiltration findings.
+fn leaks(phase: &PhaseReport, canaries: &[Canary]) -> Vec<LeakedCanary> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    let mut add = |c: &Canary, via: String| found.push((c.name.clone(), via));
+    for q in &phase.behaviour.dns {
+        for c in canaries::found_in(&q.name, canaries) {
+            add(c, format!("dns {}", q.name));
+        }
+    }
+    if let Some(sinks) = &phase.sinks {
+        for q in &sinks.dns {
+            for c in canaries::found_in(&q.name, canaries) {
+                add(c, format!("dns {}", q.name));
+            }
+        }
+        for t in &sinks.tcp {
+            let text = String::from_utf8_lossy(&t.first_bytes);
+            let host = t.host.clone().or_else(|| t.http_host.clone()).unwrap_or_else(|| t.local_ip.to_string());
+            for c in canaries::found_in(&text, canaries) {
+                add(c, format!("tcp {host}:{}", t.port));
+            }
+        }
+    }
+    for f in phase.findings.iter().filter(|f| f.rule == "exfil-canary-value") {
+        for c in canaries::found_in(&f.subject, canaries) {
+            add(c, format!("dns {}", f.subject));
+        }
+    }
+    let mut out: Vec<LeakedCanary> = Vec::new();
+    for (canary, via) in found {
+        let l = LeakedCanary { canary, phase: phase.name.clone(), via };
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    out
+}
+
+/// The baseline of an ecosystem's phase: cached, else made by running the
+/// same pipeline on an empty package.
+fn control_baseline(eco: Ecosystem, phase: &str, pack: &RulePack, opts: &RunOptions) -> Result<Baseline> {
+    if let Some(b) = baseline::load(&opts.cache, eco, phase) {
+        return Ok(b);
+    }
+    let dir = opts.cache.join("control").join(eco.to_string());
+    baseline::write_control_package(&dir, eco)?;
+    let pkg = package::parse(&dir.display().to_string(), Some(eco))?;
+    let staged = package::stage(&pkg, &opts.cache, &FetchOptions { sdist: opts.sdist })?;
+    let canaries = canaries::generate();
+    let control = RunOptions {
+        phases: vec!["install".into(), "start".into()],
+        timeout: opts.timeout,
+        ecosystem: Some(eco),
+        sdist: opts.sdist,
+        cache: opts.cache.clone(),
+        results: None,
+        baseline: false,
+        keep: false,
+    };
+    let (phases, _) = run_phases(&staged, pack, &control, &canaries)?;
+    let mut wanted = None;
+    for p in &phases {
+        let b = baseline::from_phase(p);
+        baseline::save(&opts.cache, eco, &p.name, &b)?;
+        if p.name == phase {
+            wanted = Some(b);
+        }
+    }
+    Ok(wanted.unwrap_or_default())
+}
+
+/// The default cache directory.
+pub fn default_cache() -> PathBuf {
+    package::default_cache_root().unwrap_or_else(|| PathBuf::from(".pkgtrace-cache"))
+}

@@ -1,0 +1,146 @@
+//! One phase of a sandboxed run: the command traced inside the sandbox, its
+//! events analyzed as they come, the sinks' records collected, and a status
+//! (`completed`, `failed`, `timeout`, `error`) with the tail of its output.
+
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use tracer::ptrace::sandbox::{enter_new_netns, ChildSetup, SandboxSpec, SANDBOX_HOME};
+use tracer::ptrace::{self, Outcome};
+use tracer::Event;
+
+use super::canaries::Canary;
+use super::workspace::{tail, Workspace, SANDBOX_PROJECT};
+use crate::analysis::{Analyzer, Context};
+use crate::report::{OutputTail, PhaseReport};
+use crate::rules::RulePack;
+use crate::sinks::{SinkLog, Sinks};
+
+/// What to run in a phase.
+pub struct PhaseSpec {
+    pub name: String,
+    pub commands: Vec<Vec<String>>,
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub ecosystem: Option<String>,
+}
+
+/// How much of the command's output the report keeps.
+const TAIL: usize = 2048;
+
+/// The PATH inside the sandbox: the system's directories only (a PATH
+/// entry under the invoking user's home would not exist in there).
+pub const SANDBOX_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Runs the phase's commands one after the other (stopping at the first
+/// that fails) in the sandbox, all analyzed as one phase.
+pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary]) -> Result<PhaseReport> {
+    let ctx = Context {
+        phase: spec.name.clone(),
+        ecosystem: spec.ecosystem.clone(),
+        home: Some(SANDBOX_HOME.into()),
+        cwd: Some(SANDBOX_PROJECT.into()),
+        project: Some(SANDBOX_PROJECT.into()),
+        canaries: canaries.iter().map(|c| c.value.clone()).collect(),
+    };
+    let mut analyzer = Analyzer::new(pack, ctx);
+    let mut env: Vec<String> = vec![
+        format!("HOME={SANDBOX_HOME}"),
+        "USER=pkgtrace".into(),
+        "LOGNAME=pkgtrace".into(),
+        "SHELL=/bin/sh".into(),
+        format!("PATH={SANDBOX_PATH}"),
+        "LANG=C.UTF-8".into(),
+        "TERM=dumb".into(),
+        "CI=true".into(),
+    ];
+    env.extend(super::canaries::env(canaries).into_iter().map(|(k, v)| format!("{k}={v}")));
+    env.extend(spec.env.iter().map(|(k, v)| format!("{k}={v}")));
+    let stdout_path = ws.out.join(format!("{}.stdout", spec.name));
+    let stderr_path = ws.out.join(format!("{}.stderr", spec.name));
+    let stdout = std::fs::File::create(&stdout_path).context("failed to create the output capture")?;
+    let stderr = std::fs::File::create(&stderr_path).context("failed to create the output capture")?;
+    use std::os::fd::AsRawFd;
+    let setup = Arc::new(
+        ChildSetup::new(&SandboxSpec {
+            home: ws.home.clone(),
+            etc: ws.etc.clone(),
+            cwd: SANDBOX_PROJECT.into(),
+            env,
+            tmpfs_size: "1g".into(),
+            max_processes: 2048,
+            max_file_size: 1 << 30,
+            stdout_fd: Some(stdout.as_raw_fd()),
+            stderr_fd: Some(stderr.as_raw_fd()),
+        })
+        .context("failed to prepare the sandbox")?,
+    );
+
+    let mut last: Option<Outcome> = None;
+    let mut sink_log = SinkLog::default();
+    let mut error: Option<String> = None;
+    let deadline = std::time::Instant::now() + spec.timeout;
+    for argv in &spec.commands {
+        let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+        let opts = ptrace::Options {
+            argv: argv.iter().map(Into::into).collect(),
+            timeout: Some(remaining.max(Duration::from_secs(1))),
+            linger: Duration::from_secs(1),
+            flush_each: false,
+            sandbox: Some(setup.clone()),
+            stdout_to_stderr: false,
+            path: Some(SANDBOX_PATH.into()),
+        };
+        let (tx, rx) = crossbeam_channel::bounded::<Vec<Event>>(64);
+        // The tracer thread enters the new network namespace, binds the
+        // sinks there, then forks the command: both live in that namespace.
+        let tracer = thread::Builder::new()
+            .name("sandbox".into())
+            .spawn(move || -> Result<(Outcome, SinkLog)> {
+                enter_new_netns().context("failed to create the sandbox's network namespace (run as root)")?;
+                let sinks = Sinks::start("127.0.0.1:53".parse().expect("address"), &[80, 443, 8080, 8443])
+                    .context("failed to start the DNS and TCP sinks")?;
+                let outcome = ptrace::trace(&opts, |batch| {
+                    let _ = tx.send(batch);
+                });
+                let log = sinks.stop();
+                Ok((outcome?, log))
+            })
+            .context("failed to start the sandbox thread")?;
+        for ev in rx.iter().flatten() {
+            analyzer.event(&ev);
+        }
+        match tracer.join().map_err(|_| anyhow::anyhow!("the sandbox thread panicked"))? {
+            Ok((outcome, log)) => {
+                sink_log.dns.extend(log.dns);
+                sink_log.tcp.extend(log.tcp);
+                let ok = outcome.exit_code == Some(0);
+                let stop = !ok || outcome.timed_out || outcome.interrupted;
+                last = Some(outcome);
+                if stop {
+                    break;
+                }
+            }
+            Err(e) => {
+                error = Some(format!("{e:#}"));
+                break;
+            }
+        }
+    }
+    drop((stdout, stderr));
+    let mut report = analyzer.finish();
+    let status = match (&error, &last) {
+        (Some(_), _) | (None, None) => "error",
+        (None, Some(o)) if o.timed_out => "timeout",
+        (None, Some(o)) if o.exit_code == Some(0) => "completed",
+        _ => "failed",
+    };
+    report.status = Some(status.to_string());
+    report.error = error;
+    report.run = last;
+    report.output = Some(OutputTail { stdout: tail(&stdout_path, TAIL), stderr: tail(&stderr_path, TAIL) });
+    report.sinks = Some(sink_log);
+    Ok(report)
+}
