@@ -17,7 +17,7 @@ use super::purl::{validate_version, Source};
 /// Where a local crate is copied inside the work dir.
 const LOCAL_DIR: &str = "pkg";
 const STAGING_NAME: &str = "pkgtrace-staging";
-const NOT_FOUND: &[&str] = &["no matching package named", "failed to select a version", "could not find"];
+const NOT_FOUND: &[&str] = &["no matching package named", "failed to select a version"];
 const VENDOR_CONFIG: &str = "[source.crates-io]\nreplace-with = \"vendored-sources\"\n\n\
                              [source.vendored-sources]\ndirectory = \"vendor\"\n";
 
@@ -228,6 +228,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "registry: needs network; run with --ignored registry_"]
     fn registry_cargo_itoa() {
         let t = tempfile::tempdir().unwrap();
         let pkg = parse("pkg:cargo/itoa@1.0.11", None).unwrap();
@@ -239,6 +240,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "registry: needs network; run with --ignored registry_"]
     fn registry_cargo_not_found() {
         let t = tempfile::tempdir().unwrap();
         let pkg = parse("pkg:cargo/itoa@99.0.0", None).unwrap();

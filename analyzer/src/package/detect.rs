@@ -307,6 +307,12 @@ pub(crate) fn one_line(text: &str) -> String {
         .or(lines.last())
         .copied()
         .unwrap_or("no output");
+    // Cargo-style chains ("error: failed to sync" ... "Caused by:" ... root cause): add the root cause.
+    let root_cause = lines.contains(&"Caused by:").then(|| lines.last().copied()).flatten();
+    let pick = match root_cause {
+        Some(cause) if cause != pick => format!("{pick}: {cause}"),
+        _ => pick.to_string(),
+    };
     let mut s: String = pick.chars().take(300).collect();
     if pick.chars().count() > 300 {
         s.push('…');
@@ -424,6 +430,9 @@ mod tests {
         assert_eq!(one_line(text), "npm error code E404");
         assert_eq!(one_line("\n  last words \n"), "last words");
         assert_eq!(one_line(""), "no output");
+        let cargo =
+            "error: failed to sync\n\nCaused by:\n  download failed\n\nCaused by:\n  [6] Could not resolve host\n";
+        assert_eq!(one_line(cargo), "error: failed to sync: [6] Could not resolve host");
     }
 
     #[test]

@@ -353,7 +353,7 @@ mod tests {
     }
 
     #[test]
-    fn complete_registry_staging_is_reused_without_fetching() {
+    fn reuses_complete_staging_without_fetching() {
         let t = tempfile::tempdir().unwrap();
         let cache = fs::canonicalize(t.path()).unwrap();
         let dir = cache.join("cargo/nonexistent-crate-xyz/9.9.9");

@@ -43,7 +43,16 @@ pub(crate) fn fetch(ctx: &Ctx) -> Result<Fetched, PackageError> {
             let wanted = format!("{}@{}", pkg.name, pkg.version.as_deref().unwrap_or("latest"));
             let out = run(&mut npm(&["view", &wanted, "version", "--json"]))?;
             if !out.status.success() {
-                return Err(client_error(&ctx.purl, "npm view failed", &out, NOT_FOUND));
+                return Err(match json_error(&String::from_utf8_lossy(&out.stdout)) {
+                    Some((code, summary)) if NOT_FOUND.contains(&code.as_str()) => {
+                        PackageError::NotFound { purl: ctx.purl.clone(), detail: format!("{code}: {summary}") }
+                    }
+                    Some((code, summary)) => PackageError::Fetch {
+                        purl: ctx.purl.clone(),
+                        detail: format!("npm view failed: {code}: {summary}"),
+                    },
+                    None => client_error(&ctx.purl, "npm view failed", &out, NOT_FOUND),
+                });
             }
             let version =
                 parse_view_version(&String::from_utf8_lossy(&out.stdout)).ok_or_else(|| PackageError::NotFound {
@@ -138,6 +147,16 @@ fn parse_view_version(stdout: &str) -> Option<String> {
     }
 }
 
+/// `(code, summary)` of the error object npm prints on stdout with `--json`.
+fn json_error(stdout: &str) -> Option<(String, String)> {
+    let json = &stdout[stdout.find('{')?..];
+    let v: Value = serde_json::from_str(json).ok()?;
+    let e = v.get("error")?;
+    let code = e.get("code").and_then(Value::as_str).unwrap_or("error").to_string();
+    let summary = e.get("summary").and_then(Value::as_str).unwrap_or("").lines().next().unwrap_or("").to_string();
+    Some((code, summary))
+}
+
 /// The tarball file name from `npm pack --json` (`[{"filename": ...}]`).
 fn packed_filename(stdout: &str) -> Option<String> {
     // npm may print warnings before the JSON; start at the first '['.
@@ -212,6 +231,8 @@ mod tests {
         assert_eq!(parse_view_version(""), None);
         let pack = "npm warn something\n[\n  {\"id\": \"x@1.0.0\", \"filename\": \"x-1.0.0.tgz\"}\n]\n";
         assert_eq!(packed_filename(pack).as_deref(), Some("x-1.0.0.tgz"));
+        let err = "{\n  \"error\": {\n    \"code\": \"E404\",\n    \"summary\": \"Not Found - GET https://r/x - Not found\"\n  }\n}\n";
+        assert_eq!(json_error(err), Some(("E404".into(), "Not Found - GET https://r/x - Not found".into())));
     }
 
     /// A local package whose every lifecycle script would leave a marker file:
@@ -259,6 +280,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "registry: needs network; run with --ignored registry_"]
     fn registry_npm_left_pad() {
         let t = tempfile::tempdir().unwrap();
         let pkg = parse("pkg:npm/left-pad@1.3.0", None).unwrap();
@@ -272,6 +294,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "registry: needs network; run with --ignored registry_"]
     fn registry_npm_not_found() {
         let t = tempfile::tempdir().unwrap();
         let pkg = parse("pkg:npm/left-pad@99.99.99", None).unwrap();

@@ -313,6 +313,12 @@ fn from_wheel(wheel: &Path, name: &str, target: String) -> Result<Dist, PackageE
 /// An sdist: listed and read with `tar` (no `setup.py` runs). `declared` are
 /// the dependencies PyPI's metadata lists, when it has them.
 fn from_sdist(archive: &Path, name: &str, target: String, declared: Option<Vec<String>>) -> Result<Dist, PackageError> {
+    if archive.to_string_lossy().to_ascii_lowercase().ends_with(".zip") {
+        // Old zip sdists are staged as they are, without static metadata.
+        tracing::warn!(archive = %archive.display(), "zip sdist: dependencies and module name not read");
+        let (requires, build_requires, _) = static_metadata(&|_| None, declared);
+        return Ok(Dist { target, requires, build_requires, module: pick_module(name, None, &[]), version: None });
+    }
     let entries = list_tar(archive)?;
     let Some(root) = entries.iter().find_map(|e| e.trim_start_matches("./").split('/').next().map(str::to_string))
     else {
@@ -434,49 +440,59 @@ fn usable_requirements(reqs: impl Iterator<Item = String>) -> Vec<String> {
 }
 
 /// The module the start phase imports: from `top_level.txt` when there is
-/// one, else the top-level packages and modules among the files; the one
-/// named like the distribution wins, then the first public one, else the
+/// one, else the top-level packages and modules among the files. Preference:
+/// the one named like the distribution, then the longest whose name is part
+/// of the distribution's (`evil_py` for `pkgtrace-evil-py`), then packages
+/// before single-file modules, public before `_private`; else the
 /// distribution name with `-` → `_`.
 fn pick_module(dist_name: &str, top_level: Option<&str>, files: &[String]) -> String {
     static IDENT: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$").expect("valid regex"));
     const NOT_MODULES: &[&str] = &["setup", "conftest", "noxfile", "tasks", "fabfile", "test", "tests", "docs"];
     let fallback = normalize_pypi_name(dist_name).replace('-', "_");
-    let mut candidates: Vec<String> = top_level
-        .map(|t| t.lines().map(|l| l.trim().replace('/', ".")).filter(|l| !l.is_empty()).collect())
+    // (name, is a package)
+    let mut candidates: Vec<(String, bool)> = top_level
+        .map(|t| t.lines().map(|l| (l.trim().replace('/', "."), true)).filter(|(l, _)| !l.is_empty()).collect())
         .unwrap_or_default();
     if candidates.is_empty() {
         let mut nested = Vec::new();
         for file in files {
             let file = file.strip_prefix("src/").unwrap_or(file);
             let parts: Vec<&str> = file.split('/').collect();
-            if parts
-                .first()
-                .is_some_and(|p| p.ends_with(".dist-info") || p.ends_with(".data") || p.ends_with(".egg-info"))
-            {
+            let meta = |p: &&str| p.ends_with(".dist-info") || p.ends_with(".data") || p.ends_with(".egg-info");
+            if parts.first().is_some_and(meta) {
                 continue;
             }
             match parts.as_slice() {
-                [pkg, "__init__.py"] => candidates.push(pkg.to_string()),
-                [ns, pkg, "__init__.py"] => nested.push(format!("{ns}.{pkg}")),
-                [module] if module.ends_with(".py") => candidates.push(module.trim_end_matches(".py").to_string()),
+                [pkg, "__init__.py"] => candidates.push((pkg.to_string(), true)),
+                [ns, pkg, "__init__.py"] => nested.push((format!("{ns}.{pkg}"), true)),
+                [module] if module.ends_with(".py") => {
+                    candidates.push((module.trim_end_matches(".py").to_string(), false))
+                }
                 [ext] if ext.ends_with(".so") || ext.ends_with(".pyd") => {
-                    candidates.push(ext.split('.').next().unwrap_or("").to_string())
+                    candidates.push((ext.split('.').next().unwrap_or("").to_string(), true))
                 }
                 _ => {}
             }
         }
-        candidates.retain(|c| !NOT_MODULES.contains(&c.as_str()));
-        nested.retain(|n| !candidates.iter().any(|c| n.starts_with(&format!("{c}."))));
+        candidates.retain(|(c, _)| !NOT_MODULES.contains(&c.as_str()));
+        nested.retain(|(n, _)| !candidates.iter().any(|(c, _)| n.starts_with(&format!("{c}."))));
         candidates.extend(nested);
     }
-    candidates.retain(|c| IDENT.is_match(c));
-    candidates.sort();
-    candidates.dedup();
-    if let Some(m) = candidates.iter().find(|c| c.to_ascii_lowercase().replace('.', "_") == fallback) {
-        return m.clone();
-    }
-    candidates.iter().find(|c| !c.starts_with('_')).or(candidates.first()).cloned().unwrap_or(fallback)
+    candidates.retain(|(c, _)| IDENT.is_match(c));
+    candidates.sort_by_key(|(c, is_package)| {
+        let k = c.to_ascii_lowercase().replace('.', "_");
+        let part_of_name = fallback.contains(&k);
+        (
+            k != fallback,
+            !part_of_name,
+            std::cmp::Reverse(if part_of_name { k.len() } else { 0 }),
+            !is_package,
+            c.starts_with('_'),
+            c.clone(),
+        )
+    });
+    candidates.into_iter().next().map(|(c, _)| c).unwrap_or(fallback)
 }
 
 #[cfg(test)]
@@ -499,6 +515,9 @@ mod tests {
         assert_eq!(pick_module("protobuf", None, &files(&["google/protobuf/__init__.py"])), "google.protobuf");
         assert_eq!(pick_module("Nothing-Here", None, &files(&["README.md"])), "nothing_here");
         assert_eq!(pick_module("x", Some("bad name;rm -rf\n"), &[]), "x");
+        let files_ = files(&["backend.py", "evil_backend/__init__.py"]);
+        assert_eq!(pick_module("pkgtrace-evil-backend", None, &files_), "evil_backend");
+        assert_eq!(pick_module("foo", None, &files(&["helper.py", "core/__init__.py"])), "core");
     }
 
     #[test]
@@ -536,9 +555,11 @@ mod tests {
     }
 
     /// A local setup.py project that leaves a marker when run: staging must
-    /// not run it; the staged install (offline) must.
+    /// not run it; the staged install (offline) must. Needs PyPI for the
+    /// setuptools and wheel wheels the offline build requires.
     #[test]
-    fn stages_local_sdist_tree_without_running_setup_py() {
+    #[ignore = "registry: needs network; run with --ignored registry_"]
+    fn registry_pypi_local_setup_py_not_run() {
         let t = tempfile::tempdir().unwrap();
         let dir = t.path().join("evil-py");
         let marker = t.path().join("setup-py-ran");
@@ -572,7 +593,87 @@ mod tests {
         run_phase(&staged, &staged.start);
     }
 
+    /// A PEP 517 project with an in-tree build backend (no build requirements,
+    /// so no network) that leaves a marker when its build code runs; the
+    /// project's setup.py would leave another. Staging (directory and sdist)
+    /// must run neither; the staged offline install must run the backend.
     #[test]
+    fn stages_local_project_without_running_build_code() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("pkgtrace-evil-backend-0.0.2");
+        let marker = t.path().join("backend-ran");
+        let setup_marker = t.path().join("setup-py-ran");
+        fs::create_dir_all(dir.join("evil_backend")).unwrap();
+        fs::write(dir.join("evil_backend/__init__.py"), "VALUE = 2\n").unwrap();
+        let setup_py = format!("open({:?}, 'w').write('ran')\n", setup_marker.display().to_string());
+        fs::write(dir.join("setup.py"), setup_py).unwrap();
+        fs::write(
+            dir.join("pyproject.toml"),
+            "[build-system]\nrequires = []\nbuild-backend = \"backend\"\nbackend-path = [\".\"]\n\n\
+             [project]\nname = \"pkgtrace-evil-backend\"\nversion = \"0.0.2\"\n",
+        )
+        .unwrap();
+        fs::write(dir.join("backend.py"), BACKEND_PY.replace("MARKER_PATH", &marker.display().to_string())).unwrap();
+
+        let cache = t.path().join("cache");
+        let pkg = parse(dir.to_str().unwrap(), None).unwrap();
+        assert_eq!((pkg.ecosystem, pkg.name.as_str()), (Ecosystem::Pypi, "pkgtrace-evil-backend"));
+        let staged = stage(&pkg, &cache, &FetchOptions::default()).unwrap();
+        assert!(!marker.exists() && !setup_marker.exists(), "build code ran during staging");
+        assert_eq!(staged.version, "0.0.2");
+        assert_eq!(staged.start, vec![argv(&[".venv/bin/python", "-c", "import evil_backend"])]);
+
+        // The same project as an sdist archive.
+        let sdist = t.path().join("pkgtrace-evil-backend-0.0.2.tar.gz");
+        let mut tar = Command::new("tar");
+        tar.arg("-czf").arg(&sdist).arg("-C").arg(t.path()).arg("pkgtrace-evil-backend-0.0.2");
+        assert!(tar.status().unwrap().success());
+        let pkg = parse(sdist.to_str().unwrap(), Some(Ecosystem::Pypi)).unwrap();
+        let from_sdist = stage(&pkg, &cache, &FetchOptions::default()).unwrap();
+        assert!(!marker.exists() && !setup_marker.exists(), "build code ran during staging");
+        let target = from_sdist.install[1].last().map(String::as_str);
+        assert_eq!(target, Some("dist/pkgtrace-evil-backend-0.0.2.tar.gz"));
+        assert_eq!(from_sdist.start, staged.start);
+
+        run_phase(&from_sdist, &from_sdist.install);
+        assert!(marker.exists(), "the offline install did not run the build backend");
+        run_phase(&from_sdist, &from_sdist.start);
+    }
+
+    /// A minimal PEP 517 backend that writes a marker whenever pip calls it.
+    const BACKEND_PY: &str = r#"
+import base64, hashlib, os, pathlib, zipfile
+
+def _mark():
+    pathlib.Path("MARKER_PATH").write_text("ran")
+
+def get_requires_for_build_wheel(config_settings=None):
+    _mark()
+    return []
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    _mark()
+    dist = "pkgtrace_evil_backend-0.0.2.dist-info"
+    files = {
+        "evil_backend/__init__.py": "VALUE = 2\n",
+        dist + "/METADATA": "Metadata-Version: 2.1\nName: pkgtrace-evil-backend\nVersion: 0.0.2\n",
+        dist + "/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    name = "pkgtrace_evil_backend-0.0.2-py3-none-any.whl"
+    record = []
+    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as z:
+        for path, text in files.items():
+            data = text.encode()
+            z.writestr(path, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append("%s,sha256=%s,%d" % (path, digest, len(data)))
+        record.append(dist + "/RECORD,,")
+        z.writestr(dist + "/RECORD", "\n".join(record) + "\n")
+    return name
+"#;
+
+    #[test]
+    #[ignore = "registry: needs network; run with --ignored registry_"]
     fn registry_pypi_six_wheel() {
         let t = tempfile::tempdir().unwrap();
         let pkg = parse("pkg:pypi/six@1.16.0", None).unwrap();
@@ -585,6 +686,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "registry: needs network; run with --ignored registry_"]
     fn registry_pypi_six_sdist() {
         let t = tempfile::tempdir().unwrap();
         let pkg = parse("pkg:pypi/six@1.16.0", None).unwrap();
@@ -596,6 +698,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "registry: needs network; run with --ignored registry_"]
     fn registry_pypi_not_found() {
         let t = tempfile::tempdir().unwrap();
         let pkg = parse("pkg:pypi/six@99.0.0", None).unwrap();

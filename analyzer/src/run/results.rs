@@ -2,7 +2,8 @@
 //! package version at `<ecosystem>/<name>/<version>/report.json`, written
 //! atomically (temp file, then rename), so a killed run never leaves half a
 //! report. What differs between two runs of the same package — pids, the
-//! canary values unique to each run, the count of ptrace stops — is
+//! canary values unique to each run, the count of ptrace stops, event
+//! sequence numbers — is
 //! replaced by placeholders, so the stored reports of two runs are equal
 //! when the behaviour is.
 
@@ -50,6 +51,7 @@ fn walk(v: &mut Value, rep: &[(String, String)], pids: &mut HashMap<i64, i64>) {
         Value::Array(a) => a.iter_mut().for_each(|x| walk(x, rep, pids)),
         Value::Object(map) => {
             map.remove("stops");
+            map.remove("seq");
             for (k, x) in map.iter_mut() {
                 if matches!(k.as_str(), "pid" | "parent") {
                     if let Some(n) = x.as_i64() {

@@ -186,9 +186,11 @@ impl ChildSetup {
                 options: CString::new(format!("mode={mode},size={}", spec.tmpfs_size)).map_err(io::Error::other)?,
             })
         };
-        let mut ops = vec![Op::Private, Op::RootReadOnly];
-        // The binds come first: their sources may live under a directory
-        // that is covered next (a bind holds on to its source, not its path).
+        // The binds come first: a bind mount copies its source mount's flags,
+        // so made after the root is read-only, HOME would be read-only too;
+        // and their sources may live under a directory covered later (a bind
+        // holds on to its source, not its path).
+        let mut ops = vec![Op::Private];
         ops.push(tmpfs("/home", "755")?);
         ops.push(Op::Mkdir { path: cstr(SANDBOX_HOME)? });
         ops.push(Op::Bind { source: cstr(&spec.home)?, target: cstr(SANDBOX_HOME)? });
@@ -198,6 +200,7 @@ impl ChildSetup {
                 ops.push(Op::Bind { source: cstr(&source)?, target: cstr(Path::new("/etc").join(f))? });
             }
         }
+        ops.push(Op::RootReadOnly);
         // Every other place an ordinary user could write on this machine.
         for (dir, mode) in
             [("/tmp", "1777"), ("/var/tmp", "1777"), ("/dev/shm", "1777"), ("/run/lock", "1777"), ("/root", "700")]

@@ -1,0 +1,228 @@
+//! `pkgtrace run` end to end on the corpus packages (`corpus/packages/`,
+//! expectations in `EXPECTED.toml`): each package is staged from its local
+//! directory (no network), installed and started in the sandbox, and its
+//! findings are checked. After every run, nothing may have escaped: no
+//! process of the sandbox user survives, no file appeared on the host, the
+//! host's mounts are unchanged, and every connection to a non-loopback
+//! address failed. Needs root (namespaces), like CI.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_pkgtrace")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs share the sandbox uid; checks for surviving processes need them one
+/// at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn mounts() -> usize {
+    std::fs::read_to_string("/proc/1/mountinfo").unwrap().lines().count()
+}
+
+/// Processes of the sandbox user (uid 1500), not counting zombies.
+fn sandbox_processes() -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(status) = std::fs::read_to_string(e.path().join("status")) else { continue };
+        let uid = status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|v| v.split_whitespace().next());
+        let zombie = status.lines().any(|l| l.starts_with("State:") && l.contains('Z'));
+        if uid == Some("1500") && !zombie {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// `pkgtrace run` on a corpus package: the report and exit code.
+fn run(rel: &str, extra: &[&str]) -> (Value, i32) {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("run-cache");
+    let out = Command::new(bin())
+        .args(["run", "--format", "json", "--no-store", "--no-baseline", "--timeout", "120", "--cache"])
+        .arg(&cache)
+        .args(extra)
+        .arg(repo().join("corpus/packages").join(rel))
+        .output()
+        .expect("pkgtrace runs");
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{rel}: report is JSON ({e}); stderr: {}", String::from_utf8_lossy(&out.stderr)));
+    (report, out.status.code().unwrap_or(-1))
+}
+
+fn phase<'a>(r: &'a Value, name: &str) -> &'a Value {
+    r["phases"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("phase {name}"))
+}
+
+fn active_rules(p: &Value) -> Vec<(String, String)> {
+    p["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("suppressed_by").is_none() && f.get("baseline").is_none())
+        .map(|f| (f["rule"].as_str().unwrap().to_string(), f["severity"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// Checks one package against EXPECTED.toml and that nothing escaped.
+fn check(rel: &str) {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let expected: toml::Table =
+        toml::from_str(&std::fs::read_to_string(repo().join("corpus/packages/EXPECTED.toml")).unwrap()).unwrap();
+    let pkg = expected["package"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["path"].as_str() == Some(rel))
+        .unwrap_or_else(|| panic!("{rel} in EXPECTED.toml"));
+    let mounts_before = mounts();
+    let (r, code) = run(rel, &[]);
+    assert!(code == 0 || code == 1, "{rel}: exit {code}");
+    for ph in r["phases"].as_array().unwrap() {
+        assert_ne!(ph["status"], "error", "{rel}: {} could not run: {}", ph["name"], ph["error"]);
+    }
+    for item in pkg.get("must_fire").and_then(|v| v.as_array()).into_iter().flatten() {
+        let (ph, rule) = (item["phase"].as_str().unwrap(), item["rule"].as_str().unwrap());
+        let got = active_rules(phase(&r, ph));
+        assert!(got.iter().any(|(r, _)| r == rule), "{rel}: {rule} must fire in {ph}; got {got:?}");
+    }
+    for item in pkg.get("must_not_fire").and_then(|v| v.as_array()).into_iter().flatten() {
+        let (ph, rule) = (item["phase"].as_str().unwrap(), item["rule"].as_str().unwrap());
+        let got = active_rules(phase(&r, ph));
+        assert!(!got.iter().any(|(r, _)| r == rule), "{rel}: {rule} must not fire in {ph}; got {got:?}");
+    }
+    let clean_phases: Vec<&str> = match pkg.get("clean").and_then(|v| v.as_bool()) {
+        Some(true) => r["phases"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect(),
+        _ => pkg
+            .get("clean_phases")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .collect(),
+    };
+    for ph in clean_phases {
+        let loud: Vec<_> = active_rules(phase(&r, ph)).into_iter().filter(|(_, s)| s != "info" && s != "low").collect();
+        assert!(loud.is_empty(), "{rel}: {ph} must be clean; got {loud:?}");
+    }
+    // Nothing escaped.
+    assert_eq!(mounts(), mounts_before, "{rel}: the host's mounts changed");
+    let left = sandbox_processes();
+    assert!(left.is_empty(), "{rel}: processes of the sandbox user survive: {left:?}");
+    for ph in r["phases"].as_array().unwrap() {
+        for c in ph["behaviour"]["connections"].as_array().unwrap() {
+            let addr = c["address"].as_str().unwrap_or("");
+            let local = addr.starts_with("127.") || addr == "::1" || addr.starts_with('/') || addr.starts_with('@');
+            if !local && c["family"] != "unix" {
+                assert_ne!(c["result"], "ok", "{rel}: a connection to {addr} succeeded");
+            }
+        }
+    }
+}
+
+#[test]
+fn npm_steal_npmrc_dns() {
+    check("npm/steal-npmrc-dns");
+    // The canary's leak is named, with how it left.
+    let (r, _) = run("npm/steal-npmrc-dns", &[]);
+    let leaked = r["canaries_leaked"].as_array().expect("canaries_leaked");
+    assert!(leaked
+        .iter()
+        .any(|l| l["canary"] == "npm token (~/.npmrc)" && l["via"].as_str().unwrap().starts_with("dns ")));
+    assert!(leaked.iter().any(|l| l["via"] == "tcp exfil.attacker.example:80"), "{leaked:?}");
+    let sinks = &phase(&r, "install")["sinks"];
+    assert!(sinks["tcp"].as_array().unwrap().iter().any(|t| t["http_host"] == "exfil.attacker.example"));
+}
+
+#[test]
+fn npm_download_exec() {
+    check("npm/download-exec");
+}
+
+#[test]
+fn npm_persistence() {
+    check("npm/persistence");
+}
+
+#[test]
+fn npm_daemon_is_killed_at_the_end() {
+    check("npm/daemon");
+    let (r, _) = run("npm/daemon", &["--phase", "install"]);
+    assert!(phase(&r, "install")["run"]["killed_at_end"].as_u64().unwrap_or(0) >= 1);
+}
+
+#[test]
+fn npm_escape_attempts_fail() {
+    check("npm/escape");
+    let leaked: Vec<_> = std::fs::read_dir("/root")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".pkgtrace-escape"))
+        .collect();
+    assert!(leaked.is_empty(), "a file escaped into the real /root");
+    assert!(!Path::new("/etc/pkgtrace-escape").exists());
+}
+
+#[test]
+fn npm_benign_packages_are_clean() {
+    check("npm/benign-native");
+    check("npm/benign-plain");
+}
+
+#[test]
+fn npm_start_time_behaviour() {
+    check("npm/start-time");
+}
+
+#[test]
+fn a_missing_package_is_a_one_line_error() {
+    let out = Command::new(bin()).args(["run", "--no-store", "/nonexistent/package"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let out = Command::new(bin()).args(["run", "--no-store", "pkg:gem/rails@7.0.0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn reports_are_stored_atomically_and_equal_across_runs() {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let results = Path::new(env!("CARGO_TARGET_TMPDIR")).join("results");
+    let _ = std::fs::remove_dir_all(&results);
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("run-cache");
+    let mut stored = Vec::new();
+    for _ in 0..2 {
+        let out = Command::new(bin())
+            .args(["run", "--format", "json", "--no-baseline", "--phase", "install", "--cache"])
+            .arg(&cache)
+            .arg("--results")
+            .arg(&results)
+            .arg(repo().join("corpus/packages/npm/steal-npmrc-dns"))
+            .output()
+            .unwrap();
+        assert!(out.status.code().unwrap_or(9) <= 1, "{}", String::from_utf8_lossy(&out.stderr));
+        let path = results.join("npm/pkgtrace-test-steal-npmrc-dns/1.0.0/report.json");
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        stored.push(v);
+    }
+    // Canary values differ per run; stored reports use placeholders.
+    let text = stored[0].to_string();
+    assert!(text.contains("$CANARY_NPM"), "canaries are replaced by placeholders");
+    assert!(!text.contains("CANARY-npm-"), "no raw canary value is stored");
+    assert_eq!(stored[0]["phases"][0]["findings"], stored[1]["phases"][0]["findings"]);
+    assert_eq!(stored[0]["canaries_leaked"], stored[1]["canaries_leaked"]);
+    let leftovers: Vec<_> = std::fs::read_dir(results.join("npm/pkgtrace-test-steal-npmrc-dns/1.0.0"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary file is left behind");
+}
