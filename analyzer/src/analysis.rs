@@ -177,6 +177,7 @@ impl<'r> Analyzer<'r> {
                 fact.actor = Arc::new(actor);
                 fact.path = Some(path.clone());
                 fact.home_rel = self.home_rel(&path);
+                fact.in_project = self.ctx.project.as_deref().is_some_and(|d| paths::is_within(&path, d));
                 fact.env = env.clone();
                 fact.success = known(result);
                 fact.errno = result.errno.clone();

@@ -215,6 +215,10 @@ struct RunArgs {
     /// Keep the sandbox workspace on disk.
     #[arg(long)]
     keep: bool,
+    /// Record each phase's events as DIR/<phase>.events.jsonl
+    /// (`pkgtrace analyze` reads them).
+    #[arg(long, value_name = "DIR")]
+    events: Option<PathBuf>,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     /// Use the rules in DIR instead of the built-in pack.
@@ -411,6 +415,7 @@ fn run_package(args: RunArgs) -> Result<i32> {
         results: (!args.no_store).then(|| args.results.clone()),
         baseline: !args.no_baseline,
         keep: args.keep,
+        events: args.events.clone(),
     };
     let result = match crate::run::run(&args.package, &pack, &opts) {
         Ok(r) => r,

@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub baseline: bool,
     /// Keep the sandbox workspace on disk (for debugging).
     pub keep: bool,
+    /// Record each phase's event stream as `<dir>/<phase>.events.jsonl`.
+    pub events: Option<PathBuf>,
 }
 
 /// The package a report is about.
@@ -127,18 +129,50 @@ fn run_phases(
             "start" => staged.start.clone(),
             other => anyhow::bail!("unknown phase {other:?} (install, start)"),
         };
+        let (ro_binds, path_prefix, mut env) = toolchain(staged.ecosystem);
+        env.extend(staged.env.iter().cloned());
         let spec = PhaseSpec {
             name: name.clone(),
             commands,
-            env: staged.env.clone(),
+            env,
             timeout: opts.timeout,
             ecosystem: Some(staged.ecosystem.to_string()),
+            ro_binds,
+            path_prefix,
+            events: opts.events.as_ref().map(|d| d.join(format!("{name}.events.jsonl"))),
         };
         let report = phase::run(&ws, &spec, pack, canaries)?;
         leaked.extend(leaks(&report, canaries));
         phases.push(report);
     }
     Ok((phases, leaked))
+}
+
+/// What an ecosystem's tools need inside the sandbox besides /usr: the
+/// Rust toolchain lives under the invoking user's home (rustup), which the
+/// sandbox covers; it is shown read-only at the same path.
+fn toolchain(eco: Ecosystem) -> (Vec<PathBuf>, Vec<String>, Vec<(String, String)>) {
+    if eco != Ecosystem::Cargo {
+        return (Vec::new(), Vec::new(), Vec::new());
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let rustup =
+        std::env::var("RUSTUP_HOME").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(&home).join(".rustup"));
+    let cargo_home =
+        std::env::var("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(&home).join(".cargo"));
+    let cargo_bin = cargo_home.join("bin");
+    let mut binds = Vec::new();
+    let mut path = Vec::new();
+    let mut env = vec![("CARGO_HOME".to_string(), "/home/pkgtrace/.cargo".to_string())];
+    if rustup.is_dir() {
+        env.push(("RUSTUP_HOME".into(), rustup.display().to_string()));
+        binds.push(rustup);
+    }
+    if cargo_bin.is_dir() {
+        path.push(cargo_bin.display().to_string());
+        binds.push(cargo_bin);
+    }
+    (binds, path, env)
 }
 
 /// Canaries in what left a phase: DNS names (the sink's and the traced
@@ -200,6 +234,7 @@ fn control_baseline(eco: Ecosystem, phase: &str, pack: &RulePack, opts: &RunOpti
         results: None,
         baseline: false,
         keep: false,
+        events: None,
     };
     let (phases, _) = run_phases(&staged, pack, &control, &canaries)?;
     let mut wanted = None;

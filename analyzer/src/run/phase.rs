@@ -25,6 +25,12 @@ pub struct PhaseSpec {
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
     pub ecosystem: Option<String>,
+    /// Host directories to show read-only inside (a toolchain).
+    pub ro_binds: Vec<std::path::PathBuf>,
+    /// Directories to put first on PATH inside.
+    pub path_prefix: Vec<String>,
+    /// Record the phase's event stream to this file.
+    pub events: Option<std::path::PathBuf>,
 }
 
 /// How much of the command's output the report keeps.
@@ -46,12 +52,13 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
         canaries: canaries.iter().map(|c| c.value.clone()).collect(),
     };
     let mut analyzer = Analyzer::new(pack, ctx);
+    let path = spec.path_prefix.iter().map(String::as_str).chain([SANDBOX_PATH]).collect::<Vec<_>>().join(":");
     let mut env: Vec<String> = vec![
         format!("HOME={SANDBOX_HOME}"),
         "USER=pkgtrace".into(),
         "LOGNAME=pkgtrace".into(),
         "SHELL=/bin/sh".into(),
-        format!("PATH={SANDBOX_PATH}"),
+        format!("PATH={path}"),
         "LANG=C.UTF-8".into(),
         "TERM=dumb".into(),
         "CI=true".into(),
@@ -72,12 +79,19 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
             tmpfs_size: "1g".into(),
             max_processes: 2048,
             max_file_size: 1 << 30,
+            ro_binds: spec.ro_binds.clone(),
             stdout_fd: Some(stdout.as_raw_fd()),
             stderr_fd: Some(stderr.as_raw_fd()),
         })
         .context("failed to prepare the sandbox")?,
     );
 
+    let mut recorder = match &spec.events {
+        Some(path) => Some(tracer::jsonl::EventsWriter::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("failed to create {}", path.display()))?,
+        ))),
+        None => None,
+    };
     let mut last: Option<Outcome> = None;
     let mut sink_log = SinkLog::default();
     let mut error: Option<String> = None;
@@ -91,7 +105,7 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
             flush_each: false,
             sandbox: Some(setup.clone()),
             stdout_to_stderr: false,
-            path: Some(SANDBOX_PATH.into()),
+            path: Some(path.clone()),
         };
         let (tx, rx) = crossbeam_channel::bounded::<Vec<Event>>(64);
         // The tracer thread enters the new network namespace, binds the
@@ -110,6 +124,9 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
             })
             .context("failed to start the sandbox thread")?;
         for ev in rx.iter().flatten() {
+            if let Some(w) = recorder.as_mut() {
+                w.write(&ev).context("failed to record the event stream")?;
+            }
             analyzer.event(&ev);
         }
         match tracer.join().map_err(|_| anyhow::anyhow!("the sandbox thread panicked"))? {
@@ -130,6 +147,10 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
         }
     }
     drop((stdout, stderr));
+    if let Some(w) = recorder {
+        let stats = tracer::strace::ParseStats::default();
+        w.finish_run(&stats, last.as_ref()).context("failed to record the event stream")?;
+    }
     let mut report = analyzer.finish();
     let status = match (&error, &last) {
         (Some(_), _) | (None, None) => "error",

@@ -134,7 +134,24 @@ enum Op {
     Mkdir {
         path: CString,
     },
+    /// Make a bind mount read-only.
+    ReadOnly {
+        target: CString,
+    },
+    /// Hold a directory open (O_PATH) at a fixed fd before it is covered,
+    /// to bind it later from `/proc/self/fd/N`.
+    Hold {
+        path: CString,
+        fd: i32,
+    },
+    /// Close a held fd.
+    Release {
+        fd: i32,
+    },
 }
+
+/// The first fd number used to hold directories across a cover.
+const HELD_FD_BASE: i32 = 900;
 
 /// What the forked child does before exec, prepared before the fork.
 #[derive(Debug)]
@@ -173,6 +190,9 @@ pub struct SandboxSpec {
     pub max_processes: u64,
     /// Largest file the command may write, in bytes.
     pub max_file_size: u64,
+    /// Host directories the command needs but that are covered by the
+    /// sandbox (a toolchain under /root), bound read-only at the same path.
+    pub ro_binds: Vec<std::path::PathBuf>,
     /// Open files for the command's stdout and stderr.
     pub stdout_fd: Option<i32>,
     pub stderr_fd: Option<i32>,
@@ -201,13 +221,31 @@ impl ChildSetup {
             }
         }
         ops.push(Op::RootReadOnly);
+        // Directories shown read-only later are opened now, before the
+        // tmpfs below covers them.
+        for (i, dir) in spec.ro_binds.iter().enumerate() {
+            ops.push(Op::Hold { path: cstr(dir)?, fd: HELD_FD_BASE + i as i32 });
+        }
         // Every other place an ordinary user could write on this machine.
         for (dir, mode) in
-            [("/tmp", "1777"), ("/var/tmp", "1777"), ("/dev/shm", "1777"), ("/run/lock", "1777"), ("/root", "700")]
+            [("/tmp", "1777"), ("/var/tmp", "1777"), ("/dev/shm", "1777"), ("/run/lock", "1777"), ("/root", "755")]
         {
             if Path::new(dir).is_dir() {
                 ops.push(tmpfs(dir, mode)?);
             }
+        }
+        // Read-only views of host directories the command needs (created
+        // in a tmpfs mounted above, so only under /root, /tmp, ...).
+        for (i, dir) in spec.ro_binds.iter().enumerate() {
+            let mut prefix = std::path::PathBuf::from("/");
+            for part in dir.components().skip(1) {
+                prefix.push(part);
+                ops.push(Op::Mkdir { path: cstr(&prefix)? });
+            }
+            let fd = HELD_FD_BASE + i as i32;
+            ops.push(Op::Bind { source: cstr(format!("/proc/self/fd/{fd}"))?, target: cstr(dir)? });
+            ops.push(Op::ReadOnly { target: cstr(dir)? });
+            ops.push(Op::Release { fd });
         }
         let env =
             spec.env.iter().map(|e| CString::new(e.as_bytes()).map_err(io::Error::other)).collect::<Result<_, _>>()?;
@@ -260,7 +298,24 @@ impl ChildSetup {
                     Op::Bind { source, target } => {
                         libc::mount(source.as_ptr(), target.as_ptr(), null, libc::MS_BIND, std::ptr::null()) == 0
                     }
-                    Op::Mkdir { path } => libc::mkdir(path.as_ptr(), 0o755) == 0,
+                    // An existing directory is fine (parents made earlier).
+                    Op::Mkdir { path } => {
+                        libc::mkdir(path.as_ptr(), 0o755) == 0 || *libc::__errno_location() == libc::EEXIST
+                    }
+                    Op::Hold { path, fd } => {
+                        let opened = libc::open(path.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC);
+                        opened >= 0 && libc::dup3(opened, *fd, libc::O_CLOEXEC) == *fd && libc::close(opened) == 0
+                    }
+                    Op::Release { fd } => libc::close(*fd) == 0,
+                    Op::ReadOnly { target } => {
+                        libc::mount(
+                            null,
+                            target.as_ptr(),
+                            null,
+                            libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY,
+                            std::ptr::null(),
+                        ) == 0
+                    }
                 };
                 if !ok {
                     return Err(match op {
@@ -268,7 +323,9 @@ impl ChildSetup {
                         Op::RootReadOnly => "remount / read-only",
                         Op::Tmpfs { .. } => "mount a tmpfs",
                         Op::Bind { .. } => "bind-mount the sandbox's HOME or /etc files",
-                        Op::Mkdir { .. } => "create the sandbox's HOME mount point",
+                        Op::Mkdir { .. } => "create a mount point",
+                        Op::ReadOnly { .. } => "make a bind mount read-only",
+                        Op::Hold { .. } | Op::Release { .. } => "hold a directory to show read-only",
                     });
                 }
             }

@@ -149,7 +149,13 @@ struct Task {
 fn resolve(cmd: &OsString, path: Option<&str>) -> Result<PathBuf, TraceError> {
     let p = Path::new(cmd);
     if cmd.as_bytes().contains(&b'/') {
-        return if p.exists() { Ok(p.to_path_buf()) } else { Err(TraceError::NotFound(p.display().to_string())) };
+        // A relative path is relative to the command's own working
+        // directory (inside a sandbox, not ours): exec will tell.
+        return if p.is_relative() || p.exists() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(TraceError::NotFound(p.display().to_string()))
+        };
     }
     let path = match path {
         Some(p) => p.into(),
