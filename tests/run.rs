@@ -226,3 +226,23 @@ fn reports_are_stored_atomically_and_equal_across_runs() {
         .collect();
     assert!(leftovers.is_empty(), "no temporary file is left behind");
 }
+
+#[test]
+fn pypi_steal_pypirc() {
+    check("pypi/steal-pypirc");
+}
+
+#[test]
+fn pypi_benign_is_clean() {
+    check("pypi/benign");
+}
+
+#[test]
+fn cargo_build_script_reads_credentials() {
+    check("cargo/build-rs-exfil");
+}
+
+#[test]
+fn cargo_benign_is_clean() {
+    check("cargo/benign");
+}
