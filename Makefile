@@ -5,7 +5,7 @@ BIN := target/release/pkgtrace
 DEMO_LOG := corpus/strace/npm/install-local-tgz.log.zst
 CORPUS_OPTS := --home /home/pkgtrace --cwd /home/pkgtrace/project
 
-.PHONY: help build release test lint demo corpus bench fmt clean readme-rules
+.PHONY: help build release test lint demo demo-log corpus bench fmt clean readme-rules
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -29,7 +29,10 @@ lint: ## clippy, warnings as errors
 fmt: ## format the code
 	$(CARGO) fmt --all
 
-demo: release ## analyze the bundled npm install log and print the report
+demo: release ## install a bundled malicious npm package in the sandbox and print the report (root)
+	@$(BIN) run --no-store corpus/packages/npm/steal-npmrc-dns; test $$? -le 1
+
+demo-log: release ## analyze the bundled log of a real npm install and print the report
 	@$(BIN) analyze $(CORPUS_OPTS) --canary CANARY-npm-4f1c2a9e7d3b $(DEMO_LOG); test $$? -le 1
 
 corpus: ## re-record the corpus logs (root; sandboxed, loopback-only network)

@@ -246,3 +246,29 @@ fn cargo_build_script_reads_credentials() {
 fn cargo_benign_is_clean() {
     check("cargo/benign");
 }
+
+/// The control run of an empty package labels the runtime's own noise
+/// `baseline`; package code doing what the package manager also does (npm
+/// reads ~/.npmrc) stays a finding.
+#[test]
+fn baseline_labels_runtime_noise_not_package_behaviour() {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("baseline-cache");
+    let out = Command::new(bin())
+        .args(["run", "--format", "json", "--no-store", "--cache"])
+        .arg(&cache)
+        .arg(repo().join("corpus/packages/npm/steal-npmrc-dns"))
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let install = phase(&r, "install");
+    let findings = install["findings"].as_array().unwrap();
+    let openssl = findings.iter().find(|f| f["rule"] == "openssl-config-system").expect("node opens openssl.cnf");
+    assert_eq!(openssl["baseline"], true);
+    let token = findings
+        .iter()
+        .find(|f| f["rule"] == "read-registry-token" && f["subject"] == "/home/pkgtrace/.npmrc")
+        .expect("the package read ~/.npmrc");
+    assert!(token.get("baseline").is_none() && token.get("suppressed_by").is_none(), "{token}");
+    assert!(cache.join("baseline/npm-install.json").exists(), "the control run is cached");
+}

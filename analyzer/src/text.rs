@@ -115,7 +115,10 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
     if !suppressed.is_empty() {
         let _ = writeln!(out, "\n{}", st.dim(&format!("{} suppressed (kept, not counted):", suppressed.len())));
         for f in suppressed.iter().take(LIST_MAX) {
-            let why = f.suppressed_by.as_deref().unwrap_or("");
+            let why = match &f.suppressed_by {
+                Some(reason) => reason.as_str(),
+                None => "baseline: the control run of an empty package did this too",
+            };
             let _ = writeln!(out, "{}", st.dim(&format!("  [{}] {} — {why}", f.rule, f.subject)));
         }
         more(out, suppressed.len(), st);

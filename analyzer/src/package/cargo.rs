@@ -228,7 +228,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "registry: needs network; run with --ignored registry_"]
     fn registry_cargo_itoa() {
         let t = tempfile::tempdir().unwrap();
         let pkg = parse("pkg:cargo/itoa@1.0.11", None).unwrap();
@@ -240,7 +239,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "registry: needs network; run with --ignored registry_"]
     fn registry_cargo_not_found() {
         let t = tempfile::tempdir().unwrap();
         let pkg = parse("pkg:cargo/itoa@99.0.0", None).unwrap();

@@ -280,7 +280,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "registry: needs network; run with --ignored registry_"]
     fn registry_npm_left_pad() {
         let t = tempfile::tempdir().unwrap();
         let pkg = parse("pkg:npm/left-pad@1.3.0", None).unwrap();
@@ -294,7 +293,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "registry: needs network; run with --ignored registry_"]
     fn registry_npm_not_found() {
         let t = tempfile::tempdir().unwrap();
         let pkg = parse("pkg:npm/left-pad@99.99.99", None).unwrap();

@@ -25,17 +25,19 @@ use super::error::PackageError;
 use super::fetch::{argv, copy_tree, env_pairs, mkdir, run, Ctx, Fetched};
 use super::purl::{normalize_pypi_name, validate_version, Source};
 
-const PYPI_JSON: &str = "https://pypi.org/pypi";
+const PYPI_SIMPLE: &str = "https://pypi.org/simple";
+/// The simple index as JSON (PEP 691).
+const SIMPLE_JSON: &str = "application/vnd.pypi.simple.v1+json";
 /// Used when an sdist does not declare its build requirements (PEP 518 default).
 const DEFAULT_BUILD_REQUIRES: &[&str] = &["setuptools>=40.8.0", "wheel"];
 
 /// Downloads a URL to a file with the standard library only, checking a sha256 when given.
 const DOWNLOAD_PY: &str = r#"
 import hashlib, sys, urllib.error, urllib.request
-url, out, want = sys.argv[1], sys.argv[2], sys.argv[3]
+url, out, want, accept = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 h = hashlib.sha256()
 try:
-    req = urllib.request.Request(url, headers={"User-Agent": "pkgtrace", "Accept": "application/json, */*"})
+    req = urllib.request.Request(url, headers={"User-Agent": "pkgtrace", "Accept": accept or "*/*"})
     with urllib.request.urlopen(req, timeout=120) as r, open(out, "wb") as f:
         while True:
             b = r.read(1 << 16)
@@ -149,49 +151,60 @@ fn dependency_error(purl: &str, e: PackageError) -> PackageError {
     }
 }
 
-/// A registry package: version and files from the PyPI JSON API, then a
-/// wheel via `pip download --only-binary :all:`, or the sdist downloaded directly.
+/// A registry package: the project's files and versions from the simple
+/// index (PEP 691 JSON), then a wheel via `pip download --only-binary :all:`,
+/// or the sdist downloaded directly from the index's URL (sha256 checked).
 fn from_registry(ctx: &Ctx, pip: &Pip) -> Result<Dist, PackageError> {
     let pkg = ctx.pkg;
-    let url = match &pkg.version {
-        Some(v) => format!("{PYPI_JSON}/{}/{v}/json", pkg.name),
-        None => format!("{PYPI_JSON}/{}/json", pkg.name),
+    let index = SimpleIndex::fetch(&pkg.name, &ctx.work.with_file_name("simple.json"), &ctx.purl)?;
+    let version = match &pkg.version {
+        Some(v) => index.find(v).ok_or_else(|| PackageError::NotFound {
+            purl: ctx.purl.clone(),
+            detail: format!(
+                "no version {v} of {} on pypi (latest: {})",
+                index.name,
+                index.latest().unwrap_or_else(|| "none".into())
+            ),
+        })?,
+        None => index.latest().ok_or_else(|| PackageError::NotFound {
+            purl: ctx.purl.clone(),
+            detail: format!("{} has no installable release on pypi", index.name),
+        })?,
     };
-    let meta_path = ctx.work.with_file_name("pypi.json");
-    download(&url, &meta_path, None, &ctx.purl)?;
-    let meta: Value = fs::read_to_string(&meta_path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or_else(|| PackageError::Fetch { purl: ctx.purl.clone(), detail: format!("bad json from {url}") })?;
-    let version = meta["info"]["version"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| PackageError::Fetch { purl: ctx.purl.clone(), detail: format!("no info.version in {url}") })?;
     let version = validate_version(&version)?;
-    let files = meta["urls"].as_array().cloned().unwrap_or_default();
-    let sdist = files
-        .iter()
-        .filter(|f| f["packagetype"] == "sdist" && f["yanked"] != true)
-        .min_by_key(|f| !f["filename"].as_str().unwrap_or("").ends_with(".tar.gz"));
-    let has_wheel = files.iter().any(|f| f["packagetype"] == "bdist_wheel");
-    let requirement = format!("{}=={version}", pkg.name);
+    let pinned = pkg.version.is_some();
+    let files = index.files_of(&version);
+    let sdist = pick_sdist(&files, pinned);
 
+    // Wheel mode: pip picks the wheel (platform tags, requires-python); for
+    // "latest" it picks the newest installable one, whose version the wheel's
+    // file name tells.
+    let has_wheel = if pinned { files.iter().any(|f| f.is_wheel()) } else { index.files.iter().any(|f| f.is_wheel()) };
     if !ctx.opts.sdist && has_wheel {
-        match pip.download(std::slice::from_ref(&requirement), true) {
+        let asked = if pinned { format!("{}=={version}", index.name) } else { index.name.clone() };
+        match pip.download(std::slice::from_ref(&asked), true) {
             Ok(()) => {
                 let wheel = single_file(&pip.dist, ".whl").ok_or_else(|| PackageError::Fetch {
                     purl: ctx.purl.clone(),
                     detail: "pip download left no wheel".into(),
                 })?;
                 let file = wheel.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                let wheel_version = match wheel_file_version(&file) {
+                    Some(v) => validate_version(&v)?,
+                    None => version.clone(),
+                };
+                if wheel_version != version {
+                    tracing::info!(purl = %ctx.purl, %wheel_version, newest = %version, "newest installable wheel");
+                }
                 let mut dist = from_wheel(&wheel, &pkg.name, format!("dist/{file}"))?;
                 // pip resolves the dependencies from the wheel's metadata (data only, no code).
-                dist.requires = vec![requirement];
-                dist.version = Some(version);
+                dist.requires = vec![format!("{}=={wheel_version}", index.name)];
+                dist.version = Some(wheel_version);
                 return Ok(dist);
             }
             Err(e) if sdist.is_some() => {
                 tracing::warn!(purl = %ctx.purl, error = %e, "no usable wheel, staging the sdist");
+                clear_dir(&pip.dist)?;
             }
             Err(e) => return Err(e),
         }
@@ -201,23 +214,261 @@ fn from_registry(ctx: &Ctx, pip: &Pip) -> Result<Dist, PackageError> {
 
     let sdist = sdist.ok_or_else(|| PackageError::NotFound {
         purl: ctx.purl.clone(),
-        detail: format!("no source distribution of {} {version} on pypi", pkg.name),
+        detail: format!("no source distribution of {} {version} on pypi", index.name),
     })?;
-    let (Some(file), Some(sdist_url)) = (sdist["filename"].as_str(), sdist["url"].as_str()) else {
-        return Err(PackageError::Fetch {
-            purl: ctx.purl.clone(),
-            detail: "sdist entry without filename or url".into(),
-        });
-    };
-    let file = Path::new(file).file_name().unwrap_or_default().to_string_lossy().into_owned();
-    let dest = pip.dist.join(&file);
-    download(sdist_url, &dest, sdist["digests"]["sha256"].as_str(), &ctx.purl)?;
-    let declared = meta["info"]["requires_dist"]
-        .as_array()
-        .map(|reqs| reqs.iter().filter_map(|r| r.as_str().map(str::to_string)).collect::<Vec<_>>());
-    let mut dist = from_sdist(&dest, &pkg.name, format!("dist/{file}"), declared)?;
+    if sdist.yanked {
+        tracing::warn!(purl = %ctx.purl, file = %sdist.filename, "staging a yanked sdist (pinned exactly)");
+    }
+    let sha256 = sdist.sha256.as_deref().ok_or_else(|| PackageError::Fetch {
+        purl: ctx.purl.clone(),
+        detail: format!("the index gives no sha256 for {}", sdist.filename),
+    })?;
+    let dest = pip.dist.join(&sdist.filename);
+    download(&sdist.url, &dest, Some(sha256), None, &ctx.purl)?;
+    // Dependencies from the sdist's own PKG-INFO (or pyproject.toml).
+    let mut dist = from_sdist(&dest, &pkg.name, format!("dist/{}", sdist.filename), None)?;
     dist.version = Some(version);
     Ok(dist)
+}
+
+/// Empties a directory (a failed `pip download` may leave partial files).
+fn clear_dir(dir: &Path) -> Result<(), PackageError> {
+    let io = |e| PackageError::io(format!("failed to clear {}", dir.display()), e);
+    for entry in fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.is_dir() {
+            fs::remove_dir_all(&path).map_err(io)?;
+        } else {
+            fs::remove_file(&path).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// One file of a project on the simple index.
+#[derive(Clone, Debug, PartialEq)]
+struct IndexFile {
+    filename: String,
+    url: String,
+    sha256: Option<String>,
+    yanked: bool,
+    /// The version the file name says, when the file is a wheel or an sdist of the project.
+    version: Option<String>,
+}
+
+impl IndexFile {
+    fn is_wheel(&self) -> bool {
+        self.filename.to_ascii_lowercase().ends_with(".whl")
+    }
+
+    fn sdist_rank(&self) -> Option<u8> {
+        let lower = self.filename.to_ascii_lowercase();
+        if lower.ends_with(".tar.gz") {
+            Some(0)
+        } else if lower.ends_with(".zip") {
+            Some(1)
+        } else {
+            None
+        }
+    }
+}
+
+/// A project's page on the simple index (PEP 691 JSON, PEP 700 `versions`).
+#[derive(Debug)]
+struct SimpleIndex {
+    /// The PEP 503 normalised name.
+    name: String,
+    versions: Vec<String>,
+    files: Vec<IndexFile>,
+}
+
+impl SimpleIndex {
+    fn fetch(name: &str, save_to: &Path, purl: &str) -> Result<SimpleIndex, PackageError> {
+        let name = normalize_pypi_name(name);
+        let url = format!("{PYPI_SIMPLE}/{name}/");
+        download(&url, save_to, None, Some(SIMPLE_JSON), purl).map_err(|e| match e {
+            PackageError::NotFound { purl, .. } => {
+                PackageError::NotFound { purl, detail: format!("no project {name} on pypi ({url} is 404)") }
+            }
+            other => other,
+        })?;
+        let json: Value = fs::read_to_string(save_to)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .ok_or_else(|| PackageError::Fetch { purl: purl.to_string(), detail: format!("bad json from {url}") })?;
+        SimpleIndex::parse(&name, &url, &json)
+            .ok_or_else(|| PackageError::Fetch { purl: purl.to_string(), detail: format!("no files list in {url}") })
+    }
+
+    /// The index page `json` of the normalised `name`, fetched from `page_url`.
+    fn parse(name: &str, page_url: &str, json: &Value) -> Option<SimpleIndex> {
+        let mut files = Vec::new();
+        for f in json["files"].as_array()? {
+            let (Some(filename), Some(url)) = (f["filename"].as_str(), f["url"].as_str()) else { continue };
+            // A bare file name only: it becomes a path under dist/.
+            if filename.is_empty() || filename.contains(['/', '\\']) || filename.starts_with('.') {
+                continue;
+            }
+            let Some(url) = absolute_url(page_url, url) else { continue };
+            files.push(IndexFile {
+                filename: filename.to_string(),
+                url,
+                sha256: f["hashes"]["sha256"].as_str().map(str::to_ascii_lowercase),
+                // false, or true / a reason string (PEP 592).
+                yanked: !matches!(f["yanked"], Value::Null | Value::Bool(false)),
+                version: index_file_version(name, filename),
+            });
+        }
+        let mut versions: Vec<String> = match json["versions"].as_array() {
+            Some(v) => v.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            None => files.iter().filter_map(|f| f.version.clone()).collect(), // before PEP 700
+        };
+        versions.sort_by_cached_key(|v| version_key(v));
+        versions.dedup();
+        Some(SimpleIndex { name: name.to_string(), versions, files })
+    }
+
+    /// The version the index lists equal to `wanted` (PEP 440 equality).
+    fn find(&self, wanted: &str) -> Option<String> {
+        self.versions
+            .iter()
+            .find(|v| v.as_str() == wanted)
+            .or_else(|| self.versions.iter().find(|v| same_version(v, wanted)))
+            .cloned()
+    }
+
+    fn files_of(&self, version: &str) -> Vec<&IndexFile> {
+        self.files.iter().filter(|f| f.version.as_deref().is_some_and(|v| same_version(v, version))).collect()
+    }
+
+    /// The highest final release with a file that is not yanked; pre-releases
+    /// only when there is nothing else.
+    fn latest(&self) -> Option<String> {
+        let available: Vec<&String> =
+            self.versions.iter().filter(|v| self.files_of(v).iter().any(|f| !f.yanked)).collect();
+        let is_final = |v: &&&String| version_key(v).is_some_and(|k| k.is_final());
+        available.iter().rev().find(is_final).or_else(|| available.last()).map(|v| v.to_string())
+    }
+}
+
+/// The sdist of a version: `.tar.gz` before `.zip`; a yanked one only when pinned.
+fn pick_sdist<'a>(files: &[&'a IndexFile], pinned: bool) -> Option<&'a IndexFile> {
+    files
+        .iter()
+        .filter(|f| f.sdist_rank().is_some() && (pinned || !f.yanked))
+        .min_by_key(|f| (f.yanked, f.sdist_rank()))
+        .copied()
+}
+
+fn absolute_url(page_url: &str, url: &str) -> Option<String> {
+    let url = url.split('#').next().unwrap_or(url);
+    if url.starts_with("https://") {
+        Some(url.to_string())
+    } else if let Some(path) = url.strip_prefix('/').filter(|p| !p.starts_with('/')) {
+        let origin = page_url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+        Some(format!("{origin}/{path}"))
+    } else if !url.contains(':') {
+        Some(format!("{page_url}{url}"))
+    } else {
+        None // another scheme (http://, file:, ...)
+    }
+}
+
+/// The version in a wheel's file name (`name-version-[build-]py-abi-plat.whl`).
+fn wheel_file_version(filename: &str) -> Option<String> {
+    let stem = filename.strip_suffix(".whl").or_else(|| filename.strip_suffix(".WHL"))?;
+    let parts: Vec<&str> = stem.split('-').collect();
+    (parts.len() >= 5 && !parts[1].is_empty()).then(|| parts[1].to_string())
+}
+
+/// The version of the project `name` (normalised) a wheel or sdist file name says.
+fn index_file_version(name: &str, filename: &str) -> Option<String> {
+    if filename.to_ascii_lowercase().ends_with(".whl") {
+        let dist = filename.split('-').next()?;
+        return (normalize_pypi_name(dist) == name).then(|| wheel_file_version(filename)).flatten();
+    }
+    let lower = filename.to_ascii_lowercase();
+    let ext = [".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar"].into_iter().find(|e| lower.ends_with(e))?;
+    let stem = &filename[..filename.len() - ext.len()];
+    // The project name may itself hold dashes: the split after the part naming it.
+    stem.match_indices('-')
+        .map(|(i, _)| (&stem[..i], &stem[i + 1..]))
+        .find(|(dist, version)| normalize_pypi_name(dist) == name && !version.is_empty())
+        .map(|(_, version)| version.to_string())
+}
+
+/// A PEP 440 version as an ordering key: epoch, release (trailing zeros
+/// dropped), pre-release, post-release, dev release, local label.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct VersionKey {
+    epoch: u64,
+    release: Vec<u64>,
+    /// (-1, 0): dev release only (sorts before every pre-release); (0, n): a;
+    /// (1, n): b; (2, n): rc; (3, 0): final.
+    pre: (i8, u64),
+    /// -1 when none.
+    post: i64,
+    /// u64::MAX when none (a dev release sorts before the release).
+    dev: u64,
+    local: Vec<String>,
+}
+
+impl VersionKey {
+    fn is_final(&self) -> bool {
+        self.pre.0 == 3 && self.dev == u64::MAX
+    }
+}
+
+fn version_key(version: &str) -> Option<VersionKey> {
+    static PEP440: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?ix)^v?(?:(\d+)!)?(\d+(?:\.\d+)*)
+              (?:[-_.]?(a|b|c|rc|alpha|beta|pre|preview)[-_.]?(\d*))?
+              (?:-(\d+)|[-_.]?(?:post|rev|r)[-_.]?(\d*))?
+              (?:[-_.]?dev[-_.]?(\d*))?
+              (?:\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?$",
+        )
+        .expect("valid regex")
+    });
+    let c = PEP440.captures(version.trim())?;
+    let num = |i: usize| -> Option<u64> { c.get(i).map(|m| m.as_str().parse().unwrap_or(0)) };
+    let mut release: Vec<u64> = c[2].split('.').map(|p| p.parse().unwrap_or(u64::MAX)).collect();
+    while release.len() > 1 && release.last() == Some(&0) {
+        release.pop();
+    }
+    let dev = num(8);
+    let post = num(5).or_else(|| c.get(6).map(|m| m.as_str().parse().unwrap_or(0)));
+    let pre = match c.get(3).map(|m| m.as_str().to_ascii_lowercase()) {
+        Some(kind) => {
+            let rank = match kind.as_str() {
+                "a" | "alpha" => 0,
+                "b" | "beta" => 1,
+                _ => 2,
+            };
+            (rank, num(4).unwrap_or(0))
+        }
+        None if dev.is_some() && post.is_none() => (-1, 0),
+        None => (3, 0),
+    };
+    Some(VersionKey {
+        epoch: num(1).unwrap_or(0),
+        release,
+        pre,
+        post: post.map_or(-1, |p| p.min(i64::MAX as u64) as i64),
+        dev: dev.unwrap_or(u64::MAX),
+        local: c
+            .get(9)
+            .map_or_else(Vec::new, |l| l.as_str().split(['-', '_', '.']).map(str::to_ascii_lowercase).collect()),
+    })
+}
+
+/// PEP 440 equality (`1.0` == `1.0.0`, `1.0a1` == `1.0.alpha.1`); exact text for non-PEP 440 versions.
+fn same_version(a: &str, b: &str) -> bool {
+    a == b
+        || match (version_key(a), version_key(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => a.eq_ignore_ascii_case(b),
+        }
 }
 
 /// Runs `python3 -m pip download` restricted to wheels into `dist/`.
@@ -262,14 +513,21 @@ impl Pip<'_> {
     }
 }
 
-fn download(url: &str, dest: &Path, sha256: Option<&str>, purl: &str) -> Result<(), PackageError> {
-    let out = run(Command::new("python3").args(["-I", "-c", DOWNLOAD_PY, url]).arg(dest).arg(sha256.unwrap_or("")))?;
+/// Downloads `url` to `dest` (urllib under `python3 -I`), checking `sha256`
+/// when given; an HTTP 404 is `NotFound`.
+fn download(
+    url: &str,
+    dest: &Path,
+    sha256: Option<&str>,
+    accept: Option<&str>,
+    purl: &str,
+) -> Result<(), PackageError> {
+    let mut cmd = Command::new("python3");
+    cmd.args(["-I", "-c", DOWNLOAD_PY, url]).arg(dest).args([sha256.unwrap_or(""), accept.unwrap_or("")]);
+    let out = run(&mut cmd)?;
     match out.status.code() {
         Some(0) => Ok(()),
-        Some(4) => Err(PackageError::NotFound {
-            purl: purl.to_string(),
-            detail: format!("no such project or version on pypi ({url})"),
-        }),
+        Some(4) => Err(PackageError::NotFound { purl: purl.to_string(), detail: format!("{url} is 404") }),
         _ => Err(PackageError::Fetch {
             purl: purl.to_string(),
             detail: format!("download of {url} failed: {}", one_line(&String::from_utf8_lossy(&out.stderr))),

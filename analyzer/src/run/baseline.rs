@@ -33,9 +33,11 @@ pub fn save(cache: &Path, eco: Ecosystem, phase: &str, b: &Baseline) -> Result<(
     fs::write(&path, serde_json::to_string_pretty(b)?).with_context(|| format!("failed to write {}", path.display()))
 }
 
-/// The findings of a control phase, as a baseline.
+/// The findings of a control phase, as a baseline. Only active ones: a
+/// finding the rules already suppressed in the control run (npm reading
+/// `~/.npmrc`) must not hide the same subject when package code does it.
 pub fn from_phase(phase: &PhaseReport) -> Baseline {
-    phase.findings.iter().map(|f| (f.rule.clone(), f.subject.clone())).collect()
+    phase.findings.iter().filter(|f| f.is_active()).map(|f| (f.rule.clone(), f.subject.clone())).collect()
 }
 
 /// Labels the findings the baseline has.
