@@ -215,6 +215,9 @@ struct RunArgs {
     /// Keep the sandbox workspace on disk.
     #[arg(long)]
     keep: bool,
+    /// Benchmarks only: run the phases in the sandbox without tracing.
+    #[arg(long, hide = true)]
+    untraced: bool,
     /// Record each phase's events as DIR/<phase>.events.jsonl
     /// (`pkgtrace analyze` reads them).
     #[arg(long, value_name = "DIR")]
@@ -416,6 +419,7 @@ fn run_package(args: RunArgs) -> Result<i32> {
         baseline: !args.no_baseline,
         keep: args.keep,
         events: args.events.clone(),
+        untraced: args.untraced,
     };
     let result = match crate::run::run(&args.package, &pack, &opts) {
         Ok(r) => r,
@@ -460,6 +464,7 @@ fn trace(args: TraceArgs) -> Result<i32> {
         linger: seconds("--linger", args.linger)?,
         stdout_to_stderr: true,
         flush_each: args.follow,
+        untraced: false,
         sandbox: None,
         path: None,
     };

@@ -5,10 +5,12 @@
 //!
 //! No package code runs here: `pip download` of an sdist would run its
 //! `setup.py egg_info` (or build backend) to learn its dependencies, so an
-//! sdist is downloaded directly (PyPI JSON API, sha256 checked) and its
-//! dependencies are read statically (PyPI metadata, `PKG-INFO`,
-//! `pyproject.toml`); everything pip downloads is restricted to wheels
-//! (`--only-binary :all:`), whose metadata is plain data. Known limitation:
+//! sdist is downloaded directly (its URL and sha256 from the simple index,
+//! PEP 691 JSON, which also gives the versions: "latest" is resolved there)
+//! and its dependencies are read statically (`PKG-INFO`, `pyproject.toml`);
+//! everything pip downloads is restricted to wheels (`--only-binary :all:`),
+//! whose metadata is plain data. PyPI's legacy JSON API (`/pypi/<name>/json`)
+//! is not used: proxies that let pip through may refuse it. Known limitation:
 //! a dependency (or build requirement) published only as an sdist is not
 //! staged, and staging fails naming it.
 
@@ -436,7 +438,7 @@ fn version_key(version: &str) -> Option<VersionKey> {
     while release.len() > 1 && release.last() == Some(&0) {
         release.pop();
     }
-    let dev = num(8);
+    let dev = num(7);
     let post = num(5).or_else(|| c.get(6).map(|m| m.as_str().parse().unwrap_or(0)));
     let pre = match c.get(3).map(|m| m.as_str().to_ascii_lowercase()) {
         Some(kind) => {
@@ -457,7 +459,7 @@ fn version_key(version: &str) -> Option<VersionKey> {
         post: post.map_or(-1, |p| p.min(i64::MAX as u64) as i64),
         dev: dev.unwrap_or(u64::MAX),
         local: c
-            .get(9)
+            .get(8)
             .map_or_else(Vec::new, |l| l.as_str().split(['-', '_', '.']).map(str::to_ascii_lowercase).collect()),
     })
 }
@@ -812,11 +814,97 @@ mod tests {
         assert_eq!((req, build, version), (vec![], files(DEFAULT_BUILD_REQUIRES), None));
     }
 
+    const SIX_PAGE: &str = r#"{"meta": {"api-version": "1.1"}, "name": "six",
+        "versions": ["1.10.0", "1.9.0", "2.0.0rc1", "1.16.0", "1.17.0", "1.2.0"],
+        "files": [
+          {"filename": "six-1.9.0.tar.gz", "url": "https://files.example/six-1.9.0.tar.gz", "hashes": {"sha256": "AA"}, "yanked": false},
+          {"filename": "six-1.10.0.tar.gz", "url": "https://files.example/six-1.10.0.tar.gz", "hashes": {"sha256": "bb"}, "yanked": false},
+          {"filename": "six-1.16.0-py2.py3-none-any.whl", "url": "https://files.example/w.whl", "hashes": {"sha256": "cc"}, "yanked": false},
+          {"filename": "six-1.16.0.zip", "url": "/packages/six-1.16.0.zip", "hashes": {"sha256": "dd"}, "yanked": false},
+          {"filename": "six-1.16.0.tar.gz", "url": "https://files.example/six-1.16.0.tar.gz", "hashes": {"sha256": "ee"}, "yanked": false},
+          {"filename": "six-1.17.0.tar.gz", "url": "https://files.example/six-1.17.0.tar.gz", "hashes": {"sha256": "ff"}, "yanked": "broken"},
+          {"filename": "six-2.0.0rc1.tar.gz", "url": "https://files.example/six-2.0.0rc1.tar.gz", "hashes": {"sha256": "00"}, "yanked": false},
+          {"filename": "../evil-1.16.0.tar.gz", "url": "https://files.example/x", "hashes": {"sha256": "11"}},
+          {"filename": "six-1.2.0.tar.gz", "url": "http://insecure.example/six-1.2.0.tar.gz", "hashes": {"sha256": "22"}}
+        ]}"#;
+
+    #[test]
+    fn orders_versions_pep440() {
+        let mut v =
+            files(&["1.10.0", "1.9.0", "1.0", "1.0.post1", "1.0rc1", "1.0a2", "1.0.dev3", "1.0b1", "2!0.1", "1.0a10"]);
+        v.sort_by_cached_key(|v| version_key(v));
+        assert_eq!(
+            v,
+            files(&["1.0.dev3", "1.0a2", "1.0a10", "1.0b1", "1.0rc1", "1.0", "1.0.post1", "1.9.0", "1.10.0", "2!0.1"])
+        );
+        assert!(same_version("1.0", "1.0.0") && same_version("1.0a1", "1.0.alpha.1") && same_version("v2.1", "2.1"));
+        assert!(!same_version("1.0", "1.0.1") && !same_version("1.0+x", "1.0"));
+        assert!(version_key("1.0").unwrap().is_final() && !version_key("1.0rc1").unwrap().is_final());
+        assert!(!version_key("1.0.dev1").unwrap().is_final() && version_key("1.0.post1").unwrap().is_final());
+        assert!(version_key("not a version").is_none());
+    }
+
+    #[test]
+    fn reads_versions_from_file_names() {
+        assert_eq!(index_file_version("six", "six-1.16.0.tar.gz").as_deref(), Some("1.16.0"));
+        assert_eq!(index_file_version("markupsafe", "MarkupSafe-2.1.5.tar.gz").as_deref(), Some("2.1.5"));
+        assert_eq!(index_file_version("zope-interface", "zope.interface-6.0.zip").as_deref(), Some("6.0"));
+        assert_eq!(index_file_version("foo-bar", "foo-bar-1.0.tar.gz").as_deref(), Some("1.0"));
+        let wheel = "MarkupSafe-2.1.5-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
+        assert_eq!(index_file_version("markupsafe", wheel).as_deref(), Some("2.1.5"));
+        assert_eq!(index_file_version("six", "other-1.0.tar.gz"), None);
+        assert_eq!(index_file_version("six", "six-1.0.win32.exe"), None);
+        assert_eq!(wheel_file_version("six-1.16.0-py2.py3-none-any.whl").as_deref(), Some("1.16.0"));
+        assert_eq!(wheel_file_version("six-1.16.0.tar.gz"), None);
+    }
+
+    #[test]
+    fn resolves_versions_and_files_from_the_simple_index() {
+        let json: Value = serde_json::from_str(SIX_PAGE).unwrap();
+        let index = SimpleIndex::parse("six", "https://pypi.org/simple/six/", &json).unwrap();
+        // Sorted by PEP 440, not as listed or as text.
+        assert_eq!(index.versions, files(&["1.2.0", "1.9.0", "1.10.0", "1.16.0", "1.17.0", "2.0.0rc1"]));
+        // 2.0.0rc1 is a pre-release, 1.17.0 only yanked files.
+        assert_eq!(index.latest().as_deref(), Some("1.16.0"));
+        assert_eq!(index.find("1.16").as_deref(), Some("1.16.0"));
+        assert_eq!(index.find("2.0.0rc1").as_deref(), Some("2.0.0rc1"));
+        assert_eq!(index.find("9.9"), None);
+        assert!(index.files.iter().all(|f| !f.filename.contains('/')), "path in a file name kept");
+        assert!(index.files.iter().all(|f| f.url.starts_with("https://")), "non-https url kept");
+
+        let files_16 = index.files_of("1.16.0");
+        assert_eq!(files_16.len(), 3);
+        assert!(files_16.iter().any(|f| f.is_wheel()));
+        let sdist = pick_sdist(&files_16, true).unwrap();
+        assert_eq!((sdist.filename.as_str(), sdist.sha256.as_deref()), ("six-1.16.0.tar.gz", Some("ee")));
+        let zip = files_16.iter().find(|f| f.filename.ends_with(".zip")).unwrap();
+        assert_eq!(zip.url, "https://pypi.org/packages/six-1.16.0.zip");
+        assert_eq!(index.files_of("1.9.0")[0].sha256.as_deref(), Some("aa"));
+        // A yanked sdist only when pinned exactly.
+        assert_eq!(pick_sdist(&index.files_of("1.17.0"), false), None);
+        assert!(pick_sdist(&index.files_of("1.17.0"), true).is_some_and(|f| f.yanked));
+
+        // Only pre-releases: the newest of them.
+        let json: Value = serde_json::from_str(
+            r#"{"versions": ["0.1a1", "0.1b2"], "files": [
+              {"filename": "x-0.1a1.tar.gz", "url": "https://f/a", "hashes": {}},
+              {"filename": "x-0.1b2.tar.gz", "url": "https://f/b", "hashes": {}}]}"#,
+        )
+        .unwrap();
+        let index = SimpleIndex::parse("x", "https://pypi.org/simple/x/", &json).unwrap();
+        assert_eq!(index.latest().as_deref(), Some("0.1b2"));
+        // Before PEP 700 (no "versions"): from the file names.
+        let json: Value =
+            serde_json::from_str(r#"{"files": [{"filename": "x-1.0.tar.gz", "url": "https://f/a"}]}"#).unwrap();
+        let index = SimpleIndex::parse("x", "https://pypi.org/simple/x/", &json).unwrap();
+        assert_eq!(index.versions, files(&["1.0"]));
+        assert!(SimpleIndex::parse("x", "https://pypi.org/simple/x/", &serde_json::json!({})).is_none());
+    }
+
     /// A local setup.py project that leaves a marker when run: staging must
     /// not run it; the staged install (offline) must. Needs PyPI for the
     /// setuptools and wheel wheels the offline build requires.
     #[test]
-    #[ignore = "registry: needs network; run with --ignored registry_"]
     fn registry_pypi_local_setup_py_not_run() {
         let t = tempfile::tempdir().unwrap();
         let dir = t.path().join("evil-py");
@@ -931,7 +1019,6 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 "#;
 
     #[test]
-    #[ignore = "registry: needs network; run with --ignored registry_"]
     fn registry_pypi_six_wheel() {
         let t = tempfile::tempdir().unwrap();
         let pkg = parse("pkg:pypi/six@1.16.0", None).unwrap();
@@ -944,7 +1031,6 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     }
 
     #[test]
-    #[ignore = "registry: needs network; run with --ignored registry_"]
     fn registry_pypi_six_sdist() {
         let t = tempfile::tempdir().unwrap();
         let pkg = parse("pkg:pypi/six@1.16.0", None).unwrap();
@@ -956,11 +1042,30 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     }
 
     #[test]
-    #[ignore = "registry: needs network; run with --ignored registry_"]
     fn registry_pypi_not_found() {
         let t = tempfile::tempdir().unwrap();
         let pkg = parse("pkg:pypi/six@99.0.0", None).unwrap();
         let err = stage(&pkg, t.path(), &FetchOptions::default()).unwrap_err();
         assert!(matches!(err, PackageError::NotFound { .. }), "{err}");
+        assert!(err.to_string().contains("no version 99.0.0 of six"), "{err}");
+        let pkg = parse("pkg:pypi/pkgtrace-no-such-project-x7q2", None).unwrap();
+        let err = stage(&pkg, t.path(), &FetchOptions::default()).unwrap_err();
+        assert!(matches!(err, PackageError::NotFound { .. }), "{err}");
+        assert!(err.to_string().contains("no project pkgtrace-no-such-project-x7q2 on pypi"), "{err}");
+    }
+
+    /// "latest": the version comes from the simple index (sdist) or the wheel pip picked.
+    #[test]
+    fn registry_pypi_latest() {
+        let t = tempfile::tempdir().unwrap();
+        let pkg = parse("pkg:pypi/six", None).unwrap();
+        let wheel = stage(&pkg, t.path(), &FetchOptions::default()).unwrap();
+        let sdist = stage(&pkg, t.path(), &FetchOptions { sdist: true }).unwrap();
+        let key = |v: &str| version_key(v).unwrap();
+        assert!(key(&wheel.version) >= key("1.17.0"), "{}", wheel.version);
+        assert_eq!(wheel.version, sdist.version);
+        assert!(wheel.workdir.join(format!("dist/six-{}-py2.py3-none-any.whl", wheel.version)).is_file());
+        assert!(sdist.workdir.join(format!("dist/six-{}.tar.gz", sdist.version)).is_file());
+        assert_eq!(wheel.install[1].last(), Some(&format!("dist/six-{}-py2.py3-none-any.whl", wheel.version)));
     }
 }

@@ -33,6 +33,8 @@ pub struct RunOptions {
     pub keep: bool,
     /// Record each phase's event stream as `<dir>/<phase>.events.jsonl`.
     pub events: Option<PathBuf>,
+    /// Run without tracing (benchmarks).
+    pub untraced: bool,
 }
 
 /// The package a report is about.
@@ -140,6 +142,7 @@ fn run_phases(
             ro_binds,
             path_prefix,
             events: opts.events.as_ref().map(|d| d.join(format!("{name}.events.jsonl"))),
+            untraced: opts.untraced,
         };
         let report = phase::run(&ws, &spec, pack, canaries)?;
         leaked.extend(leaks(&report, canaries));
@@ -235,6 +238,7 @@ fn control_baseline(eco: Ecosystem, phase: &str, pack: &RulePack, opts: &RunOpti
         baseline: false,
         keep: false,
         events: None,
+        untraced: false,
     };
     let (phases, _) = run_phases(&staged, pack, &control, &canaries)?;
     let mut wanted = None;

@@ -31,6 +31,8 @@ pub struct PhaseSpec {
     pub path_prefix: Vec<String>,
     /// Record the phase's event stream to this file.
     pub events: Option<std::path::PathBuf>,
+    /// Run without tracing (benchmarks).
+    pub untraced: bool,
 }
 
 /// How much of the command's output the report keeps.
@@ -93,6 +95,7 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
         None => None,
     };
     let mut last: Option<Outcome> = None;
+    let (mut wall_ms, mut setup_ms) = (0u64, None);
     let mut sink_log = SinkLog::default();
     let mut error: Option<String> = None;
     let deadline = std::time::Instant::now() + spec.timeout;
@@ -103,6 +106,7 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
             timeout: Some(remaining.max(Duration::from_secs(1))),
             linger: Duration::from_secs(1),
             flush_each: false,
+            untraced: spec.untraced,
             sandbox: Some(setup.clone()),
             stdout_to_stderr: false,
             path: Some(path.clone()),
@@ -131,6 +135,8 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
         }
         match tracer.join().map_err(|_| anyhow::anyhow!("the sandbox thread panicked"))? {
             Ok((outcome, log)) => {
+                wall_ms += outcome.wall_ms;
+                setup_ms = setup_ms.or(Some(outcome.setup_ms));
                 sink_log.dns.extend(log.dns);
                 sink_log.tcp.extend(log.tcp);
                 let ok = outcome.exit_code == Some(0);
@@ -160,7 +166,12 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
     };
     report.status = Some(status.to_string());
     report.error = error;
-    report.run = last;
+    report.run = last.map(|mut o| {
+        // The phase's time is that of all its commands.
+        o.wall_ms = wall_ms;
+        o.setup_ms = setup_ms.unwrap_or(0);
+        o
+    });
     report.output = Some(OutputTail { stdout: tail(&stdout_path, TAIL), stderr: tail(&stderr_path, TAIL) });
     report.sinks = Some(sink_log);
     Ok(report)

@@ -51,6 +51,8 @@ fn walk(v: &mut Value, rep: &[(String, String)], pids: &mut HashMap<i64, i64>) {
         Value::Array(a) => a.iter_mut().for_each(|x| walk(x, rep, pids)),
         Value::Object(map) => {
             map.remove("stops");
+            map.remove("wall_ms");
+            map.remove("setup_ms");
             map.remove("seq");
             for (k, x) in map.iter_mut() {
                 if matches!(k.as_str(), "pid" | "parent") {

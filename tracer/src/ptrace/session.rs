@@ -66,6 +66,8 @@ pub struct Options {
     pub sandbox: Option<std::sync::Arc<super::sandbox::ChildSetup>>,
     /// The PATH to find the command on (default: pkgtrace's own).
     pub path: Option<String>,
+    /// Run the command without tracing (benchmarks: the cost of tracing).
+    pub untraced: bool,
     /// Send the command's standard output to standard error (so a report
     /// on standard output is not mixed with the command's output).
     pub stdout_to_stderr: bool,
@@ -92,6 +94,13 @@ pub struct Outcome {
     pub killed_at_end: u32,
     /// ptrace stops taken (a measure of the tracing cost).
     pub stops: u64,
+    /// Wall-clock time of the run, in milliseconds.
+    #[serde(default)]
+    pub wall_ms: u64,
+    /// From fork to the command's first exec: building the sandbox and
+    /// attaching the tracer, in milliseconds.
+    #[serde(default)]
+    pub setup_ms: u64,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -201,6 +210,7 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
     });
     let program = seccomp::program(syscalls::table());
 
+    let started = Instant::now();
     let child = raw::fork().map_err(os("fork"))?;
     if child == 0 {
         if opts.stdout_to_stderr {
@@ -212,6 +222,12 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
                 raw::exit(SANDBOX_FAILED);
             }
         }
+        if opts.untraced {
+            match &c_env {
+                Some(env) => raw::exec_env_or_die(&c_exe, &c_argv, env),
+                None => raw::exec_or_die(&c_exe, &c_argv),
+            }
+        }
         raw::stop_self();
         if raw::install_filter(&program).is_err() {
             // SAFETY-free exit path: a distinct status the parent reports.
@@ -221,6 +237,21 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
             Some(env) => raw::exec_env_or_die(&c_exe, &c_argv, env),
             None => raw::exec_or_die(&c_exe, &c_argv),
         }
+    }
+    if opts.untraced {
+        // Benchmarks only: the same sandbox and command without ptrace, to
+        // measure what tracing costs. Only the command itself is waited for.
+        let status = raw::wait_stopped(child).map_err(os("wait for the command"))?;
+        let mut outcome = Outcome { wall_ms: started.elapsed().as_millis() as u64, ..Outcome::default() };
+        if libc::WIFEXITED(status) {
+            if libc::WEXITSTATUS(status) == SANDBOX_FAILED {
+                return Err(TraceError::Sandbox);
+            }
+            outcome.exit_code = Some(libc::WEXITSTATUS(status));
+        } else if libc::WIFSIGNALED(status) {
+            outcome.signal = Some(signal_name(libc::WTERMSIG(status)));
+        }
+        return Ok(outcome);
     }
     let status = raw::wait_stopped(child).map_err(os("wait for the command to start"))?;
     if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == SANDBOX_FAILED {
@@ -259,6 +290,7 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
 
     let mut looper = Loop {
         batch: Vec::new(),
+        first_exec: None,
         last_flush: Instant::now(),
         flush_each: opts.flush_each,
         tasks: HashMap::new(),
@@ -274,6 +306,8 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
     let _ = watchdog.join();
     let mut outcome = std::mem::take(&mut looper.outcome);
     result?;
+    outcome.wall_ms = started.elapsed().as_millis() as u64;
+    outcome.setup_ms = looper.first_exec.map(|t| t.duration_since(started).as_millis() as u64).unwrap_or(0);
     match *shared.fired.lock().unwrap_or_else(|e| e.into_inner()) {
         Some(Reason::Timeout) => outcome.timed_out = true,
         Some(Reason::Interrupt) => outcome.interrupted = true,
@@ -308,6 +342,8 @@ fn watchdog(shared: &Shared) {
 
 struct Loop<'e, F: FnMut(Vec<Event>)> {
     batch: Vec<Event>,
+    /// When the first execve stopped (the sandbox was built by then).
+    first_exec: Option<Instant>,
     last_flush: Instant,
     flush_each: bool,
     tasks: HashMap<i32, Task>,
@@ -398,6 +434,9 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         }
         let Some(sys) = syscalls::lookup(info.nr as i64) else { return raw::cont(pid, 0) };
         let cx = self.ctx(pid);
+        if self.first_exec.is_none() && sys.interest == crate::strace::decode::Interest::Exec {
+            self.first_exec = Some(Instant::now());
+        }
         let Some(kind) = entry(sys, cx, &mut self.fd_paths, info.args) else { return raw::cont(pid, 0) };
         if data & DATA_EXIT != 0 {
             self.tasks.entry(pid).or_default().pending = Some((kind, info.args));
