@@ -759,8 +759,15 @@ fn ecosystem_of(chain: &str, argv: &[String]) -> Option<&'static str> {
 
 /// The script an interpreter or shell is asked to run: the first argument
 /// that is not an option (`sh -e x.sh`, `python3 x.py`), unless the code
-/// is inline (`-c`, `-e`).
+/// is inline (`-c`, `-e`). Other programs' arguments are data (`gcc x.o`).
 fn script_arg(argv: &[String]) -> Option<&str> {
+    let prog = basename(argv.first()?);
+    let runs_scripts = ["sh", "bash", "dash", "zsh", "ksh", "ash", "perl", "ruby", "php", "lua"].contains(&prog)
+        || prog.starts_with("python")
+        || prog.starts_with("node");
+    if !runs_scripts {
+        return None;
+    }
     for a in argv.iter().skip(1) {
         match a.as_str() {
             "-c" | "-e" | "--eval" | "-m" => return None,
@@ -842,6 +849,15 @@ fn process_name(exe: Option<&str>, argv: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scripts_are_those_of_interpreters_only() {
+        let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(script_arg(&a(&["sh", "-e", "/tmp/x.sh"])), Some("/tmp/x.sh"));
+        assert_eq!(script_arg(&a(&["/usr/bin/python3", "x.py"])), Some("x.py"));
+        assert_eq!(script_arg(&a(&["sh", "-c", "true"])), None);
+        assert_eq!(script_arg(&a(&["/usr/bin/gcc", "-shared", "build/x.o", "-o", "x.so"])), None);
+    }
 
     #[test]
     fn process_names() {
