@@ -762,17 +762,26 @@ fn ecosystem_of(chain: &str, argv: &[String]) -> Option<&'static str> {
 /// is inline (`-c`, `-e`). Other programs' arguments are data (`gcc x.o`).
 fn script_arg(argv: &[String]) -> Option<&str> {
     let prog = basename(argv.first()?);
-    let runs_scripts = ["sh", "bash", "dash", "zsh", "ksh", "ash", "perl", "ruby", "php", "lua"].contains(&prog)
-        || prog.starts_with("python")
-        || prog.starts_with("node");
-    if !runs_scripts {
+    let shell = ["sh", "bash", "dash", "zsh", "ksh", "ash"].contains(&prog);
+    let python = prog.starts_with("python");
+    let other = prog.starts_with("node") || ["perl", "ruby", "php", "lua"].contains(&prog);
+    // The flags that make the code inline (no script file) differ: `-e`
+    // is errexit for a shell but code for node and perl.
+    let inline: &[&str] = if shell {
+        &["-c"]
+    } else if python {
+        &["-c", "-m"]
+    } else if other {
+        &["-e", "--eval", "-p", "--print"]
+    } else {
         return None;
-    }
+    };
     for a in argv.iter().skip(1) {
-        match a.as_str() {
-            "-c" | "-e" | "--eval" | "-m" => return None,
-            s if s.starts_with('-') => continue,
-            s => return Some(s),
+        if inline.contains(&a.as_str()) {
+            return None;
+        }
+        if !a.starts_with('-') {
+            return Some(a);
         }
     }
     None
