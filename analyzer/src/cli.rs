@@ -103,11 +103,9 @@ enum ColorChoice {
     Never,
 }
 
+/// How a report is judged and shown: shared by analyze, trace and run.
 #[derive(Args)]
-struct AnalyzeArgs {
-    /// Logs to analyze: files, directories, or PHASE=PATH to name the phase.
-    #[arg(required = true, value_name = "PATH")]
-    paths: Vec<String>,
+struct ReportArgs {
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
     /// Use the rules in DIR instead of the built-in pack.
@@ -116,6 +114,28 @@ struct AnalyzeArgs {
     /// Exit 1 when an active finding is at least this severe.
     #[arg(long, default_value = "high", value_name = "SEVERITY")]
     fail_on: Severity,
+    #[arg(long, value_enum, default_value = "auto")]
+    color: ColorChoice,
+}
+
+impl ReportArgs {
+    /// Prints the report; the exit code its findings call for.
+    fn finish(&self, report: &Report) -> Result<i32> {
+        write_report(report, self.format, self.color)?;
+        Ok(match report.worst() {
+            Some(s) if s >= self.fail_on => EXIT_FINDINGS,
+            _ => EXIT_OK,
+        })
+    }
+}
+
+#[derive(Args)]
+struct AnalyzeArgs {
+    /// Logs to analyze: files, directories, or PHASE=PATH to name the phase.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<String>,
+    #[command(flatten)]
+    report: ReportArgs,
     /// Phase name for paths given without PHASE=.
     #[arg(long, default_value = "install")]
     phase: String,
@@ -134,24 +154,16 @@ struct AnalyzeArgs {
     /// A canary value planted in the run's credentials (repeatable).
     #[arg(long = "canary", value_name = "VALUE")]
     canaries: Vec<String>,
-    #[arg(long, value_enum, default_value = "auto")]
-    color: ColorChoice,
 }
 
 #[derive(Args)]
 struct TraceArgs {
-    #[arg(long, value_enum, default_value = "text")]
-    format: Format,
     /// Record the event stream (JSON Lines) to FILE; `pkgtrace analyze FILE`
     /// gives the same report later.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Use the rules in DIR instead of the built-in pack.
-    #[arg(long, value_name = "DIR")]
-    rules: Option<PathBuf>,
-    /// Exit 1 when an active finding is at least this severe.
-    #[arg(long, default_value = "high", value_name = "SEVERITY")]
-    fail_on: Severity,
+    #[command(flatten)]
+    report: ReportArgs,
     /// Kill the whole run after SECS seconds (the report says so).
     #[arg(long, value_name = "SECS")]
     timeout: Option<f64>,
@@ -174,8 +186,6 @@ struct TraceArgs {
     /// A canary value planted in the run's credentials (repeatable).
     #[arg(long = "canary", value_name = "VALUE")]
     canaries: Vec<String>,
-    #[arg(long, value_enum, default_value = "auto")]
-    color: ColorChoice,
     /// The command to trace, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<std::ffi::OsString>,
@@ -222,16 +232,8 @@ struct RunArgs {
     /// (`pkgtrace analyze` reads them).
     #[arg(long, value_name = "DIR")]
     events: Option<PathBuf>,
-    #[arg(long, value_enum, default_value = "text")]
-    format: Format,
-    /// Use the rules in DIR instead of the built-in pack.
-    #[arg(long, value_name = "DIR")]
-    rules: Option<PathBuf>,
-    /// Exit 1 when an active finding is at least this severe.
-    #[arg(long, default_value = "high", value_name = "SEVERITY")]
-    fail_on: Severity,
-    #[arg(long, value_enum, default_value = "auto")]
-    color: ColorChoice,
+    #[command(flatten)]
+    report: ReportArgs,
 }
 
 /// Runs the command line; returns the exit code.
@@ -306,7 +308,7 @@ fn split_phase<'a>(arg: &'a str, default: &'a str) -> (&'a str, &'a str) {
 }
 
 fn analyze(args: AnalyzeArgs) -> Result<i32> {
-    let pack = load_pack(args.rules.as_deref())?;
+    let pack = load_pack(args.report.rules.as_deref())?;
     // Group inputs by phase, in the order phases first appear.
     let mut phases: Vec<(String, Vec<Input>)> = Vec::new();
     let mut input_errors = 0;
@@ -363,14 +365,8 @@ fn analyze(args: AnalyzeArgs) -> Result<i32> {
         report.stats.processes += phase_report.processes;
         report.phases.push(phase_report);
     }
-    write_report(&report, args.format, args.color)?;
-    if input_errors > 0 {
-        return Ok(EXIT_USAGE);
-    }
-    Ok(match report.worst() {
-        Some(s) if s >= args.fail_on => EXIT_FINDINGS,
-        _ => EXIT_OK,
-    })
+    let code = args.report.finish(&report)?;
+    Ok(if input_errors > 0 { EXIT_USAGE } else { code })
 }
 
 /// Reads one input on its own thread and feeds its events to the analyzer.
@@ -404,7 +400,7 @@ pub fn run_input(input: &Input, analyzer: &mut Analyzer<'_>) -> Result<(ParseSta
 }
 
 fn run_package(args: RunArgs) -> Result<i32> {
-    let pack = load_pack(args.rules.as_deref())?;
+    let pack = load_pack(args.report.rules.as_deref())?;
     let ecosystem = match &args.ecosystem {
         Some(e) => Some(e.parse::<crate::package::Ecosystem>().map_err(|e| anyhow::anyhow!("{e}"))?),
         None => None,
@@ -430,14 +426,11 @@ fn run_package(args: RunArgs) -> Result<i32> {
             return Ok(EXIT_USAGE);
         }
     };
-    write_report(&result.report, args.format, args.color)?;
+    let code = args.report.finish(&result.report)?;
     if let Some(path) = &result.stored {
         eprintln!("pkgtrace: report stored in {}", path.display());
     }
-    Ok(match result.report.worst() {
-        Some(s) if s >= args.fail_on => EXIT_FINDINGS,
-        _ => EXIT_OK,
-    })
+    Ok(code)
 }
 
 fn seconds(what: &str, secs: f64) -> Result<std::time::Duration> {
@@ -447,7 +440,7 @@ fn seconds(what: &str, secs: f64) -> Result<std::time::Duration> {
 fn trace(args: TraceArgs) -> Result<i32> {
     // A pack from --rules may be invalid: check it before anything runs.
     // The built-in one is compiled while the command already runs.
-    let user_pack = args.rules.as_deref().map(|d| load_pack(Some(d))).transpose()?;
+    let user_pack = args.report.rules.as_deref().map(|d| load_pack(Some(d))).transpose()?;
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
     let ctx = Context {
         phase: args.phase.clone(),
@@ -522,11 +515,7 @@ fn trace(args: TraceArgs) -> Result<i32> {
         phases: vec![phase],
         stats: Stats { lines: 0, events, unparsed: 0, processes },
     };
-    write_report(&report, args.format, args.color)?;
-    Ok(match report.worst() {
-        Some(s) if s >= args.fail_on => EXIT_FINDINGS,
-        _ => EXIT_OK,
-    })
+    args.report.finish(&report)
 }
 
 fn write_report(report: &Report, format: Format, color: ColorChoice) -> Result<()> {

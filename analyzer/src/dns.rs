@@ -806,25 +806,7 @@ mod tests {
         }
     }
 
-    /// xorshift64: enough randomness for fuzzing without a dependency.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-
-        fn byte(&mut self) -> u8 {
-            self.next().to_le_bytes()[0]
-        }
-    }
+    use crate::testutil::Rng;
 
     #[test]
     fn fuzz_never_panics() {

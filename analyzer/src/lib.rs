@@ -21,6 +21,9 @@ pub mod severity;
 pub mod sinks;
 pub mod text;
 
+#[cfg(test)]
+mod testutil;
+
 pub use analysis::{Analyzer, Context};
 pub use report::Report;
 pub use rules::RulePack;

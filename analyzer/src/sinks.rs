@@ -1149,42 +1149,7 @@ mod tests {
         drop((silent, silent_dns));
     }
 
-    /// xorshift64: enough randomness for fuzzing without a dependency.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-
-        fn bytes(&mut self, max: usize) -> Vec<u8> {
-            let len = self.below(max + 1);
-            (0..len).map(|_| self.next().to_le_bytes()[0]).collect()
-        }
-
-        fn mutate(&mut self, seed: &[u8]) -> Vec<u8> {
-            let mut buf = seed.to_vec();
-            for _ in 0..=self.below(4) {
-                if buf.is_empty() {
-                    break;
-                }
-                let at = self.below(buf.len());
-                match self.below(3) {
-                    0 => buf[at] ^= 1 << self.below(8),
-                    1 => buf[at] = self.next().to_le_bytes()[0],
-                    _ => buf.truncate(at),
-                }
-            }
-            buf
-        }
-    }
+    use crate::testutil::Rng;
 
     fn garbage_payloads() -> Vec<Vec<u8>> {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
