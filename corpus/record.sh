@@ -102,6 +102,14 @@ ip -o addr show | grep -v ' lo ' && die "unexpected address"
 mount -t tmpfs -o mode=755 tmpfs /mnt
 mkdir -p $S/etc $S/out $S/bin /mnt/fakebin
 cp -a "$WORK/npm-cache" $S/npm-cache
+# The checkout, the parity output and the pkgtrace binary may live under
+# /tmp or /var/tmp, which are covered next: keep them reachable through
+# binds (and a copy) made first.
+mkdir -p $S/here && mount --bind "$HERE" $S/here && HERE=$S/here
+if [ -n "${PARITY_OUT:-}" ]; then
+    mkdir -p $S/parity-out && mount --bind "$PARITY_OUT" $S/parity-out && PARITY_OUT=$S/parity-out
+    cp "$PARITY_BIN" $S/pkgtrace && chmod 755 $S/pkgtrace && PARITY_BIN=$S/pkgtrace
+fi
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=1777 tmpfs /var/tmp
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
