@@ -272,3 +272,14 @@ fn baseline_labels_runtime_noise_not_package_behaviour() {
     assert!(token.get("baseline").is_none() && token.get("suppressed_by").is_none(), "{token}");
     assert!(cache.join("baseline/npm-install.json").exists(), "the control run is cached");
 }
+
+#[test]
+fn a_package_that_allocates_without_bound_is_stopped() {
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (r, _) = run("npm/memhog", &["--memory", "256", "--phase", "install"]);
+    let install = phase(&r, "install");
+    assert_eq!(install["status"], "failed", "{}", install["run"]);
+    assert!(install["error"].as_str().unwrap_or("").contains("memory limit"), "{}", install["error"]);
+    let left = sandbox_processes();
+    assert!(left.is_empty(), "processes survive: {left:?}");
+}

@@ -225,6 +225,9 @@ struct RunArgs {
     /// Keep the sandbox workspace on disk.
     #[arg(long)]
     keep: bool,
+    /// Memory limit of each phase (all its processes together), in MiB.
+    #[arg(long, value_name = "MIB", default_value = "4096")]
+    memory: u64,
     /// Benchmarks only: run the phases in the sandbox without tracing.
     #[arg(long, hide = true)]
     untraced: bool,
@@ -416,6 +419,7 @@ fn run_package(args: RunArgs) -> Result<i32> {
         keep: args.keep,
         events: args.events.clone(),
         untraced: args.untraced,
+        memory: args.memory << 20,
     };
     let result = match crate::run::run(&args.package, &pack, &opts) {
         Ok(r) => r,
@@ -458,6 +462,7 @@ fn trace(args: TraceArgs) -> Result<i32> {
         stdout_to_stderr: true,
         flush_each: args.follow,
         untraced: false,
+        cgroup_procs: None,
         sandbox: None,
         path: None,
     };

@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub events: Option<PathBuf>,
     /// Run without tracing (benchmarks).
     pub untraced: bool,
+    /// Memory limit of each phase, in bytes.
+    pub memory: u64,
 }
 
 /// The package a report is about.
@@ -143,6 +145,7 @@ fn run_phases(
             path_prefix,
             events: opts.events.as_ref().map(|d| d.join(format!("{name}.events.jsonl"))),
             untraced: opts.untraced,
+            memory: opts.memory,
         };
         let report = phase::run(&ws, &spec, pack, canaries)?;
         leaked.extend(leaks(&report, canaries));
@@ -239,6 +242,7 @@ fn control_baseline(eco: Ecosystem, phase: &str, pack: &RulePack, opts: &RunOpti
         keep: false,
         events: None,
         untraced: false,
+        memory: opts.memory,
     };
     let (phases, _) = run_phases(&staged, pack, &control, &canaries)?;
     let mut wanted = None;

@@ -33,6 +33,8 @@ pub struct PhaseSpec {
     pub events: Option<std::path::PathBuf>,
     /// Run without tracing (benchmarks).
     pub untraced: bool,
+    /// Memory limit for all processes of the phase, in bytes.
+    pub memory: u64,
 }
 
 /// How much of the command's output the report keeps.
@@ -99,6 +101,10 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
     let mut sink_log = SinkLog::default();
     let mut error: Option<String> = None;
     let deadline = std::time::Instant::now() + spec.timeout;
+    let cgroup = super::memlimit::MemCgroup::create(spec.memory);
+    if cgroup.is_none() {
+        tracing::warn!("no memory cgroup available: the phase runs without a memory limit");
+    }
     for argv in &spec.commands {
         let remaining = deadline.saturating_duration_since(std::time::Instant::now());
         let opts = ptrace::Options {
@@ -107,6 +113,7 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
             linger: Duration::from_secs(1),
             flush_each: false,
             untraced: spec.untraced,
+            cgroup_procs: cgroup.as_ref().map(|c| c.procs()),
             sandbox: Some(setup.clone()),
             stdout_to_stderr: false,
             path: Some(path.clone()),
@@ -164,6 +171,12 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
         (None, Some(o)) if o.exit_code == Some(0) => "completed",
         _ => "failed",
     };
+    if cgroup.as_ref().is_some_and(|c| c.hit_limit()) && status != "completed" {
+        error = error.or(Some(format!(
+            "the phase hit its memory limit ({} MiB); the kernel killed processes",
+            spec.memory >> 20
+        )));
+    }
     report.status = Some(status.to_string());
     report.error = error;
     report.run = last.map(|mut o| {

@@ -66,6 +66,9 @@ pub struct Options {
     pub sandbox: Option<std::sync::Arc<super::sandbox::ChildSetup>>,
     /// The PATH to find the command on (default: pkgtrace's own).
     pub path: Option<String>,
+    /// A cgroup's `cgroup.procs` file: the command is moved into that cgroup
+    /// (a memory limit) before it runs; everything it starts inherits it.
+    pub cgroup_procs: Option<PathBuf>,
     /// Run the command without tracing (benchmarks: the cost of tracing).
     pub untraced: bool,
     /// Send the command's standard output to standard error (so a report
@@ -236,6 +239,13 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
         match &c_env {
             Some(env) => raw::exec_env_or_die(&c_exe, &c_argv, env),
             None => raw::exec_or_die(&c_exe, &c_argv),
+        }
+    }
+    if let Some(procs) = &opts.cgroup_procs {
+        // The child is stopped (or, untraced, about to exec): join it now.
+        if let Err(e) = std::fs::write(procs, child.to_string()) {
+            let _ = raw::kill(child, libc::SIGKILL);
+            return Err(TraceError::Os { what: "put the command into its memory cgroup", source: e });
         }
     }
     if opts.untraced {
