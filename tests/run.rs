@@ -219,6 +219,27 @@ fn reports_are_stored_atomically_and_equal_across_runs() {
     assert!(!text.contains("CANARY-npm-"), "no raw canary value is stored");
     assert_eq!(stored[0]["phases"][0]["findings"], stored[1]["phases"][0]["findings"]);
     assert_eq!(stored[0]["canaries_leaked"], stored[1]["canaries_leaked"]);
+    assert!(text.contains("$HOME/.npmrc"), "sandbox paths are placeholders");
+    // pip's temp names are random per run; the stored reports still match.
+    let mut py = Vec::new();
+    for _ in 0..2 {
+        let out = Command::new(bin())
+            .args(["run", "--format", "json", "--no-baseline", "--phase", "install", "--cache"])
+            .arg(&cache)
+            .arg("--results")
+            .arg(&results)
+            .arg(repo().join("corpus/packages/pypi/benign"))
+            .output()
+            .unwrap();
+        assert!(out.status.code().unwrap_or(9) <= 1, "{}", String::from_utf8_lossy(&out.stderr));
+        let dir = results.join("pypi/pkgtrace-test-benign");
+        let version = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(version.join("report.json")).unwrap()).unwrap();
+        py.push(v);
+    }
+    // The findings match; the raw file list still has pip's other random
+    // temp names (`.pyc.<id>` and the like) in it.
+    assert_eq!(py[0]["phases"][0]["findings"], py[1]["phases"][0]["findings"]);
     let leftovers: Vec<_> = std::fs::read_dir(results.join("npm/pkgtrace-test-steal-npmrc-dns/1.0.0"))
         .unwrap()
         .flatten()

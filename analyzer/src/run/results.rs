@@ -1,7 +1,9 @@
 //! Writing a run's report into the results directory: one report per
 //! package version at `<ecosystem>/<name>/<version>/report.json`, written
 //! atomically (temp file, then rename), so a killed run never leaves half a
-//! report. What differs between two runs of the same package — pids, the
+//! report. Sandbox paths become `$HOME`, `$PKG` and `$TMP` (with the random
+//! part of temp names as `XXXXXXXX`), and what differs between two runs of
+//! the same package — pids, the
 //! canary values unique to each run, the count of ptrace stops, event
 //! sequence numbers — is
 //! replaced by placeholders, so the stored reports of two runs are equal
@@ -39,6 +41,30 @@ pub fn normalized(report: &Report, canaries: &[Canary]) -> Value {
     v
 }
 
+/// Sandbox paths as placeholders: the package directory `$PKG`, the
+/// sandbox HOME `$HOME`, temp directories `$TMP`, and the random part of
+/// mkdtemp-style names (`pip-build-env-qps7myg3`, `tmp3uns4pbz`) as `XXXXXXXX`.
+fn placeholders(s: &str) -> String {
+    static TMP_NAME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = TMP_NAME.get_or_init(|| {
+        regex::Regex::new(r"(\$TMP/[A-Za-z0-9_.-]*[-_.]|\$TMP/tmp)([A-Za-z0-9_]{6,10})\b").expect("valid regex")
+    });
+    let s = s
+        .replace("/home/pkgtrace/project", "$PKG")
+        .replace("/home/pkgtrace", "$HOME")
+        .replace("/var/tmp/", "$TMP/")
+        .replace("/tmp/", "$TMP/");
+    // A random part has a digit in it; `/tmp/payload.sh` keeps its name.
+    re.replace_all(&s, |c: &regex::Captures<'_>| {
+        if c[2].bytes().any(|b| b.is_ascii_digit()) {
+            format!("{}XXXXXXXX", &c[1])
+        } else {
+            c[0].to_string()
+        }
+    })
+    .into_owned()
+}
+
 fn walk(v: &mut Value, rep: &[(String, String)], pids: &mut HashMap<i64, i64>) {
     match v {
         Value::String(s) => {
@@ -46,6 +72,9 @@ fn walk(v: &mut Value, rep: &[(String, String)], pids: &mut HashMap<i64, i64>) {
                 if s.contains(from.as_str()) {
                     *s = s.replace(from.as_str(), to);
                 }
+            }
+            if s.contains("/home/pkgtrace") || s.contains("tmp/") {
+                *s = placeholders(s);
             }
         }
         Value::Array(a) => a.iter_mut().for_each(|x| walk(x, rep, pids)),
@@ -78,4 +107,24 @@ pub fn write_atomic(path: &Path, value: &Value) -> io::Result<()> {
     text.push('\n');
     fs::write(&tmp, text)?;
     fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sandbox_paths_become_placeholders() {
+        assert_eq!(placeholders("/home/pkgtrace/project/node_modules/x"), "$PKG/node_modules/x");
+        assert_eq!(placeholders("/home/pkgtrace/.npmrc"), "$HOME/.npmrc");
+        assert_eq!(
+            placeholders("/tmp/pip-build-env-qps7myg3/overlay/x.pth"),
+            "$TMP/pip-build-env-XXXXXXXX/overlay/x.pth"
+        );
+        assert_eq!(placeholders("/tmp/tmp3uns4pbz"), "$TMP/tmpXXXXXXXX");
+        assert_eq!(placeholders("/tmp/p.sh"), "$TMP/p.sh");
+        assert_eq!(placeholders("/tmp/payload.sh"), "$TMP/payload.sh");
+        assert_eq!(placeholders("/tmp/.x-update"), "$TMP/.x-update");
+        assert_eq!(placeholders("/etc/ssl/openssl.cnf"), "/etc/ssl/openssl.cnf");
+    }
 }
