@@ -54,9 +54,10 @@ fn placeholders(s: &str) -> String {
         .replace("/home/pkgtrace", "$HOME")
         .replace("/var/tmp/", "$TMP/")
         .replace("/tmp/", "$TMP/");
-    // A random part has a digit in it; `/tmp/payload.sh` keeps its name.
+    // A random part has a digit in it or is mkdtemp's 8 characters;
+    // `/tmp/payload.sh` keeps its name.
     re.replace_all(&s, |c: &regex::Captures<'_>| {
-        if c[2].bytes().any(|b| b.is_ascii_digit()) {
+        if c[2].len() == 8 || c[2].bytes().any(|b| b.is_ascii_digit()) {
             format!("{}XXXXXXXX", &c[1])
         } else {
             c[0].to_string()
@@ -122,6 +123,7 @@ mod tests {
             "$TMP/pip-build-env-XXXXXXXX/overlay/x.pth"
         );
         assert_eq!(placeholders("/tmp/tmp3uns4pbz"), "$TMP/tmpXXXXXXXX");
+        assert_eq!(placeholders("/tmp/pip-build-env-idjh_byw/x"), "$TMP/pip-build-env-XXXXXXXX/x");
         assert_eq!(placeholders("/tmp/p.sh"), "$TMP/p.sh");
         assert_eq!(placeholders("/tmp/payload.sh"), "$TMP/payload.sh");
         assert_eq!(placeholders("/tmp/.x-update"), "$TMP/.x-update");
