@@ -46,24 +46,32 @@ pub fn normalized(report: &Report, canaries: &[Canary]) -> Value {
 /// mkdtemp-style names (`pip-build-env-qps7myg3`, `tmp3uns4pbz`) as `XXXXXXXX`.
 fn placeholders(s: &str) -> String {
     static TMP_NAME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = TMP_NAME.get_or_init(|| {
-        regex::Regex::new(r"(\$TMP/[A-Za-z0-9_.-]*[-_.]|\$TMP/tmp)([A-Za-z0-9_]{6,10})\b").expect("valid regex")
-    });
+    let re = TMP_NAME.get_or_init(|| regex::Regex::new(r#"\$TMP/([^/\s'"]+)"#).expect("valid regex"));
     let s = s
         .replace("/home/pkgtrace/project", "$PKG")
         .replace("/home/pkgtrace", "$HOME")
         .replace("/var/tmp/", "$TMP/")
         .replace("/tmp/", "$TMP/");
-    // A random part has a digit in it or is mkdtemp's 8 characters;
-    // `/tmp/payload.sh` keeps its name.
-    re.replace_all(&s, |c: &regex::Captures<'_>| {
-        if c[2].len() == 8 || c[2].bytes().any(|b| b.is_ascii_digit()) {
-            format!("{}XXXXXXXX", &c[1])
-        } else {
-            c[0].to_string()
-        }
-    })
-    .into_owned()
+    re.replace_all(&s, |c: &regex::Captures<'_>| format!("$TMP/{}", mask_random(&c[1]))).into_owned()
+}
+
+/// mkdtemp-style names end in 8 random characters from `[a-z0-9_]`, after
+/// a separator (`pip-build-env-x_4fk2ab`), after `tmp`, or alone (then with
+/// a digit: `9c9ib6ru`). Names like `payload.sh` or `.x-update` are kept.
+fn mask_random(name: &str) -> String {
+    if name.len() < 8 || !name.is_char_boundary(name.len() - 8) {
+        return name.to_string();
+    }
+    let (head, tail) = name.split_at(name.len() - 8);
+    let random_chars = tail.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let after = head.ends_with(['-', '_', '.'])
+        || head == "tmp"
+        || (head.is_empty() && tail.bytes().any(|b| b.is_ascii_digit()));
+    if random_chars && after {
+        format!("{head}XXXXXXXX")
+    } else {
+        name.to_string()
+    }
 }
 
 fn walk(v: &mut Value, rep: &[(String, String)], pids: &mut HashMap<i64, i64>) {
@@ -124,6 +132,8 @@ mod tests {
         );
         assert_eq!(placeholders("/tmp/tmp3uns4pbz"), "$TMP/tmpXXXXXXXX");
         assert_eq!(placeholders("/tmp/pip-build-env-idjh_byw/x"), "$TMP/pip-build-env-XXXXXXXX/x");
+        assert_eq!(placeholders("/tmp/pip-build-env-x_4fk2ab/x"), "$TMP/pip-build-env-XXXXXXXX/x");
+        assert_eq!(placeholders("/tmp/9c9ib6ru"), "$TMP/XXXXXXXX");
         assert_eq!(placeholders("/tmp/p.sh"), "$TMP/p.sh");
         assert_eq!(placeholders("/tmp/payload.sh"), "$TMP/payload.sh");
         assert_eq!(placeholders("/tmp/.x-update"), "$TMP/.x-update");
