@@ -192,27 +192,31 @@ fn a_missing_package_is_a_one_line_error() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// Runs a corpus package's install phase with `--results`, and reads the
+/// report stored under `stored_dir/<version>/`.
+fn run_and_read_stored(rel: &str, results: &Path, cache: &Path, stored_dir: &str) -> Value {
+    let out = Command::new(bin())
+        .args(["run", "--format", "json", "--no-baseline", "--phase", "install", "--cache"])
+        .arg(cache)
+        .arg("--results")
+        .arg(results)
+        .arg(repo().join("corpus/packages").join(rel))
+        .output()
+        .unwrap();
+    assert!(out.status.code().unwrap_or(9) <= 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let version = std::fs::read_dir(results.join(stored_dir)).unwrap().next().unwrap().unwrap().path();
+    serde_json::from_str(&std::fs::read_to_string(version.join("report.json")).unwrap()).unwrap()
+}
+
 #[test]
 fn reports_are_stored_atomically_and_equal_across_runs() {
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let results = Path::new(env!("CARGO_TARGET_TMPDIR")).join("results");
     let _ = std::fs::remove_dir_all(&results);
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("run-cache");
-    let mut stored = Vec::new();
-    for _ in 0..2 {
-        let out = Command::new(bin())
-            .args(["run", "--format", "json", "--no-baseline", "--phase", "install", "--cache"])
-            .arg(&cache)
-            .arg("--results")
-            .arg(&results)
-            .arg(repo().join("corpus/packages/npm/steal-npmrc-dns"))
-            .output()
-            .unwrap();
-        assert!(out.status.code().unwrap_or(9) <= 1, "{}", String::from_utf8_lossy(&out.stderr));
-        let path = results.join("npm/pkgtrace-test-steal-npmrc-dns/1.0.0/report.json");
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        stored.push(v);
-    }
+    let stored: Vec<Value> = (0..2)
+        .map(|_| run_and_read_stored("npm/steal-npmrc-dns", &results, &cache, "npm/pkgtrace-test-steal-npmrc-dns"))
+        .collect();
     // Canary values differ per run; stored reports use placeholders.
     let text = stored[0].to_string();
     assert!(text.contains("$CANARY_NPM"), "canaries are replaced by placeholders");
@@ -221,22 +225,8 @@ fn reports_are_stored_atomically_and_equal_across_runs() {
     assert_eq!(stored[0]["canaries_leaked"], stored[1]["canaries_leaked"]);
     assert!(text.contains("$HOME/.npmrc"), "sandbox paths are placeholders");
     // pip's temp names are random per run; the stored reports still match.
-    let mut py = Vec::new();
-    for _ in 0..2 {
-        let out = Command::new(bin())
-            .args(["run", "--format", "json", "--no-baseline", "--phase", "install", "--cache"])
-            .arg(&cache)
-            .arg("--results")
-            .arg(&results)
-            .arg(repo().join("corpus/packages/pypi/benign"))
-            .output()
-            .unwrap();
-        assert!(out.status.code().unwrap_or(9) <= 1, "{}", String::from_utf8_lossy(&out.stderr));
-        let dir = results.join("pypi/pkgtrace-test-benign");
-        let version = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
-        let v: Value = serde_json::from_str(&std::fs::read_to_string(version.join("report.json")).unwrap()).unwrap();
-        py.push(v);
-    }
+    let py: Vec<Value> =
+        (0..2).map(|_| run_and_read_stored("pypi/benign", &results, &cache, "pypi/pkgtrace-test-benign")).collect();
     // The findings match; the raw file list still has pip's other random
     // temp names (`.pyc.<id>` and the like) in it.
     assert_eq!(py[0]["phases"][0]["findings"], py[1]["phases"][0]["findings"]);

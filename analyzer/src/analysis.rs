@@ -108,11 +108,6 @@ impl<'r> Analyzer<'r> {
         &self.findings
     }
 
-    /// Labels later connects to `ip` with `name` (from a DNS answer).
-    pub fn learn_name(&mut self, ip: IpAddr, name: String) {
-        self.names.insert(ip, name);
-    }
-
     /// Takes the next event. Events of a task whose parent has not yet
     /// reported it (strace often prints a child's first calls before the
     /// parent's clone returns) wait until the Spawn arrives, so they are
@@ -166,7 +161,7 @@ impl<'r> Analyzer<'r> {
                 let path = self.model.resolve(pid, None, &path.lossy());
                 let argv: Vec<String> = argv.iter().map(|a| a.lossy().into_owned()).collect();
                 let env: Vec<String> = env.iter().flatten().map(|e| e.lossy().into_owned()).collect();
-                let mut fact = self.base_fact(pid, "exec", syscall, ev);
+                let mut fact = self.base_fact(pid, "exec", syscall);
                 // The exec's actor is the program it starts, in the same place
                 // in the tree as the process that starts it.
                 let mut actor = (*fact.actor).clone();
@@ -237,7 +232,7 @@ impl<'r> Analyzer<'r> {
                     }
                 }
                 let newly_created = ok && *create && !self.files.contains_key(&path);
-                let mut fact = self.path_fact(pid, "open", syscall, ev, &path);
+                let mut fact = self.path_fact(pid, "open", syscall, &path);
                 fact.access = Some(*access);
                 fact.creates = *create || *truncate;
                 fact.success = known(result);
@@ -261,7 +256,7 @@ impl<'r> Analyzer<'r> {
                 let path = self.proc_self(pid, path);
                 self.learn_cwd(pid, dirfd.as_ref());
                 if self.pack.wants("probe") {
-                    let mut fact = self.path_fact(pid, "probe", syscall, ev, &path);
+                    let mut fact = self.path_fact(pid, "probe", syscall, &path);
                     fact.success = known(result);
                     fact.errno = result.errno.clone();
                     self.check(&fact, ev);
@@ -269,7 +264,7 @@ impl<'r> Analyzer<'r> {
             }
             EventKind::Unlink { syscall, path, dirfd, result } => {
                 let path = self.model.resolve(pid, dirfd.as_ref(), &path.lossy());
-                let mut fact = self.path_fact(pid, "unlink", syscall, ev, &path);
+                let mut fact = self.path_fact(pid, "unlink", syscall, &path);
                 fact.success = known(result);
                 fact.errno = result.errno.clone();
                 self.check(&fact, ev);
@@ -278,7 +273,7 @@ impl<'r> Analyzer<'r> {
             EventKind::Rename { syscall, from, from_dirfd, to, to_dirfd, result } => {
                 let from = self.model.resolve(pid, from_dirfd.as_ref(), &from.lossy());
                 let to = self.model.resolve(pid, to_dirfd.as_ref(), &to.lossy());
-                let mut fact = self.path_fact(pid, "rename", syscall, ev, &to);
+                let mut fact = self.path_fact(pid, "rename", syscall, &to);
                 fact.source = Some(from.clone());
                 fact.success = known(result);
                 fact.errno = result.errno.clone();
@@ -292,7 +287,7 @@ impl<'r> Analyzer<'r> {
             }
             EventKind::Mkdir { syscall, path, dirfd, result, mode } => {
                 let path = self.model.resolve(pid, dirfd.as_ref(), &path.lossy());
-                let mut fact = self.path_fact(pid, "mkdir", syscall, ev, &path);
+                let mut fact = self.path_fact(pid, "mkdir", syscall, &path);
                 fact.mode = *mode;
                 fact.success = known(result);
                 fact.errno = result.errno.clone();
@@ -309,7 +304,7 @@ impl<'r> Analyzer<'r> {
                 } else {
                     self.model.resolve(pid, dirfd.as_ref(), &path.lossy())
                 };
-                let mut fact = self.path_fact(pid, "chmod", syscall, ev, &path);
+                let mut fact = self.path_fact(pid, "chmod", syscall, &path);
                 // A directory's x bits let one enter it: nothing is made
                 // executable (build tools chmod the directories they create).
                 fact.mode = if self.dirs.contains(&path) { mode.map(|m| m & !0o111) } else { *mode };
@@ -325,7 +320,7 @@ impl<'r> Analyzer<'r> {
                 } else {
                     self.model.resolve(pid, None, &target.lossy())
                 };
-                let mut fact = self.path_fact(pid, "link", syscall, ev, &path);
+                let mut fact = self.path_fact(pid, "link", syscall, &path);
                 fact.source = Some(target);
                 fact.success = known(result);
                 fact.errno = result.errno.clone();
@@ -351,7 +346,7 @@ impl<'r> Analyzer<'r> {
                     fd.num,
                     FdInfo::Socket { family: addr.family().to_string(), stream, peer: Some(addr.clone()) },
                 );
-                let mut fact = self.addr_fact(pid, "connect", "connect", ev, addr);
+                let mut fact = self.addr_fact(pid, "connect", "connect", addr);
                 fact.success = known(result);
                 fact.errno = result.errno.clone();
                 self.check(&fact, ev);
@@ -374,14 +369,14 @@ impl<'r> Analyzer<'r> {
                 if result.success() {
                     self.bound.insert((self.model.leader_of(pid), fd.num), addr.clone());
                 }
-                let mut fact = self.addr_fact(pid, "bind", "bind", ev, addr);
+                let mut fact = self.addr_fact(pid, "bind", "bind", addr);
                 fact.success = known(result);
                 fact.errno = result.errno.clone();
                 self.check(&fact, ev);
             }
             EventKind::Listen { fd, result } => {
                 // The address is the one the fd was bound to.
-                let mut fact = self.base_fact(pid, "listen", "listen", ev);
+                let mut fact = self.base_fact(pid, "listen", "listen");
                 if let Some(addr) = self.bound.get(&(self.model.leader_of(pid), fd.num)) {
                     self.fill_addr(&mut fact, addr);
                 }
@@ -426,7 +421,7 @@ impl<'r> Analyzer<'r> {
                         None => p.fds.remove(new),
                     };
                 }
-                let mut fact = self.base_fact(pid, "dup", syscall, ev);
+                let mut fact = self.base_fact(pid, "dup", syscall);
                 fact.old_fd = Some(old.num);
                 fact.new_fd = Some(*new);
                 fact.fd_kind = info.as_ref().map(|i| i.kind().to_string());
@@ -442,7 +437,7 @@ impl<'r> Analyzer<'r> {
                 }
             }
             EventKind::Ptrace { request, target, result } => {
-                let mut fact = self.base_fact(pid, "ptrace", "ptrace", ev);
+                let mut fact = self.base_fact(pid, "ptrace", "ptrace");
                 fact.request = Some(request.clone());
                 fact.path = target.map(|t| t.to_string());
                 fact.success = known(result);
@@ -450,7 +445,7 @@ impl<'r> Analyzer<'r> {
                 self.check(&fact, ev);
             }
             EventKind::Other { syscall, args, result } => {
-                let mut fact = self.base_fact(pid, "other", syscall, ev);
+                let mut fact = self.base_fact(pid, "other", syscall);
                 fact.payload = Some(args.clone());
                 fact.success = known(result);
                 fact.errno = result.errno.clone();
@@ -482,7 +477,7 @@ impl<'r> Analyzer<'r> {
             // An unconnected socket with no address: nothing to say where.
             return;
         };
-        let mut fact = self.addr_fact(pid, "send", syscall, ev, &dest);
+        let mut fact = self.addr_fact(pid, "send", syscall, &dest);
         fact.success = known(result);
         let text: String = data
             .iter()
@@ -504,7 +499,7 @@ impl<'r> Analyzer<'r> {
     }
 
     fn dns_query(&mut self, ev: &Event, pid: i32, server: &SockAddr, q: dns::DnsQuery) {
-        let mut fact = self.base_fact(pid, "dns", "dns", ev);
+        let mut fact = self.base_fact(pid, "dns", "dns");
         fact.dns_name = Some(q.name.clone());
         fact.dns_type = Some(q.qtype.clone());
         fact.host = Some(q.name.clone());
@@ -551,7 +546,7 @@ impl<'r> Analyzer<'r> {
         });
     }
 
-    fn base_fact(&mut self, pid: i32, kind: &'static str, syscall: &str, _ev: &Event) -> Fact {
+    fn base_fact(&mut self, pid: i32, kind: &'static str, syscall: &str) -> Fact {
         Fact {
             kind,
             syscall: syscall.to_string(),
@@ -589,8 +584,8 @@ impl<'r> Analyzer<'r> {
         actor
     }
 
-    fn path_fact(&mut self, pid: i32, kind: &'static str, syscall: &str, ev: &Event, path: &str) -> Fact {
-        let mut f = self.base_fact(pid, kind, syscall, ev);
+    fn path_fact(&mut self, pid: i32, kind: &'static str, syscall: &str, path: &str) -> Fact {
+        let mut f = self.base_fact(pid, kind, syscall);
         f.home_rel = self.home_rel(path);
         f.in_project = self.ctx.project.as_deref().is_some_and(|d| paths::is_within(path, d));
         f.created_in_run = self.created.contains(path);
@@ -598,8 +593,8 @@ impl<'r> Analyzer<'r> {
         f
     }
 
-    fn addr_fact(&mut self, pid: i32, kind: &'static str, syscall: &str, ev: &Event, addr: &SockAddr) -> Fact {
-        let mut f = self.base_fact(pid, kind, syscall, ev);
+    fn addr_fact(&mut self, pid: i32, kind: &'static str, syscall: &str, addr: &SockAddr) -> Fact {
+        let mut f = self.base_fact(pid, kind, syscall);
         self.fill_addr(&mut f, addr);
         f
     }

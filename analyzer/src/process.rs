@@ -211,8 +211,7 @@ impl ProcessModel {
 
     /// A task ended; a leader's end ends the process.
     pub fn exit(&mut self, tid: i32) {
-        if let Some(leader) = self.leader.remove(&tid) {
-            let _ = leader;
+        if self.leader.remove(&tid).is_some() {
             return;
         }
         if let Some(p) = self.procs.get_mut(&tid) {

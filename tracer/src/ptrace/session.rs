@@ -373,7 +373,7 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             if !self.batch.is_empty() && (self.flush_each || self.last_flush.elapsed() >= FLUSH_AFTER) {
                 self.flush();
             }
-            let Some((pid, status)) = raw::wait_any(true).map_err(os("wait for traced processes"))? else { break };
+            let Some((pid, status)) = raw::wait_any().map_err(os("wait for traced processes"))? else { break };
             if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
                 self.ended(pid, status, shared, linger);
                 continue;

@@ -74,10 +74,9 @@ pub fn syscall_info(pid: i32) -> io::Result<SyscallInfo> {
 }
 
 /// waitpid(-1, __WALL): the next stopped or ended task, with its raw status.
-/// None when no tracee is left (ECHILD). With `block` false, Some((0, 0))
-/// means nothing is ready yet.
-pub fn wait_any(block: bool) -> io::Result<Option<(i32, i32)>> {
-    let flags = if block { libc::__WALL } else { libc::__WALL | libc::WNOHANG };
+/// None when no tracee is left (ECHILD).
+pub fn wait_any() -> io::Result<Option<(i32, i32)>> {
+    let flags = libc::__WALL;
     loop {
         let mut status = 0;
         // SAFETY: `status` is a valid out-pointer for the call's duration.
