@@ -444,6 +444,21 @@ impl<'r> Analyzer<'r> {
                 fact.errno = result.errno.clone();
                 self.check(&fact, ev);
             }
+            EventKind::Kill { syscall, target, signal, result } => {
+                let mut fact = self.base_fact(pid, "kill", syscall);
+                fact.path = Some(target.to_string());
+                fact.payload = Some(signal.clone());
+                fact.success = known(result);
+                fact.errno = result.errno.clone();
+                self.check(&fact, ev);
+            }
+            EventKind::Denied { syscall, what, errno } => {
+                let mut fact = self.base_fact(pid, "denied", syscall);
+                fact.payload = Some(what.clone());
+                fact.success = Some(false);
+                fact.errno = Some(errno.clone());
+                self.check(&fact, ev);
+            }
             EventKind::Other { syscall, args, result } => {
                 let mut fact = self.base_fact(pid, "other", syscall);
                 fact.payload = Some(args.clone());

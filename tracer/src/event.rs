@@ -223,6 +223,24 @@ pub enum EventKind {
         target: Option<i32>,
         result: SysResult,
     },
+    /// kill, tkill, tgkill, pidfd_send_signal: a signal sent to another
+    /// task. `target` is the pid as the tracer sees it (in a sandbox's PID
+    /// namespace the live tracer translates it to the host pid); 0 is the
+    /// sender's own process group, -1 every process it may signal, below
+    /// -1 a process group.
+    Kill {
+        syscall: String,
+        target: i32,
+        signal: String,
+        result: SysResult,
+    },
+    /// A call the sandbox refused before it ran (the live tracer's seccomp
+    /// filter): one that would escape tracing (`clone` with
+    /// CLONE_UNTRACED, `io_uring_setup`, a foreign ABI, a seccomp
+    /// listener) or reach out of the sandbox (`ioctl(TIOCSTI)` into a
+    /// terminal, a new user namespace). `what` says which, in words; the
+    /// task got `errno` instead.
+    Denied { syscall: String, what: String, errno: String },
     /// A call the analyzer has no model for but a rule may care about
     /// (process_vm_writev, init_module, mount, setuid, memfd_create, ...).
     Other { syscall: String, args: String, result: SysResult },
@@ -257,6 +275,8 @@ impl EventKind {
             EventKind::Dup { .. } => "dup",
             EventKind::Close { .. } => "close",
             EventKind::Ptrace { .. } => "ptrace",
+            EventKind::Kill { .. } => "kill",
+            EventKind::Denied { .. } => "denied",
             EventKind::Other { .. } => "other",
             EventKind::Unparsed { .. } => "unparsed",
         }

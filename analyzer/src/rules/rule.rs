@@ -12,7 +12,7 @@ use crate::severity::Severity;
 /// The fact kinds a rule may name in `event`.
 pub const FACT_KINDS: &[&str] = &[
     "open", "probe", "exec", "unlink", "rename", "mkdir", "chmod", "link", "connect", "bind", "listen", "send", "dns",
-    "dup", "ptrace", "other",
+    "dup", "ptrace", "kill", "denied", "other",
 ];
 
 #[derive(Debug, Deserialize)]

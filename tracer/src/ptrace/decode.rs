@@ -333,8 +333,10 @@ pub fn set_result(kind: &mut EventKind, res: SysResult) {
         | EventKind::Chdir { result, .. }
         | EventKind::Close { result, .. }
         | EventKind::Ptrace { result, .. }
+        | EventKind::Kill { result, .. }
         | EventKind::Other { result, .. } => *result = res,
-        EventKind::Spawn { .. }
+        EventKind::Denied { .. }
+        | EventKind::Spawn { .. }
         | EventKind::Exit { .. }
         | EventKind::Superseded { .. }
         | EventKind::Signal { .. }
