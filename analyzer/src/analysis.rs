@@ -733,6 +733,7 @@ impl<'r> Analyzer<'r> {
         let mut files: Vec<FileRecord> = self.files.into_values().filter(|f| !f.in_project).collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
         PhaseReport {
+            sandbox: None,
             name: self.ctx.phase.clone(),
             status: None,
             error: None,

@@ -225,9 +225,17 @@ struct RunArgs {
     /// Keep the sandbox workspace on disk.
     #[arg(long)]
     keep: bool,
-    /// Memory limit of each phase (all its processes together), in MiB.
-    #[arg(long, value_name = "MIB", default_value = "4096")]
+    /// Memory limit of each phase (all its processes together): MiB, or
+    /// with a unit (512m, 4g).
+    #[arg(long, value_name = "SIZE", default_value = "4096", value_parser = parse_size)]
     memory: u64,
+    /// Size limit of everything the package may write (HOME with the
+    /// project, /tmp, /var/tmp, /dev/shm together): MiB, or with a unit.
+    #[arg(long, value_name = "SIZE", default_value = "2g", value_parser = parse_size)]
+    disk: u64,
+    /// Most processes and threads a phase may have at once.
+    #[arg(long, value_name = "N", default_value = "1024")]
+    pids: u64,
     /// Benchmarks only: run the phases in the sandbox without tracing.
     #[arg(long, hide = true)]
     untraced: bool,
@@ -402,6 +410,20 @@ pub fn run_input(input: &Input, analyzer: &mut Analyzer<'_>) -> Result<(ParseSta
     .with_context(|| format!("failed to analyze {}", input.display_name()))
 }
 
+/// A size in bytes: `512` (MiB), `512k`, `256m`, `4g`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.strip_suffix('b').unwrap_or(&s);
+    let (num, shift) = match s.as_bytes().last() {
+        Some(b'k') => (&s[..s.len() - 1], 10),
+        Some(b'm') => (&s[..s.len() - 1], 20),
+        Some(b'g') => (&s[..s.len() - 1], 30),
+        _ => (s, 20),
+    };
+    let n: u64 = num.parse().map_err(|_| format!("not a size: {s:?} (e.g. 512m, 2g)"))?;
+    n.checked_shl(shift).filter(|v| *v >> shift == n && *v > 0).ok_or_else(|| format!("size out of range: {s:?}"))
+}
+
 fn run_package(args: RunArgs) -> Result<i32> {
     let pack = load_pack(args.report.rules.as_deref())?;
     let ecosystem = match &args.ecosystem {
@@ -419,7 +441,9 @@ fn run_package(args: RunArgs) -> Result<i32> {
         keep: args.keep,
         events: args.events.clone(),
         untraced: args.untraced,
-        memory: args.memory << 20,
+        memory: args.memory,
+        disk: args.disk,
+        pids: args.pids,
     };
     let result = match crate::run::run(&args.package, &pack, &opts) {
         Ok(r) => r,
@@ -462,7 +486,7 @@ fn trace(args: TraceArgs) -> Result<i32> {
         stdout_to_stderr: true,
         flush_each: args.follow,
         untraced: false,
-        cgroup_procs: None,
+        cgroup_procs: Vec::new(),
         sandbox: None,
         path: None,
     };

@@ -49,6 +49,9 @@ pub struct PhaseReport {
     /// The end of the command's output (sandboxed runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<OutputTail>,
+    /// Who the run was inside the sandbox (sandboxed runs; not stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<SandboxInfo>,
     /// What the sandbox's DNS and TCP sinks received.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sinks: Option<crate::sinks::SinkLog>,
@@ -58,6 +61,16 @@ pub struct PhaseReport {
     pub processes: u64,
     #[serde(skip)]
     pub events: u64,
+}
+
+/// The sandbox a phase ran in: its uid and gid (one per run), host name,
+/// and the cgroup directories on the host that held its processes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxInfo {
+    pub uid: u32,
+    pub gid: u32,
+    pub hostname: String,
+    pub cgroups: Vec<String>,
 }
 
 /// The last bytes a command wrote.

@@ -37,6 +37,10 @@ pub struct RunOptions {
     pub untraced: bool,
     /// Memory limit of each phase, in bytes.
     pub memory: u64,
+    /// Size limit of the run's writable places together, in bytes.
+    pub disk: u64,
+    /// Most tasks a phase may have at once.
+    pub pids: u64,
 }
 
 /// The package a report is about.
@@ -120,10 +124,15 @@ fn run_phases(
     opts: &RunOptions,
     canaries: &[Canary],
 ) -> Result<(Vec<PhaseReport>, Vec<LeakedCanary>)> {
-    let mut ws = Workspace::create(&staged.workdir, canaries).context("failed to prepare the sandbox workspace")?;
+    // Whatever pkgtrace mounts for the run stays in its own mount namespace.
+    tracer::ptrace::sandbox::private_mount_namespace()
+        .context("failed to enter a private mount namespace (pkgtrace run needs root)")?;
+    // A uid no other run and no process on the machine has, for this run.
+    let lease = tracer::ptrace::sandbox::UidLease::claim().context("failed to claim a uid for the sandbox")?;
+    let mut ws = Workspace::create(&staged.workdir, canaries, lease.uid, opts.disk)
+        .context("failed to prepare the sandbox workspace")?;
     if opts.keep {
         ws.keep();
-        eprintln!("pkgtrace: sandbox workspace kept at {}", ws.root.display());
     }
     let mut phases = Vec::new();
     let mut leaked = Vec::new();
@@ -146,6 +155,7 @@ fn run_phases(
             events: opts.events.as_ref().map(|d| d.join(format!("{name}.events.jsonl"))),
             untraced: opts.untraced,
             memory: opts.memory,
+            pids: opts.pids,
         };
         let report = phase::run(&ws, &spec, pack, canaries)?;
         leaked.extend(leaks(&report, canaries));
@@ -243,6 +253,8 @@ fn control_baseline(eco: Ecosystem, phase: &str, pack: &RulePack, opts: &RunOpti
         events: None,
         untraced: false,
         memory: opts.memory,
+        disk: opts.disk,
+        pids: opts.pids,
     };
     let (phases, _) = run_phases(&staged, pack, &control, &canaries)?;
     let mut wanted = None;

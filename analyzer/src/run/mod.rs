@@ -4,7 +4,7 @@
 pub mod baseline;
 pub mod canaries;
 pub mod driver;
-pub mod memlimit;
+pub mod cgroup;
 pub mod phase;
 pub mod results;
 pub mod workspace;

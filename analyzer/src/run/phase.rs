@@ -12,9 +12,10 @@ use tracer::ptrace::{self, Outcome};
 use tracer::Event;
 
 use super::canaries::Canary;
-use super::workspace::{tail, Workspace, SANDBOX_PROJECT};
+use super::cgroup::RunCgroup;
+use super::workspace::{Workspace, SANDBOX_PROJECT};
 use crate::analysis::{Analyzer, Context};
-use crate::report::{OutputTail, PhaseReport};
+use crate::report::{OutputTail, PhaseReport, SandboxInfo};
 use crate::rules::RulePack;
 use crate::sinks::{SinkLog, Sinks};
 
@@ -35,6 +36,8 @@ pub struct PhaseSpec {
     pub untraced: bool,
     /// Memory limit for all processes of the phase, in bytes.
     pub memory: u64,
+    /// Most processes (tasks) the phase may have at once.
+    pub pids: u64,
 }
 
 /// How much of the command's output the report keeps.
@@ -69,26 +72,36 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
     ];
     env.extend(super::canaries::env(canaries).into_iter().map(|(k, v)| format!("{k}={v}")));
     env.extend(spec.env.iter().map(|(k, v)| format!("{k}={v}")));
-    let stdout_path = ws.out.join(format!("{}.stdout", spec.name));
-    let stderr_path = ws.out.join(format!("{}.stderr", spec.name));
-    let stdout = std::fs::File::create(&stdout_path).context("failed to create the output capture")?;
-    let stderr = std::fs::File::create(&stderr_path).context("failed to create the output capture")?;
+    // The command's output goes to pipes read here: only their ends are
+    // kept, and a package that writes without end fills no disk.
+    let (stdout_r, stdout_w) = std::io::pipe().context("failed to create a pipe")?;
+    let (stderr_r, stderr_w) = std::io::pipe().context("failed to create a pipe")?;
+    let stdout_tail = thread::spawn(move || keep_tail(stdout_r));
+    let stderr_tail = thread::spawn(move || keep_tail(stderr_r));
     use std::os::fd::AsRawFd;
     let setup = Arc::new(
         ChildSetup::new(&SandboxSpec {
-            home: ws.home.clone(),
-            etc: ws.etc.clone(),
+            writable: ws.writable.clone(),
+            etc: ws.etc_files(),
             cwd: SANDBOX_PROJECT.into(),
             env,
-            tmpfs_size: "1g".into(),
-            max_processes: 2048,
+            uid: ws.uid,
+            gid: ws.uid,
+            hostname: ws.hostname.clone(),
+            max_processes: spec.pids,
             max_file_size: 1 << 30,
             ro_binds: spec.ro_binds.clone(),
-            stdout_fd: Some(stdout.as_raw_fd()),
-            stderr_fd: Some(stderr.as_raw_fd()),
+            stdout_fd: Some(stdout_w.as_raw_fd()),
+            stderr_fd: Some(stderr_w.as_raw_fd()),
         })
         .context("failed to prepare the sandbox")?,
     );
+    let mut cgroup = RunCgroup::create(
+        &format!("pkgtrace-{}-{}-{}", std::process::id(), ws.uid, spec.name),
+        spec.memory,
+        spec.pids,
+    )
+    .context("failed to create the run's cgroup (memory and process limits, kill at the end; needs root and cgroup v2, or v1 memory and pids)")?;
 
     let mut recorder = match &spec.events {
         Some(path) => Some(tracer::jsonl::EventsWriter::new(std::io::BufWriter::new(
@@ -101,10 +114,6 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
     let mut sink_log = SinkLog::default();
     let mut error: Option<String> = None;
     let deadline = std::time::Instant::now() + spec.timeout;
-    let cgroup = super::memlimit::MemCgroup::create(spec.memory);
-    if cgroup.is_none() {
-        tracing::warn!("no memory cgroup available: the phase runs without a memory limit");
-    }
     for argv in &spec.commands {
         let remaining = deadline.saturating_duration_since(std::time::Instant::now());
         let opts = ptrace::Options {
@@ -113,7 +122,7 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
             linger: Duration::from_secs(1),
             flush_each: false,
             untraced: spec.untraced,
-            cgroup_procs: cgroup.as_ref().map(|c| c.procs()),
+            cgroup_procs: cgroup.procs(),
             sandbox: Some(setup.clone()),
             stdout_to_stderr: false,
             path: Some(path.clone()),
@@ -159,7 +168,13 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
             }
         }
     }
-    drop((stdout, stderr));
+    // Whatever is left of the run dies now; then the pipes end.
+    let survivors = cgroup.kill_and_remove().err();
+    drop((stdout_w, stderr_w));
+    let output = OutputTail {
+        stdout: stdout_tail.join().unwrap_or_default(),
+        stderr: stderr_tail.join().unwrap_or_default(),
+    };
     if let Some(w) = recorder {
         let stats = tracer::strace::ParseStats::default();
         w.finish_run(&stats, last.as_ref()).context("failed to record the event stream")?;
@@ -171,11 +186,21 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
         (None, Some(o)) if o.exit_code == Some(0) => "completed",
         _ => "failed",
     };
-    if cgroup.as_ref().is_some_and(|c| c.hit_limit()) && status != "completed" {
+    if cgroup.hit_memory_limit() && status != "completed" {
         error = error.or(Some(format!(
             "the phase hit its memory limit ({} MiB); the kernel killed processes",
             spec.memory >> 20
         )));
+    }
+    if cgroup.hit_pids_limit() {
+        error = error.or(Some(format!("the phase hit its process limit ({}); forks were refused", spec.pids)));
+    }
+    if let Some(untraced) = last.as_ref().map(|o| &o.untraced).filter(|u| !u.is_empty()) {
+        let list: Vec<String> = untraced.iter().map(|u| format!("{} ({})", u.pid, u.command)).collect();
+        error = Some(format!("UNTRACED processes ran in the sandbox, their behaviour is missing: {}", list.join(", ")));
+    }
+    if let Some(e) = survivors {
+        error = Some(format!("{e:#}"));
     }
     report.status = Some(status.to_string());
     report.error = error;
@@ -185,7 +210,31 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
         o.setup_ms = setup_ms.unwrap_or(0);
         o
     });
-    report.output = Some(OutputTail { stdout: tail(&stdout_path, TAIL), stderr: tail(&stderr_path, TAIL) });
+    report.output = Some(output);
+    report.sandbox = Some(SandboxInfo {
+        uid: ws.uid,
+        gid: ws.uid,
+        hostname: ws.hostname.clone(),
+        cgroups: cgroup.dirs().iter().map(|d| d.display().to_string()).collect(),
+    });
     report.sinks = Some(sink_log);
     Ok(report)
+}
+
+/// Reads a pipe to its end, keeping the last [`TAIL`] bytes.
+fn keep_tail(mut pipe: std::io::PipeReader) -> String {
+    use std::io::Read;
+    let mut kept: Vec<u8> = Vec::with_capacity(2 * TAIL);
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = pipe.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        kept.extend_from_slice(&buf[..n]);
+        if kept.len() > 2 * TAIL {
+            kept.drain(..kept.len() - TAIL);
+        }
+    }
+    let start = kept.len().saturating_sub(TAIL);
+    String::from_utf8_lossy(&kept[start..]).into_owned()
 }

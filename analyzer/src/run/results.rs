@@ -36,6 +36,20 @@ pub fn normalized(report: &Report, canaries: &[Canary]) -> Value {
         replacements.push((c.value.to_ascii_lowercase(), placeholder.clone()));
         replacements.push((hex, format!("{placeholder}_HEX")));
     }
+    // The run's host name may show up in what the package did (a DNS name,
+    // a file it wrote); who the sandbox was (uid, cgroups) is not stored.
+    for p in &report.phases {
+        if let Some(sb) = &p.sandbox {
+            replacements.push((sb.hostname.clone(), "$HOSTNAME".into()));
+        }
+    }
+    if let Some(phases) = v.get_mut("phases").and_then(Value::as_array_mut) {
+        for p in phases {
+            if let Some(o) = p.as_object_mut() {
+                o.remove("sandbox");
+            }
+        }
+    }
     let mut pids = HashMap::new();
     walk(&mut v, &replacements, &mut pids);
     v

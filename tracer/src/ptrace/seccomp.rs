@@ -14,9 +14,82 @@ use super::syscalls::{Filter, Sys};
 pub const DATA_EXIT: u16 = 1;
 /// `SECCOMP_RET_DATA` value for a call made through a foreign ABI.
 pub const DATA_FOREIGN: u16 = 2;
+/// `SECCOMP_RET_DATA` bit: refuse the call (the tracer makes it fail and
+/// reports it); the [`Refusal`] is in the high byte.
+pub const DATA_DENY: u16 = 4;
 
 const RET_ALLOW: u32 = 0x7fff_0000;
 const RET_TRACE: u32 = 0x7ff0_0000;
+const RET_ERRNO: u32 = 0x0005_0000;
+
+/// Why the sandbox refuses a call: each is reported as a `Denied` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Refusal {
+    /// clone(CLONE_UNTRACED): a child ptrace would not follow.
+    Untraced = 1,
+    /// clone/unshare(CLONE_NEWUSER): a user namespace, full capabilities
+    /// inside it and much more kernel surface.
+    NewUser = 2,
+    /// io_uring: file, socket and process work the tracer cannot see.
+    IoUring = 3,
+    /// ioctl(TIOCSTI): typing into a terminal.
+    Tiocsti = 4,
+    /// ioctl(TIOCLINUX): console selection paste and friends.
+    Tioclinux = 5,
+    /// seccomp(SECCOMP_FILTER_FLAG_NEW_LISTENER): a user-notification
+    /// filter outranks the tracer's and can run calls it never sees.
+    SeccompListener = 6,
+    /// A call through another ABI (i386 `int 0x80`, x32).
+    ForeignAbi = 7,
+}
+
+impl Refusal {
+    pub fn from_data(data: u16) -> Option<Refusal> {
+        use Refusal::*;
+        [Untraced, NewUser, IoUring, Tiocsti, Tioclinux, SeccompListener, ForeignAbi]
+            .into_iter()
+            .find(|r| *r as u16 == data >> 8)
+    }
+
+    /// What was refused, in the words of the `Denied` event.
+    pub fn what(self) -> &'static str {
+        match self {
+            Refusal::Untraced => "CLONE_UNTRACED",
+            Refusal::NewUser => "CLONE_NEWUSER",
+            Refusal::IoUring => "io_uring",
+            Refusal::Tiocsti => "TIOCSTI",
+            Refusal::Tioclinux => "TIOCLINUX",
+            Refusal::SeccompListener => "seccomp listener",
+            Refusal::ForeignAbi => "foreign ABI",
+        }
+    }
+
+    /// The error the task gets instead. ENOSYS where a fallback exists and
+    /// should be taken (io_uring → thread pool; a foreign ABI looks absent).
+    pub fn errno(self) -> i32 {
+        match self {
+            Refusal::IoUring | Refusal::ForeignAbi => libc::ENOSYS,
+            _ => libc::EPERM,
+        }
+    }
+
+    fn ret(self) -> u32 {
+        let foreign = if self == Refusal::ForeignAbi { DATA_FOREIGN } else { 0 };
+        RET_TRACE | u32::from(DATA_DENY | foreign) | (self as u32) << 8
+    }
+}
+
+/// What the filter does besides tracing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// `pkgtrace trace`: observe only; foreign-ABI calls are traced as such.
+    Observe,
+    /// The sandbox: refuse what would escape tracing or the sandbox
+    /// ([`Refusal`]); `clone3` answers ENOSYS (its flags live in memory the
+    /// filter cannot read) so libc falls back to `clone`, whose flags it can.
+    Refuse,
+}
 
 // Classic BPF opcodes (linux/filter.h).
 const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
@@ -59,16 +132,87 @@ const fn jump(code: u16, k: u32, jt: u8, jf: u8) -> Insn {
     Insn { code, jt, jf, k }
 }
 
+const CLONE_UNTRACED: u32 = 0x0080_0000;
+const CLONE_NEWUSER: u32 = 0x1000_0000;
+const SECCOMP_SET_MODE_FILTER: u32 = 1;
+const SECCOMP_FILTER_FLAG_NEW_LISTENER: u32 = 1 << 3;
+const TIOCSTI: u32 = 0x5412;
+const TIOCLINUX: u32 = 0x541C;
+
+/// The blocks that refuse calls (policy [`Policy::Refuse`]), each starting
+/// with its number test; they come before the table's blocks.
+fn refusals(table: &[Sys]) -> Vec<(i64, Vec<Insn>)> {
+    let deny = |r: Refusal| stmt(RET_K, r.ret());
+    let allow = stmt(RET_K, RET_ALLOW);
+    let unshare_trace = table
+        .iter()
+        .find(|s| s.nr == libc::SYS_unshare)
+        .map(|s| stmt(RET_K, RET_TRACE | if s.exit { u32::from(DATA_EXIT) } else { 0 }))
+        .unwrap_or(allow);
+    vec![
+        (
+            libc::SYS_clone,
+            vec![
+                // The flags are argument 0 on x86_64 and aarch64 alike.
+                stmt(LD_W_ABS, off_arg_low(0)),
+                jump(JSET_K, CLONE_UNTRACED, 0, 1),
+                deny(Refusal::Untraced),
+                jump(JSET_K, CLONE_NEWUSER, 0, 1),
+                deny(Refusal::NewUser),
+                allow,
+            ],
+        ),
+        (libc::SYS_clone3, vec![stmt(RET_K, RET_ERRNO | libc::ENOSYS as u32)]),
+        (
+            libc::SYS_unshare,
+            vec![stmt(LD_W_ABS, off_arg_low(0)), jump(JSET_K, CLONE_NEWUSER, 0, 1), deny(Refusal::NewUser), unshare_trace],
+        ),
+        (libc::SYS_io_uring_setup, vec![deny(Refusal::IoUring)]),
+        (libc::SYS_io_uring_enter, vec![deny(Refusal::IoUring)]),
+        (libc::SYS_io_uring_register, vec![deny(Refusal::IoUring)]),
+        (
+            libc::SYS_ioctl,
+            vec![
+                // The kernel takes the request as an unsigned int: the low
+                // word is all of it.
+                stmt(LD_W_ABS, off_arg_low(1)),
+                jump(JEQ_K, TIOCSTI, 0, 1),
+                deny(Refusal::Tiocsti),
+                jump(JEQ_K, TIOCLINUX, 0, 1),
+                deny(Refusal::Tioclinux),
+                allow,
+            ],
+        ),
+        (
+            libc::SYS_seccomp,
+            vec![
+                stmt(LD_W_ABS, off_arg_low(0)),
+                jump(JEQ_K, SECCOMP_SET_MODE_FILTER, 1, 0),
+                allow,
+                stmt(LD_W_ABS, off_arg_low(1)),
+                jump(JSET_K, SECCOMP_FILTER_FLAG_NEW_LISTENER, 0, 1),
+                deny(Refusal::SeccompListener),
+                allow,
+            ],
+        ),
+    ]
+}
+
 /// Builds the filter for a set of traced calls.
-pub fn program(table: &[Sys]) -> Vec<Insn> {
-    let mut p = vec![
-        stmt(LD_W_ABS, OFF_ARCH),
-        jump(JEQ_K, AUDIT_ARCH, 1, 0),
-        stmt(RET_K, RET_TRACE | u32::from(DATA_FOREIGN | DATA_EXIT)),
-        stmt(LD_W_ABS, OFF_NR),
-    ];
+pub fn program(table: &[Sys], policy: Policy) -> Vec<Insn> {
+    let foreign = match policy {
+        Policy::Observe => RET_TRACE | u32::from(DATA_FOREIGN | DATA_EXIT),
+        Policy::Refuse => Refusal::ForeignAbi.ret(),
+    };
+    let mut p = vec![stmt(LD_W_ABS, OFF_ARCH), jump(JEQ_K, AUDIT_ARCH, 1, 0), stmt(RET_K, foreign), stmt(LD_W_ABS, OFF_NR)];
     #[cfg(target_arch = "x86_64")]
-    p.extend([jump(JSET_K, X32_SYSCALL_BIT, 0, 1), stmt(RET_K, RET_TRACE | u32::from(DATA_FOREIGN | DATA_EXIT))]);
+    p.extend([jump(JSET_K, X32_SYSCALL_BIT, 0, 1), stmt(RET_K, foreign)]);
+    if policy == Policy::Refuse {
+        for (nr, body) in refusals(table) {
+            p.push(jump(JEQ_K, nr as u32, 0, body.len() as u8));
+            p.extend(body);
+        }
+    }
     for s in table {
         let trace = stmt(RET_K, RET_TRACE | if s.exit { u32::from(DATA_EXIT) } else { 0 });
         // Each block starts with the number test and ends in a return, so
@@ -135,7 +279,56 @@ mod tests {
     use crate::ptrace::syscalls::table;
 
     fn run(nr: i64, args: [u64; 6]) -> u32 {
-        evaluate(&program(table()), AUDIT_ARCH, nr as u32, args)
+        evaluate(&program(table(), Policy::Observe), AUDIT_ARCH, nr as u32, args)
+    }
+
+    fn sandboxed(nr: i64, args: [u64; 6]) -> u32 {
+        evaluate(&program(table(), Policy::Refuse), AUDIT_ARCH, nr as u32, args)
+    }
+
+    #[test]
+    fn the_sandbox_refuses_escapes_and_lets_the_rest_through() {
+        let refused = |r: u32| Refusal::from_data((r & 0xffff) as u16).filter(|_| r & u32::from(DATA_DENY) != 0);
+        // clone: ordinary forks and threads run free; UNTRACED and NEWUSER are refused.
+        let fork_flags = 0x0120_0011u64; // CLONE_CHILD_SETTID|CLONE_CHILD_CLEARTID|SIGCHLD
+        assert_eq!(sandboxed(libc::SYS_clone, [fork_flags, 0, 0, 0, 0, 0]), RET_ALLOW);
+        assert_eq!(
+            refused(sandboxed(libc::SYS_clone, [fork_flags | u64::from(CLONE_UNTRACED), 0, 0, 0, 0, 0])),
+            Some(Refusal::Untraced)
+        );
+        assert_eq!(
+            refused(sandboxed(libc::SYS_clone, [u64::from(CLONE_NEWUSER) | 17, 0, 0, 0, 0, 0])),
+            Some(Refusal::NewUser)
+        );
+        assert_eq!(sandboxed(libc::SYS_clone3, [0; 6]), RET_ERRNO | libc::ENOSYS as u32);
+        assert_eq!(refused(sandboxed(libc::SYS_unshare, [u64::from(CLONE_NEWUSER), 0, 0, 0, 0, 0])), Some(Refusal::NewUser));
+        // unshare without a user namespace is still traced (and fails without privileges).
+        assert_eq!(sandboxed(libc::SYS_unshare, [0x0002_0000, 0, 0, 0, 0, 0]), RET_TRACE | u32::from(DATA_EXIT));
+        assert_eq!(refused(sandboxed(libc::SYS_io_uring_setup, [0; 6])), Some(Refusal::IoUring));
+        assert_eq!(refused(sandboxed(libc::SYS_io_uring_enter, [0; 6])), Some(Refusal::IoUring));
+        assert_eq!(refused(sandboxed(libc::SYS_ioctl, [0, u64::from(TIOCSTI), 0, 0, 0, 0])), Some(Refusal::Tiocsti));
+        // The request is an unsigned int: high bits do not hide it.
+        assert_eq!(
+            refused(sandboxed(libc::SYS_ioctl, [0, (1 << 32) | u64::from(TIOCSTI), 0, 0, 0, 0])),
+            Some(Refusal::Tiocsti)
+        );
+        assert_eq!(refused(sandboxed(libc::SYS_ioctl, [0, u64::from(TIOCLINUX), 0, 0, 0, 0])), Some(Refusal::Tioclinux));
+        assert_eq!(sandboxed(libc::SYS_ioctl, [1, libc::TCGETS, 0, 0, 0, 0]), RET_ALLOW);
+        assert_eq!(
+            refused(sandboxed(libc::SYS_seccomp, [1, u64::from(SECCOMP_FILTER_FLAG_NEW_LISTENER), 0, 0, 0, 0])),
+            Some(Refusal::SeccompListener)
+        );
+        assert_eq!(sandboxed(libc::SYS_seccomp, [1, 0, 0, 0, 0, 0]), RET_ALLOW);
+        // A foreign ABI is refused, the traced calls still stop.
+        let p = program(table(), Policy::Refuse);
+        assert_eq!(refused(evaluate(&p, 0x4000_0003, 5, [0; 6])), Some(Refusal::ForeignAbi));
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(refused(evaluate(&p, AUDIT_ARCH, X32_SYSCALL_BIT | 2, [0; 6])), Some(Refusal::ForeignAbi));
+        assert_eq!(sandboxed(libc::SYS_openat, [0; 6]), RET_TRACE | u32::from(DATA_EXIT));
+        assert_eq!(sandboxed(libc::SYS_mmap, [0; 6]), RET_ALLOW);
+        // Outside the sandbox nothing is refused.
+        assert_eq!(run(libc::SYS_io_uring_setup, [0; 6]), RET_ALLOW);
+        assert_eq!(run(libc::SYS_ioctl, [0, u64::from(TIOCSTI), 0, 0, 0, 0]), RET_ALLOW);
     }
 
     #[test]
@@ -164,7 +357,7 @@ mod tests {
 
     #[test]
     fn foreign_abis_are_traced() {
-        let p = program(table());
+        let p = program(table(), Policy::Observe);
         assert_eq!(evaluate(&p, 0x4000_0003, 5, [0; 6]) & 0xffff_0000, RET_TRACE);
         #[cfg(target_arch = "x86_64")]
         assert_eq!(evaluate(&p, AUDIT_ARCH, X32_SYSCALL_BIT | 2, [0; 6]) & 0xffff_0000, RET_TRACE);
@@ -172,6 +365,6 @@ mod tests {
 
     #[test]
     fn jumps_fit() {
-        assert!(program(table()).len() < 4096, "BPF_MAXINSNS");
+        assert!(program(table(), Policy::Refuse).len() < 4096, "BPF_MAXINSNS");
     }
 }

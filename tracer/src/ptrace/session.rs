@@ -35,7 +35,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::event::{Event, EventKind, Origin, SysResult};
 
 use super::decode::{entry, finish, set_result, sys_result, Ctx, FdPaths};
-use super::seccomp::{self, DATA_EXIT, DATA_FOREIGN};
+use super::seccomp::{self, Policy, Refusal, DATA_DENY, DATA_EXIT, DATA_FOREIGN};
 use super::sys::{self as raw, OP_EXIT, OP_SECCOMP};
 use super::syscalls;
 
@@ -66,9 +66,11 @@ pub struct Options {
     pub sandbox: Option<std::sync::Arc<super::sandbox::ChildSetup>>,
     /// The PATH to find the command on (default: pkgtrace's own).
     pub path: Option<String>,
-    /// A cgroup's `cgroup.procs` file: the command is moved into that cgroup
-    /// (a memory limit) before it runs; everything it starts inherits it.
-    pub cgroup_procs: Option<PathBuf>,
+    /// `cgroup.procs` files of the run's cgroups (one per hierarchy): the
+    /// run's first process joins them before anything runs, so everything
+    /// the run starts is in them. The first one is also searched, before
+    /// the run is killed, for processes the tracer does not trace.
+    pub cgroup_procs: Vec<PathBuf>,
     /// Run the command without tracing (benchmarks: the cost of tracing).
     pub untraced: bool,
     /// Send the command's standard output to standard error (so a report
@@ -95,6 +97,10 @@ pub struct Outcome {
     /// time passed, killed by pkgtrace.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub killed_at_end: u32,
+    /// Processes found in the run's cgroup that the tracer was not
+    /// tracing (they escaped it somehow): should never happen; said loudly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub untraced: Vec<Untraced>,
     /// ptrace stops taken (a measure of the tracing cost).
     pub stops: u64,
     /// Wall-clock time of the run, in milliseconds.
@@ -104,6 +110,14 @@ pub struct Outcome {
     /// attaching the tracer, in milliseconds.
     #[serde(default)]
     pub setup_ms: u64,
+}
+
+/// A process of the run that was not traced.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Untraced {
+    pub pid: i32,
+    /// Its command line (or `comm`), as far as it could be read.
+    pub command: String,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -116,8 +130,8 @@ pub enum TraceError {
     NotFound(String),
     #[error("empty command")]
     Empty,
-    #[error("failed to build the sandbox (mount namespace, mounts, limits or dropping privileges; run as root)")]
-    Sandbox,
+    #[error("failed to build the sandbox: {0}")]
+    Sandbox(String),
     #[error("failed to {what}: {source}")]
     Os { what: &'static str, source: std::io::Error },
 }
@@ -140,6 +154,41 @@ struct Shared {
     deadline: Mutex<Option<(Instant, Reason)>>,
     fired: Mutex<Option<Reason>>,
     done: AtomicBool,
+    /// The run's cgroup.procs, searched for untraced processes.
+    cgroup_procs: Option<PathBuf>,
+    untraced: Mutex<Vec<Untraced>>,
+    /// The tracing thread's id: a traced task's `TracerPid`.
+    tracer_tid: String,
+}
+
+impl Shared {
+    /// Records every process (or thread) in the run's cgroup that this
+    /// tracer does not trace. Exact, unlike comparing with the tasks the
+    /// loop knows: a task forked a moment ago is already traced (the kernel
+    /// attaches it at fork) even before its event is read.
+    fn sweep(&self) {
+        let Some(procs) = &self.cgroup_procs else { return };
+        let me = self.tracer_tid.as_str();
+        let Ok(list) = std::fs::read_to_string(procs) else { return };
+        let mut untraced = self.untraced.lock().unwrap_or_else(|e| e.into_inner());
+        for pid in list.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten();
+            for task in tasks {
+                let Ok(status) = std::fs::read_to_string(task.path().join("status")) else { continue };
+                let tracer = status.lines().find_map(|l| l.strip_prefix("TracerPid:")).map(str::trim);
+                let zombie = status.lines().any(|l| l.starts_with("State:") && l.contains('Z'));
+                if tracer != Some(me) && !zombie && !untraced.iter().any(|u| u.pid == pid) {
+                    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                    let mut command: String =
+                        String::from_utf8_lossy(&cmdline).split('\0').collect::<Vec<_>>().join(" ").trim().to_string();
+                    if command.is_empty() {
+                        command = status.lines().find_map(|l| l.strip_prefix("Name:")).unwrap_or("").trim().to_string();
+                    }
+                    untraced.push(Untraced { pid, command });
+                }
+            }
+        }
+    }
 }
 
 /// Per-task state.
@@ -211,73 +260,40 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
         v.push(std::ptr::null());
         v
     });
-    let program = seccomp::program(syscalls::table());
+    let policy = if opts.sandbox.is_some() { Policy::Refuse } else { Policy::Observe };
+    let program = seccomp::program(syscalls::table(), policy);
 
     let started = Instant::now();
+    if let Some(setup) = &opts.sandbox {
+        let env = c_env.as_deref().unwrap_or(&[std::ptr::null()]);
+        return sandboxed(opts, setup, (&c_exe, &c_argv, env), &program, started, &mut emit);
+    }
     let child = raw::fork().map_err(os("fork"))?;
     if child == 0 {
         if opts.stdout_to_stderr {
             raw::stdout_to_stderr();
         }
-        if let Some(setup) = &opts.sandbox {
-            if setup.apply().is_err() {
-                // The parent sees exit status 126 before any exec.
-                raw::exit(SANDBOX_FAILED);
-            }
-        }
         if opts.untraced {
-            match &c_env {
-                Some(env) => raw::exec_env_or_die(&c_exe, &c_argv, env),
-                None => raw::exec_or_die(&c_exe, &c_argv),
-            }
+            raw::exec_or_die(&c_exe, &c_argv);
         }
         raw::stop_self();
         if raw::install_filter(&program).is_err() {
             // SAFETY-free exit path: a distinct status the parent reports.
             raw::exec_or_die(c"/nonexistent/seccomp-failed", &[std::ptr::null()]);
         }
-        match &c_env {
-            Some(env) => raw::exec_env_or_die(&c_exe, &c_argv, env),
-            None => raw::exec_or_die(&c_exe, &c_argv),
-        }
-    }
-    if let Some(procs) = &opts.cgroup_procs {
-        // The child is stopped (or, untraced, about to exec): join it now.
-        if let Err(e) = std::fs::write(procs, child.to_string()) {
-            let _ = raw::kill(child, libc::SIGKILL);
-            return Err(TraceError::Os { what: "put the command into its memory cgroup", source: e });
-        }
+        raw::exec_or_die(&c_exe, &c_argv);
     }
     if opts.untraced {
-        // Benchmarks only: the same sandbox and command without ptrace, to
-        // measure what tracing costs. Only the command itself is waited for.
+        // Benchmarks only: the command without ptrace, to measure what
+        // tracing costs. Only the command itself is waited for.
         let status = raw::wait_stopped(child).map_err(os("wait for the command"))?;
-        let mut outcome = Outcome { wall_ms: started.elapsed().as_millis() as u64, ..Outcome::default() };
-        if libc::WIFEXITED(status) {
-            if libc::WEXITSTATUS(status) == SANDBOX_FAILED {
-                return Err(TraceError::Sandbox);
-            }
-            outcome.exit_code = Some(libc::WEXITSTATUS(status));
-        } else if libc::WIFSIGNALED(status) {
-            outcome.signal = Some(signal_name(libc::WTERMSIG(status)));
-        }
-        return Ok(outcome);
+        return Ok(untraced_outcome(status, started));
     }
     let status = raw::wait_stopped(child).map_err(os("wait for the command to start"))?;
-    if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == SANDBOX_FAILED {
-        return Err(TraceError::Sandbox);
-    }
     if !libc::WIFSTOPPED(status) {
         return Err(TraceError::Os { what: "start the command", source: std::io::Error::other("it did not stop") });
     }
-    let options = libc::PTRACE_O_TRACESYSGOOD
-        | libc::PTRACE_O_TRACECLONE
-        | libc::PTRACE_O_TRACEFORK
-        | libc::PTRACE_O_TRACEVFORK
-        | libc::PTRACE_O_TRACEEXEC
-        | libc::PTRACE_O_TRACESECCOMP
-        | libc::PTRACE_O_EXITKILL;
-    if let Err(e) = raw::seize(child, options) {
+    if let Err(e) = raw::seize(child, TRACE_OPTIONS) {
         let _ = raw::kill(child, libc::SIGKILL);
         return Err(TraceError::Os {
             what: "attach with ptrace (is ptrace allowed? see kernel.yama.ptrace_scope)",
@@ -285,12 +301,192 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
         });
     }
     raw::kill(child, libc::SIGCONT).map_err(os("continue the command"))?;
+    follow(opts, child, None, started, &mut emit)
+}
 
+const TRACE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD
+    | libc::PTRACE_O_TRACECLONE
+    | libc::PTRACE_O_TRACEFORK
+    | libc::PTRACE_O_TRACEVFORK
+    | libc::PTRACE_O_TRACEEXEC
+    | libc::PTRACE_O_TRACESECCOMP
+    | libc::PTRACE_O_EXITKILL;
+
+fn untraced_outcome(status: i32, started: Instant) -> Outcome {
+    let mut outcome = Outcome { wall_ms: started.elapsed().as_millis() as u64, ..Outcome::default() };
+    if libc::WIFEXITED(status) {
+        outcome.exit_code = Some(libc::WEXITSTATUS(status));
+    } else if libc::WIFSIGNALED(status) {
+        outcome.signal = Some(signal_name(libc::WTERMSIG(status)));
+    }
+    outcome
+}
+
+/// The namespaces the sandbox's init is cloned into.
+const SANDBOX_NAMESPACES: libc::c_ulong =
+    (libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS) as libc::c_ulong;
+
+/// Pipe ends the parent closes when it is done with them.
+struct Fds(Vec<i32>);
+
+impl Drop for Fds {
+    fn drop(&mut self) {
+        for fd in self.0.drain(..) {
+            raw::close(fd);
+        }
+    }
+}
+
+/// The sandboxed start (see [`super::sandbox`]): pkgtrace's init is cloned
+/// into new PID, mount, IPC and UTS namespaces and seized at once; it waits
+/// for a byte on a pipe (sent once it is traced), builds the sandbox,
+/// forks the command — traced from birth through PTRACE_O_TRACEFORK — and
+/// reaps orphans until none is left. The init is not package code: its
+/// own events are not reported, the command is the run's root.
+fn sandboxed(
+    opts: &Options,
+    setup: &super::sandbox::ChildSetup,
+    (exe, argv, env): (&std::ffi::CStr, &[*const libc::c_char], &[*const libc::c_char]),
+    program: &[seccomp::Insn],
+    started: Instant,
+    emit: &mut impl FnMut(Vec<Event>),
+) -> Result<Outcome, TraceError> {
+    let (ready_r, ready_w) = raw::pipe().map_err(os("create a pipe"))?;
+    let (err_r, err_w) = raw::pipe().map_err(os("create a pipe"))?;
+    let init = match raw::clone_fork(SANDBOX_NAMESPACES) {
+        Ok(pid) => pid,
+        Err(e) => {
+            for fd in [ready_r, ready_w, err_r, err_w] {
+                raw::close(fd);
+            }
+            return Err(TraceError::Os { what: "create the sandbox's PID, mount, IPC and UTS namespaces", source: e });
+        }
+    };
+    if init == 0 {
+        raw::close(ready_w);
+        raw::close(err_r);
+        if !opts.untraced {
+            let mut byte = [0u8; 1];
+            if !matches!(raw::read(ready_r, &mut byte), Ok(1)) {
+                raw::exit(SANDBOX_FAILED);
+            }
+        }
+        raw::close(ready_r);
+        init_main(setup, !opts.untraced, (exe, argv, env), program, err_w);
+    }
+    raw::close(ready_r);
+    raw::close(err_w);
+    let mut fds = Fds(vec![ready_w, err_r]);
+    for procs in &opts.cgroup_procs {
+        if let Err(e) = std::fs::write(procs, init.to_string()) {
+            let _ = raw::kill(init, libc::SIGKILL);
+            let _ = raw::wait_stopped(init);
+            return Err(TraceError::Os { what: "put the run into its cgroup", source: e });
+        }
+    }
+    let failed_step = |fds: &mut Fds| -> Option<String> {
+        raw::close(fds.0.remove(0));
+        let mut buf = [0u8; 512];
+        let n = raw::read(fds.0[0], &mut buf).unwrap_or(0);
+        (n > 4).then(|| {
+            let errno = i32::from_le_bytes([buf[n - 4], buf[n - 3], buf[n - 2], buf[n - 1]]);
+            let step = String::from_utf8_lossy(&buf[..n - 4]);
+            format!("{step}: {}", std::io::Error::from_raw_os_error(errno))
+        })
+    };
+    if opts.untraced {
+        let status = raw::wait_stopped(init).map_err(os("wait for the command"))?;
+        if let Some(step) = failed_step(&mut fds) {
+            return Err(TraceError::Sandbox(step));
+        }
+        return Ok(untraced_outcome(status, started));
+    }
+    if let Err(e) = raw::seize(init, TRACE_OPTIONS) {
+        let _ = raw::kill(init, libc::SIGKILL);
+        let _ = raw::wait_stopped(init);
+        return Err(TraceError::Os {
+            what: "attach with ptrace (is ptrace allowed? see kernel.yama.ptrace_scope)",
+            source: e,
+        });
+    }
+    raw::write_all(ready_w, b"go");
+    let outcome = follow(opts, init, Some(init), started, emit);
+    // Every process of the run is gone: the pipe's write ends are closed.
+    if let Some(step) = failed_step(&mut fds) {
+        return Err(TraceError::Sandbox(step));
+    }
+    outcome
+}
+
+/// The sandbox's init, PID 1 of its namespaces. Never returns.
+fn init_main(
+    setup: &super::sandbox::ChildSetup,
+    traced: bool,
+    (exe, argv, env): (&std::ffi::CStr, &[*const libc::c_char], &[*const libc::c_char]),
+    program: &[seccomp::Insn],
+    err_w: i32,
+) -> ! {
+    // The failed step and errno go to the tracer, which says which.
+    let fail = |step: &str| -> ! {
+        let errno = raw::errno();
+        raw::write_all(err_w, step.as_bytes());
+        raw::write_all(err_w, &errno.to_le_bytes());
+        raw::exit(SANDBOX_FAILED)
+    };
+    if let Err(step) = setup.apply_init() {
+        fail(step);
+    }
+    let command = match raw::clone_fork(0) {
+        Ok(pid) => pid,
+        Err(_) => fail("fork the command"),
+    };
+    if command == 0 {
+        if let Err(step) = setup.apply_command() {
+            fail(step);
+        }
+        if traced && raw::install_filter(program).is_err() {
+            fail("install the seccomp filter");
+        }
+        super::sandbox::close_inherited();
+        raw::exec_env_or_die(exe, argv, env);
+    }
+    raw::close(err_w);
+    // Reap the command and every orphan until none is left; the tracer
+    // kills this process (and so the whole namespace) at the end.
+    let mut code = 0;
+    while let Ok(Some((pid, status))) = raw::wait_any() {
+        if pid == command {
+            code = if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                128 + libc::WTERMSIG(status)
+            };
+        }
+    }
+    raw::exit(code)
+}
+
+/// Follows the run from its first (seized) process until every traced task
+/// has ended. `init`: the sandbox's init, whose own events are not the
+/// package's; the command it forks is the root.
+fn follow(
+    opts: &Options,
+    child: i32,
+    init: Option<i32>,
+    started: Instant,
+    emit: &mut impl FnMut(Vec<Event>),
+) -> Result<Outcome, TraceError> {
     let shared = Arc::new(Shared {
         live: Mutex::new(vec![child]),
         deadline: Mutex::new(opts.timeout.map(|t| (Instant::now() + t, Reason::Timeout))),
         fired: Mutex::new(None),
         done: AtomicBool::new(false),
+        cgroup_procs: opts.cgroup_procs.first().cloned(),
+        untraced: Mutex::new(Vec::new()),
+        tracer_tid: std::fs::read_link("/proc/thread-self")
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default(),
     });
     let _handlers = raw::InterruptHandlers::install();
     let watchdog = {
@@ -305,10 +501,12 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
         flush_each: opts.flush_each,
         tasks: HashMap::new(),
         fd_paths: FdPaths::default(),
-        root: child,
+        root: if init.is_some() { 0 } else { child },
+        init,
+        ns_pids: init.map(|i| HashMap::from([(1, i)])),
         seq: 0,
         outcome: Outcome::default(),
-        emit: &mut emit,
+        emit,
     };
     looper.tasks.insert(child, Task { started: true, owner: child, ..Task::default() });
     let result = looper.run(&shared, opts.linger);
@@ -318,6 +516,7 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
     result?;
     outcome.wall_ms = started.elapsed().as_millis() as u64;
     outcome.setup_ms = looper.first_exec.map(|t| t.duration_since(started).as_millis() as u64).unwrap_or(0);
+    outcome.untraced = std::mem::take(&mut *shared.untraced.lock().unwrap_or_else(|e| e.into_inner()));
     match *shared.fired.lock().unwrap_or_else(|e| e.into_inner()) {
         Some(Reason::Timeout) => outcome.timed_out = true,
         Some(Reason::Interrupt) => outcome.interrupted = true,
@@ -330,6 +529,7 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
 /// interrupted, and keeps killing until the loop has seen them all end
 /// (tasks forked in the meantime included).
 fn watchdog(shared: &Shared) {
+    let mut swept = false;
     while !shared.done.load(Ordering::SeqCst) {
         thread::sleep(Duration::from_millis(20));
         let mut fired = shared.fired.lock().unwrap_or_else(|e| e.into_inner());
@@ -343,6 +543,11 @@ fn watchdog(shared: &Shared) {
             }
         }
         if fired.is_some() {
+            if !swept {
+                // Before anything is killed: is every process of the run traced?
+                swept = true;
+                shared.sweep();
+            }
             for &pid in shared.live.lock().unwrap_or_else(|e| e.into_inner()).iter() {
                 let _ = raw::kill(pid, libc::SIGKILL);
             }
@@ -358,10 +563,34 @@ struct Loop<'e, F: FnMut(Vec<Event>)> {
     flush_each: bool,
     tasks: HashMap<i32, Task>,
     fd_paths: FdPaths,
+    /// The run's root: the command (0 until the sandbox's init forked it).
     root: i32,
+    /// The sandbox's init (not package code: its events are not reported).
+    init: Option<i32>,
+    /// In a sandbox: pid inside its PID namespace → pid here. Signals and
+    /// /proc paths name pids as the package sees them; events carry ours.
+    ns_pids: Option<HashMap<i32, i32>>,
     seq: u64,
     outcome: Outcome,
     emit: &'e mut F,
+}
+
+/// `/proc/<n>` at the start of a path, with `n` mapped: the same path with
+/// the mapped pid.
+fn translate_proc_path(path: &mut crate::Bytes, map: &HashMap<i32, i32>) {
+    let bytes = &path.0;
+    let Some(rest) = bytes.strip_prefix(b"/proc/") else { return };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || !(rest.len() == digits || rest[digits] == b'/') {
+        return;
+    }
+    let Some(host) = std::str::from_utf8(&rest[..digits]).ok().and_then(|d| d.parse().ok()).and_then(|n: i32| map.get(&n))
+    else {
+        return;
+    };
+    let mut out = format!("/proc/{host}").into_bytes();
+    out.extend_from_slice(&rest[digits..]);
+    path.0 = out;
 }
 
 impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
@@ -421,7 +650,22 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         Ctx { pid, owner }
     }
 
-    fn push(&mut self, pid: i32, kind: EventKind) {
+    fn push(&mut self, pid: i32, mut kind: EventKind) {
+        if Some(pid) == self.init {
+            return;
+        }
+        if let Some(map) = &self.ns_pids {
+            match &mut kind {
+                EventKind::Kill { target, .. } if *target > 0 => {
+                    *target = map.get(target).copied().unwrap_or(*target);
+                }
+                EventKind::Ptrace { target: Some(target), .. } if *target > 0 => {
+                    *target = map.get(target).copied().unwrap_or(*target);
+                }
+                EventKind::Open { path, .. } | EventKind::Probe { path, .. } => translate_proc_path(path, map),
+                _ => {}
+            }
+        }
         let ev = Event { seq: self.seq, pid, time_ns: Some(now_ns()), duration_ns: None, origin: Origin::Live, kind };
         self.seq += 1;
         self.batch.push(ev);
@@ -433,6 +677,19 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             _ => return raw::cont(pid, 0),
         };
         let data = (info.ret_data & 0xffff) as u16;
+        if data & DATA_DENY != 0 {
+            let refusal = Refusal::from_data(data).unwrap_or(Refusal::ForeignAbi);
+            let syscall = if data & DATA_FOREIGN != 0 {
+                foreign_name(info.arch, info.nr)
+            } else {
+                refused_name(info.nr as i64).to_string()
+            };
+            let errno = refusal.errno();
+            let errno_name = sys_result(-i64::from(errno), true).errno.unwrap_or_default();
+            self.push(pid, EventKind::Denied { syscall, what: refusal.what().to_string(), errno: errno_name });
+            raw::skip_syscall(pid, errno)?;
+            return raw::cont(pid, 0);
+        }
         if data & DATA_FOREIGN != 0 {
             let kind = EventKind::Other {
                 syscall: format!("foreign_abi_{:#x}_{}", info.arch, info.nr),
@@ -476,6 +733,15 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             libc::PTRACE_EVENT_VFORK => ("vfork", false),
             _ => ("clone", is_thread(child)),
         };
+        if let Some(map) = &mut self.ns_pids {
+            if let Some(inner) = ns_pid(child) {
+                map.insert(inner, child);
+            }
+        }
+        if Some(pid) == self.init && self.root == 0 {
+            // The init forked the command: the run's root.
+            self.root = child;
+        }
         self.push(pid, EventKind::Spawn { syscall: syscall.into(), child, thread });
         shared.live.lock().unwrap_or_else(|e| e.into_inner()).push(child);
         let owner = if thread { self.ctx(pid).owner } else { child };
@@ -542,6 +808,12 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         } else {
             (None, Some(signal_name(libc::WTERMSIG(status))), libc::WCOREDUMP(status))
         };
+        if Some(pid) == self.init {
+            // Its namespace ends with it (the kernel kills what is left).
+            self.tasks.remove(&pid);
+            shared.live.lock().unwrap_or_else(|e| e.into_inner()).retain(|p| *p != pid);
+            return;
+        }
         // A call cut short by the end (execve of a killed task) is still
         // reported, with an unknown result.
         let task = self.tasks.remove(&pid).unwrap_or_default();
@@ -555,11 +827,13 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         let remaining = {
             let mut live = shared.live.lock().unwrap_or_else(|e| e.into_inner());
             live.retain(|p| *p != pid);
-            live.len()
+            live.iter().filter(|p| Some(**p) != self.init).count()
         };
         if pid == self.root {
             self.outcome.exit_code = code;
             self.outcome.signal = signal;
+            // The command is done: is anything of the run left untraced?
+            shared.sweep();
             if remaining > 0 {
                 let mut deadline = shared.deadline.lock().unwrap_or_else(|e| e.into_inner());
                 let at = Instant::now() + linger;
@@ -570,6 +844,37 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         } else if !task.thread && *shared.fired.lock().unwrap_or_else(|e| e.into_inner()) == Some(Reason::Linger) {
             self.outcome.killed_at_end += 1;
         }
+    }
+}
+
+/// A task's pid inside its own (innermost) PID namespace.
+fn ns_pid(tid: i32) -> Option<i32> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("NSpid:"))?.split_whitespace().last()?.parse().ok()
+}
+
+/// The name of a call the filter refuses (they are not all in the table).
+fn refused_name(nr: i64) -> &'static str {
+    match nr {
+        libc::SYS_clone => "clone",
+        libc::SYS_unshare => "unshare",
+        libc::SYS_io_uring_setup => "io_uring_setup",
+        libc::SYS_io_uring_enter => "io_uring_enter",
+        libc::SYS_io_uring_register => "io_uring_register",
+        libc::SYS_ioctl => "ioctl",
+        libc::SYS_seccomp => "seccomp",
+        _ => "unknown",
+    }
+}
+
+/// `i386:5`, `x32:2`: a call through a foreign ABI.
+fn foreign_name(arch: u32, nr: u64) -> String {
+    const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+    const X32_SYSCALL_BIT: u64 = 0x4000_0000;
+    match arch {
+        AUDIT_ARCH_I386 => format!("i386:{nr}"),
+        _ if nr & X32_SYSCALL_BIT != 0 => format!("x32:{}", nr & !X32_SYSCALL_BIT),
+        _ => format!("arch{arch:#x}:{nr}"),
     }
 }
 

@@ -323,3 +323,105 @@ pub fn exit(status: i32) -> ! {
     // SAFETY: _exit is async-signal-safe.
     unsafe { libc::_exit(status) }
 }
+
+/// clone(2) as a fork into new namespaces (`flags`: CLONE_NEW*), with a
+/// NULL stack (the child runs on a copy of the caller's, like fork).
+/// glibc's fork is avoided on purpose: the child must not run atfork
+/// handlers or touch locks another thread may hold.
+pub fn clone_fork(flags: libc::c_ulong) -> io::Result<i32> {
+    // SAFETY: raw clone without CLONE_VM behaves like fork; the caller keeps
+    // the child to async-signal-safe calls.
+    let pid = unsafe {
+        libc::syscall(libc::SYS_clone, flags | libc::SIGCHLD as libc::c_ulong, 0usize, 0usize, 0usize, 0usize)
+    };
+    if pid < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(pid as i32)
+    }
+}
+
+/// pipe2(O_CLOEXEC): (read end, write end).
+pub fn pipe() -> io::Result<(i32, i32)> {
+    let mut fds = [0i32; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((fds[0], fds[1]))
+}
+
+/// close(2), ignoring errors.
+pub fn close(fd: i32) {
+    // SAFETY: closing a descriptor this process owns.
+    unsafe {
+        libc::close(fd);
+    }
+}
+
+/// Reads up to `buf.len()` bytes (retrying on EINTR); 0 at end of file.
+pub fn read(fd: i32, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is writable for its length.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            return Err(err);
+        }
+    }
+}
+
+/// Writes all of `buf` (async-signal-safe; errors ignored).
+pub fn write_all(fd: i32, buf: &[u8]) {
+    let mut done = 0;
+    while done < buf.len() {
+        // SAFETY: `buf[done..]` is readable for its length.
+        let n = unsafe { libc::write(fd, buf[done..].as_ptr() as *const libc::c_void, buf.len() - done) };
+        if n <= 0 {
+            if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return;
+        }
+        done += n as usize;
+    }
+}
+
+/// The calling thread's errno.
+pub fn errno() -> i32 {
+    // SAFETY: errno is thread-local.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Makes the stopped tracee skip the call it is entering (at a seccomp
+/// stop) and see `-errno` as its result: the system call number is set to
+/// -1, the return register to the error ("man 2 seccomp", SECCOMP_RET_TRACE:
+/// "the tracer can skip the system call by changing the system call number
+/// to -1 ... the system call will appear to return the value that the
+/// tracer puts in the return value register").
+#[cfg(target_arch = "x86_64")]
+pub fn skip_syscall(pid: i32, errno: i32) -> io::Result<()> {
+    // SAFETY: user_regs_struct is plain data; zero is valid.
+    let mut regs: libc::user_regs_struct = unsafe { std::mem::zeroed() };
+    // SAFETY: GETREGS writes one user_regs_struct into `regs`.
+    if unsafe { libc::ptrace(libc::PTRACE_GETREGS, pid, std::ptr::null_mut::<libc::c_void>(), &mut regs) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    regs.orig_rax = u64::MAX;
+    regs.rax = (-(errno as i64)) as u64;
+    // SAFETY: SETREGS reads one user_regs_struct from `regs`.
+    if unsafe { libc::ptrace(libc::PTRACE_SETREGS, pid, std::ptr::null_mut::<libc::c_void>(), &regs) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Other architectures: refusing a call needs their register layout; the
+/// task is killed instead (the refusal is still reported).
+#[cfg(not(target_arch = "x86_64"))]
+pub fn skip_syscall(pid: i32, _errno: i32) -> io::Result<()> {
+    kill(pid, libc::SIGKILL)
+}
