@@ -2,13 +2,12 @@
 //! expectations in `EXPECTED.toml`): each package is staged from its local
 //! directory (no network), installed and started in the sandbox, and its
 //! findings are checked. After every run, nothing may have escaped: no
-//! process of the sandbox user survives, no file appeared on the host, the
+//! process with the run's uid survives, its cgroups are gone, no file appeared on the host, the
 //! host's mounts are unchanged, and every connection to a non-loopback
 //! address failed. Needs root (namespaces), like CI.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
 use serde_json::Value;
 
@@ -20,24 +19,34 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Runs share the sandbox uid; checks for surviving processes need them one
-/// at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
 fn mounts() -> usize {
     std::fs::read_to_string("/proc/1/mountinfo").unwrap().lines().count()
 }
 
-/// Processes of the sandbox user (uid 1500), not counting zombies.
-fn sandbox_processes() -> Vec<i32> {
+/// What a run left behind on the host: processes with one of its phases'
+/// uids (not counting zombies) and its phases' cgroup directories. Each
+/// run has a uid and cgroups of its own, so runs in parallel do not see
+/// each other's.
+fn left_behind(r: &Value) -> Vec<String> {
     let mut out = Vec::new();
+    let mut uids = Vec::new();
+    for ph in r["phases"].as_array().unwrap() {
+        let sb = &ph["sandbox"];
+        assert!(sb["uid"].as_u64().is_some(), "phase {} has its sandbox identity", ph["name"]);
+        uids.push(sb["uid"].to_string());
+        for dir in sb["cgroups"].as_array().unwrap() {
+            if Path::new(dir.as_str().unwrap()).exists() {
+                out.push(format!("cgroup {dir}"));
+            }
+        }
+    }
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
         let Ok(status) = std::fs::read_to_string(e.path().join("status")) else { continue };
         let uid = status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|v| v.split_whitespace().next());
         let zombie = status.lines().any(|l| l.starts_with("State:") && l.contains('Z'));
-        if uid == Some("1500") && !zombie {
-            out.push(pid);
+        if uid.is_some_and(|u| uids.iter().any(|x| x == u)) && !zombie {
+            out.push(format!("process {pid}"));
         }
     }
     out
@@ -74,7 +83,6 @@ fn active_rules(p: &Value) -> Vec<(String, String)> {
 
 /// Checks one package against EXPECTED.toml and that nothing escaped.
 fn check(rel: &str) {
-    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let expected: toml::Table =
         toml::from_str(&std::fs::read_to_string(repo().join("corpus/packages/EXPECTED.toml")).unwrap()).unwrap();
     let pkg = expected["package"]
@@ -115,8 +123,8 @@ fn check(rel: &str) {
     }
     // Nothing escaped.
     assert_eq!(mounts(), mounts_before, "{rel}: the host's mounts changed");
-    let left = sandbox_processes();
-    assert!(left.is_empty(), "{rel}: processes of the sandbox user survive: {left:?}");
+    let left = left_behind(&r);
+    assert!(left.is_empty(), "{rel}: the run left behind: {left:?}");
     for ph in r["phases"].as_array().unwrap() {
         for c in ph["behaviour"]["connections"].as_array().unwrap() {
             let addr = c["address"].as_str().unwrap_or("");
@@ -210,7 +218,6 @@ fn run_and_read_stored(rel: &str, results: &Path, cache: &Path, stored_dir: &str
 
 #[test]
 fn reports_are_stored_atomically_and_equal_across_runs() {
-    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let results = Path::new(env!("CARGO_TARGET_TMPDIR")).join("results");
     let _ = std::fs::remove_dir_all(&results);
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("run-cache");
@@ -263,7 +270,6 @@ fn cargo_benign_is_clean() {
 /// reads ~/.npmrc) stays a finding.
 #[test]
 fn baseline_labels_runtime_noise_not_package_behaviour() {
-    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("baseline-cache");
     let out = Command::new(bin())
         .args(["run", "--format", "json", "--no-store", "--cache"])
@@ -286,11 +292,10 @@ fn baseline_labels_runtime_noise_not_package_behaviour() {
 
 #[test]
 fn a_package_that_allocates_without_bound_is_stopped() {
-    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (r, _) = run("npm/memhog", &["--memory", "256", "--phase", "install"]);
     let install = phase(&r, "install");
     assert_eq!(install["status"], "failed", "{}", install["run"]);
     assert!(install["error"].as_str().unwrap_or("").contains("memory limit"), "{}", install["error"]);
-    let left = sandbox_processes();
-    assert!(left.is_empty(), "processes survive: {left:?}");
+    let left = left_behind(&r);
+    assert!(left.is_empty(), "the run left behind: {left:?}");
 }

@@ -4,7 +4,9 @@
 //! - [`EXIT_OK`] (0): no active finding at or above `--fail-on`;
 //! - [`EXIT_FINDINGS`] (1): findings at or above `--fail-on` (or a failed
 //!   rule self-test);
-//! - [`EXIT_USAGE`] (2): a usage or input error.
+//! - [`EXIT_USAGE`] (2): a usage or input error;
+//! - [`EXIT_ENVIRONMENT`] (3): the machine cannot give the sandbox, or a
+//!   sandboxed phase could not run.
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -26,6 +28,9 @@ use crate::severity::Severity;
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
+/// The machine cannot give what was asked: the sandbox could not be built
+/// (no root, no cgroup controller, a kernel too old), or a phase could not run.
+pub const EXIT_ENVIRONMENT: i32 = 3;
 
 /// Events travel from the reading thread to the analyzer in batches of this
 /// many, through a channel of `CHANNEL_BATCHES` slots: memory stays bounded
@@ -449,12 +454,20 @@ fn run_package(args: RunArgs) -> Result<i32> {
         Ok(r) => r,
         Err(e) => {
             // Bad input (unknown ecosystem, no such package or version, a
-            // corrupt tarball) is one line and exit 2.
+            // corrupt tarball) is one line and exit 2; a sandbox the machine
+            // cannot give is exit 3.
             eprintln!("pkgtrace: {e:#}");
-            return Ok(EXIT_USAGE);
+            let env = e.chain().any(|c| c.is::<crate::run::driver::SandboxUnavailable>());
+            return Ok(if env { EXIT_ENVIRONMENT } else { EXIT_USAGE });
         }
     };
-    let code = args.report.finish(&result.report)?;
+    let mut code = args.report.finish(&result.report)?;
+    for p in &result.report.phases {
+        if p.status.as_deref() == Some("error") {
+            eprintln!("pkgtrace: phase {} could not run: {}", p.name, p.error.as_deref().unwrap_or("unknown error"));
+            code = EXIT_ENVIRONMENT;
+        }
+    }
     if let Some(path) = &result.stored {
         eprintln!("pkgtrace: report stored in {}", path.display());
     }

@@ -228,12 +228,7 @@ pub enum EventKind {
     /// namespace the live tracer translates it to the host pid); 0 is the
     /// sender's own process group, -1 every process it may signal, below
     /// -1 a process group.
-    Kill {
-        syscall: String,
-        target: i32,
-        signal: String,
-        result: SysResult,
-    },
+    Kill { syscall: String, target: i32, signal: String, result: SysResult },
     /// A call the sandbox refused before it ran (the live tracer's seccomp
     /// filter): one that would escape tracing (`clone` with
     /// CLONE_UNTRACED, `io_uring_setup`, a foreign ABI, a seccomp

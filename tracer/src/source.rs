@@ -128,14 +128,14 @@ fn looks_like_strace(p: &Path) -> Result<bool, SourceError> {
 /// Any input, read as events.
 pub enum EventSource {
     Strace(Box<LogReader>),
-    Events(EventsReader),
+    Events(Box<EventsReader>),
 }
 
 impl EventSource {
     pub fn open(input: &Input) -> Result<EventSource, SourceError> {
         Ok(match input {
             Input::Strace(files) => EventSource::Strace(Box::new(LogReader::open(files)?)),
-            Input::Events(path) => EventSource::Events(EventsReader::open(path)?),
+            Input::Events(path) => EventSource::Events(Box::new(EventsReader::open(path)?)),
         })
     }
 

@@ -75,7 +75,8 @@ impl RunCgroup {
                 kill = Some(dir.join("cgroup.kill")).filter(|k| k.exists());
                 dirs.push(dir);
             }
-            let mut cg = RunCgroup { dirs, kill, memory: memory_dir.clone(), pids: pids_dir.clone(), v2: false, removed: false };
+            let mut cg =
+                RunCgroup { dirs, kill, memory: memory_dir.clone(), pids: pids_dir.clone(), v2: false, removed: false };
             make(&memory_dir)?;
             cg.dirs.push(memory_dir);
             make(&pids_dir)?;
@@ -86,7 +87,8 @@ impl RunCgroup {
         let set = |dir: &Path, file: &str, value: String| {
             fs::write(dir.join(file), value).with_context(|| format!("failed to set {}", dir.join(file).display()))
         };
-        let limits = set(&cg.memory, mem_file, memory.to_string()).and_then(|()| set(&cg.pids, "pids.max", pids.to_string()));
+        let limits =
+            set(&cg.memory, mem_file, memory.to_string()).and_then(|()| set(&cg.pids, "pids.max", pids.to_string()));
         if let Err(e) = limits {
             cg.remove().ok();
             return Err(e);

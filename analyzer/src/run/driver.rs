@@ -43,6 +43,15 @@ pub struct RunOptions {
     pub pids: u64,
 }
 
+/// The sandbox cannot be built on this machine (exit 3, not a usage error).
+#[derive(Debug, thiserror::Error)]
+#[error("the sandbox cannot be built here: {0}")]
+pub struct SandboxUnavailable(pub String);
+
+fn unavailable(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::Error::new(SandboxUnavailable(e.to_string()))
+}
+
 /// The package a report is about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackageInfo {
@@ -125,12 +134,14 @@ fn run_phases(
     canaries: &[Canary],
 ) -> Result<(Vec<PhaseReport>, Vec<LeakedCanary>)> {
     // Whatever pkgtrace mounts for the run stays in its own mount namespace.
-    tracer::ptrace::sandbox::private_mount_namespace()
-        .context("failed to enter a private mount namespace (pkgtrace run needs root)")?;
+    tracer::ptrace::sandbox::private_mount_namespace().map_err(|e| {
+        unavailable(format!("failed to enter a private mount namespace (pkgtrace run needs root): {e}"))
+    })?;
     // A uid no other run and no process on the machine has, for this run.
-    let lease = tracer::ptrace::sandbox::UidLease::claim().context("failed to claim a uid for the sandbox")?;
+    let lease = tracer::ptrace::sandbox::UidLease::claim()
+        .map_err(|e| unavailable(format!("failed to claim a uid for the sandbox: {e}")))?;
     let mut ws = Workspace::create(&staged.workdir, canaries, lease.uid, opts.disk)
-        .context("failed to prepare the sandbox workspace")?;
+        .map_err(|e| unavailable(format!("failed to prepare the sandbox workspace: {e}")))?;
     if opts.keep {
         ws.keep();
     }

@@ -3,8 +3,8 @@
 
 pub mod baseline;
 pub mod canaries;
-pub mod driver;
 pub mod cgroup;
+pub mod driver;
 pub mod phase;
 pub mod results;
 pub mod workspace;

@@ -101,7 +101,11 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
         spec.memory,
         spec.pids,
     )
-    .context("failed to create the run's cgroup (memory and process limits, kill at the end; needs root and cgroup v2, or v1 memory and pids)")?;
+    .map_err(|e| {
+        anyhow::Error::new(super::driver::SandboxUnavailable(format!(
+            "failed to create the run's cgroup (memory and process limits, kill at the end; needs root and cgroup v2, or v1 memory and pids): {e:#}"
+        )))
+    })?;
 
     let mut recorder = match &spec.events {
         Some(path) => Some(tracer::jsonl::EventsWriter::new(std::io::BufWriter::new(
@@ -169,12 +173,11 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
         }
     }
     // Whatever is left of the run dies now; then the pipes end.
+    let (memory_hit, pids_hit) = (cgroup.hit_memory_limit(), cgroup.hit_pids_limit());
     let survivors = cgroup.kill_and_remove().err();
     drop((stdout_w, stderr_w));
-    let output = OutputTail {
-        stdout: stdout_tail.join().unwrap_or_default(),
-        stderr: stderr_tail.join().unwrap_or_default(),
-    };
+    let output =
+        OutputTail { stdout: stdout_tail.join().unwrap_or_default(), stderr: stderr_tail.join().unwrap_or_default() };
     if let Some(w) = recorder {
         let stats = tracer::strace::ParseStats::default();
         w.finish_run(&stats, last.as_ref()).context("failed to record the event stream")?;
@@ -186,13 +189,13 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
         (None, Some(o)) if o.exit_code == Some(0) => "completed",
         _ => "failed",
     };
-    if cgroup.hit_memory_limit() && status != "completed" {
+    if memory_hit && status != "completed" {
         error = error.or(Some(format!(
             "the phase hit its memory limit ({} MiB); the kernel killed processes",
             spec.memory >> 20
         )));
     }
-    if cgroup.hit_pids_limit() {
+    if pids_hit {
         error = error.or(Some(format!("the phase hit its process limit ({}); forks were refused", spec.pids)));
     }
     if let Some(untraced) = last.as_ref().map(|o| &o.untraced).filter(|u| !u.is_empty()) {

@@ -125,7 +125,6 @@ fn loopback_up() -> io::Result<()> {
     result
 }
 
-
 /// The first uid (and gid) of the range runs take theirs from; far above
 /// any account a distribution or an administrator creates.
 pub const UID_BASE: u32 = 1_600_000;
@@ -434,7 +433,9 @@ impl ChildSetup {
         }
         ops.push(Op::TreeReadOnly);
         // Fresh, empty, root-owned directories over the host's.
-        for (dir, options) in [("/run", "mode=755,size=1m"), ("/home", "mode=755,size=1m"), ("/root", "mode=700,size=1m")] {
+        for (dir, options) in
+            [("/run", "mode=755,size=1m"), ("/home", "mode=755,size=1m"), ("/root", "mode=755,size=1m")]
+        {
             if Path::new(dir).is_dir() {
                 ops.push(tmpfs(dir, options, false)?);
             }

@@ -165,7 +165,12 @@ fn refusals(table: &[Sys]) -> Vec<(i64, Vec<Insn>)> {
         (libc::SYS_clone3, vec![stmt(RET_K, RET_ERRNO | libc::ENOSYS as u32)]),
         (
             libc::SYS_unshare,
-            vec![stmt(LD_W_ABS, off_arg_low(0)), jump(JSET_K, CLONE_NEWUSER, 0, 1), deny(Refusal::NewUser), unshare_trace],
+            vec![
+                stmt(LD_W_ABS, off_arg_low(0)),
+                jump(JSET_K, CLONE_NEWUSER, 0, 1),
+                deny(Refusal::NewUser),
+                unshare_trace,
+            ],
         ),
         (libc::SYS_io_uring_setup, vec![deny(Refusal::IoUring)]),
         (libc::SYS_io_uring_enter, vec![deny(Refusal::IoUring)]),
@@ -204,7 +209,8 @@ pub fn program(table: &[Sys], policy: Policy) -> Vec<Insn> {
         Policy::Observe => RET_TRACE | u32::from(DATA_FOREIGN | DATA_EXIT),
         Policy::Refuse => Refusal::ForeignAbi.ret(),
     };
-    let mut p = vec![stmt(LD_W_ABS, OFF_ARCH), jump(JEQ_K, AUDIT_ARCH, 1, 0), stmt(RET_K, foreign), stmt(LD_W_ABS, OFF_NR)];
+    let mut p =
+        vec![stmt(LD_W_ABS, OFF_ARCH), jump(JEQ_K, AUDIT_ARCH, 1, 0), stmt(RET_K, foreign), stmt(LD_W_ABS, OFF_NR)];
     #[cfg(target_arch = "x86_64")]
     p.extend([jump(JSET_K, X32_SYSCALL_BIT, 0, 1), stmt(RET_K, foreign)]);
     if policy == Policy::Refuse {
@@ -301,7 +307,10 @@ mod tests {
             Some(Refusal::NewUser)
         );
         assert_eq!(sandboxed(libc::SYS_clone3, [0; 6]), RET_ERRNO | libc::ENOSYS as u32);
-        assert_eq!(refused(sandboxed(libc::SYS_unshare, [u64::from(CLONE_NEWUSER), 0, 0, 0, 0, 0])), Some(Refusal::NewUser));
+        assert_eq!(
+            refused(sandboxed(libc::SYS_unshare, [u64::from(CLONE_NEWUSER), 0, 0, 0, 0, 0])),
+            Some(Refusal::NewUser)
+        );
         // unshare without a user namespace is still traced (and fails without privileges).
         assert_eq!(sandboxed(libc::SYS_unshare, [0x0002_0000, 0, 0, 0, 0, 0]), RET_TRACE | u32::from(DATA_EXIT));
         assert_eq!(refused(sandboxed(libc::SYS_io_uring_setup, [0; 6])), Some(Refusal::IoUring));
@@ -312,7 +321,10 @@ mod tests {
             refused(sandboxed(libc::SYS_ioctl, [0, (1 << 32) | u64::from(TIOCSTI), 0, 0, 0, 0])),
             Some(Refusal::Tiocsti)
         );
-        assert_eq!(refused(sandboxed(libc::SYS_ioctl, [0, u64::from(TIOCLINUX), 0, 0, 0, 0])), Some(Refusal::Tioclinux));
+        assert_eq!(
+            refused(sandboxed(libc::SYS_ioctl, [0, u64::from(TIOCLINUX), 0, 0, 0, 0])),
+            Some(Refusal::Tioclinux)
+        );
         assert_eq!(sandboxed(libc::SYS_ioctl, [1, libc::TCGETS, 0, 0, 0, 0]), RET_ALLOW);
         assert_eq!(
             refused(sandboxed(libc::SYS_seccomp, [1, u64::from(SECCOMP_FILTER_FLAG_NEW_LISTENER), 0, 0, 0, 0])),

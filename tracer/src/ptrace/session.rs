@@ -456,11 +456,7 @@ fn init_main(
     let mut code = 0;
     while let Ok(Some((pid, status))) = raw::wait_any() {
         if pid == command {
-            code = if libc::WIFEXITED(status) {
-                libc::WEXITSTATUS(status)
-            } else {
-                128 + libc::WTERMSIG(status)
-            };
+            code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) };
         }
     }
     raw::exit(code)
@@ -584,7 +580,8 @@ fn translate_proc_path(path: &mut crate::Bytes, map: &HashMap<i32, i32>) {
     if digits == 0 || !(rest.len() == digits || rest[digits] == b'/') {
         return;
     }
-    let Some(host) = std::str::from_utf8(&rest[..digits]).ok().and_then(|d| d.parse().ok()).and_then(|n: i32| map.get(&n))
+    let Some(host) =
+        std::str::from_utf8(&rest[..digits]).ok().and_then(|d| d.parse().ok()).and_then(|n: i32| map.get(&n))
     else {
         return;
     };
