@@ -894,3 +894,67 @@ fn signal_name(sig: i32) -> String {
         Err(_) => format!("SIG{sig}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cgroup of the test's own, in whichever hierarchy lists processes.
+    fn test_cgroup(name: &str) -> PathBuf {
+        let root = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup/pids", "/sys/fs/cgroup"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|d| d.join("cgroup.procs").exists())
+            .expect("a cgroup hierarchy (tests run as root, like CI)");
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).expect("create a cgroup (root)");
+        dir
+    }
+
+    #[test]
+    fn a_process_in_the_runs_cgroup_that_is_not_traced_is_reported() {
+        let dir = test_cgroup(&format!("pkgtrace-test-untraced-{}", std::process::id()));
+        // Started by the test, not by the tracer: in the cgroup, untraced.
+        // Orphaned at once (not the test's child: the tracer waits for any
+        // child of its process).
+        let out = std::process::Command::new("sh").args(["-c", "sleep 30 >/dev/null 2>&1 & echo $!"]).output().unwrap();
+        let stray: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        std::fs::write(dir.join("cgroup.procs"), stray.to_string()).unwrap();
+        let opts = Options {
+            argv: vec!["true".into()],
+            timeout: Some(Duration::from_secs(20)),
+            linger: Duration::from_millis(100),
+            flush_each: false,
+            sandbox: None,
+            path: None,
+            cgroup_procs: vec![dir.join("cgroup.procs")],
+            untraced: false,
+            stdout_to_stderr: true,
+        };
+        let outcome = trace(&opts, |_| {}).unwrap();
+        let _ = raw::kill(stray, libc::SIGKILL);
+        while std::fs::remove_dir(&dir).is_err() && std::path::Path::new(&format!("/proc/{stray}")).exists() {
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(outcome.exit_code, Some(0));
+        let pids: Vec<i32> = outcome.untraced.iter().map(|u| u.pid).collect();
+        assert_eq!(pids, vec![stray], "{:?}", outcome.untraced);
+        assert!(outcome.untraced[0].command.starts_with("sleep 30"), "{:?}", outcome.untraced);
+    }
+
+    #[test]
+    fn proc_paths_name_pids_as_the_tracer_sees_them() {
+        let map = HashMap::from([(1, 4000), (2, 4001)]);
+        let tr = |p: &str| {
+            let mut b = crate::Bytes(p.as_bytes().to_vec());
+            translate_proc_path(&mut b, &map);
+            String::from_utf8(b.0).unwrap()
+        };
+        assert_eq!(tr("/proc/2/environ"), "/proc/4001/environ");
+        assert_eq!(tr("/proc/1"), "/proc/4000");
+        assert_eq!(tr("/proc/self/status"), "/proc/self/status");
+        assert_eq!(tr("/proc/23/cmdline"), "/proc/23/cmdline");
+        assert_eq!(tr("/proc/2x/cmdline"), "/proc/2x/cmdline");
+        assert_eq!(tr("/etc/passwd"), "/etc/passwd");
+    }
+}
