@@ -13,7 +13,7 @@ use crate::findings::{Evidence, Findings};
 use crate::paths::{self, basename};
 use crate::process::{FdInfo, ProcessModel};
 use crate::report::{Behaviour, Command, Connection, DnsQueryRecord, FileRecord, PhaseReport};
-use crate::rules::fact::Actor;
+use crate::rules::fact::{Actor, TARGET_ALL, TARGET_OUTSIDE, TARGET_OWN, TARGET_TREE};
 use crate::rules::{Fact, RulePack};
 use std::sync::Arc;
 
@@ -44,6 +44,9 @@ const MAX_ORPHANED: usize = 4096;
 /// How many payload bytes a fact carries for `payload_re`.
 const PAYLOAD_TEXT_MAX: usize = 4096;
 
+/// How many bytes of a datagram the report's connection shows.
+const FIRST_BYTES_MAX: usize = 64;
+
 pub struct Analyzer<'r> {
     pack: &'r RulePack,
     ctx: Context,
@@ -70,6 +73,8 @@ pub struct Analyzer<'r> {
     actors: HashMap<i32, Arc<Actor>>,
     /// (process, fd) → the address it was bound to, for `listen`.
     bound: HashMap<(i32, i32), SockAddr>,
+    /// (process, destination) → its datagram entry in `connections`.
+    datagrams: HashMap<(i32, SockAddr), usize>,
     events: u64,
 }
 
@@ -95,6 +100,7 @@ impl<'r> Analyzer<'r> {
             names: HashMap::new(),
             env_home: None,
             bound: HashMap::new(),
+            datagrams: HashMap::new(),
             actors: HashMap::new(),
             inferred_ecosystem: None,
             orphans: HashMap::new(),
@@ -219,9 +225,10 @@ impl<'r> Analyzer<'r> {
             }
             EventKind::Signal { .. } | EventKind::Unparsed { .. } => {}
             EventKind::Open { syscall, path, dirfd, access, create, truncate, result, resolved, .. } => {
-                let path = match resolved {
-                    Some(r) => paths::normalize(&r.lossy()),
-                    None => self.model.resolve(pid, dirfd.as_ref(), &path.lossy()),
+                let raw = path.lossy();
+                let path = match resolved.as_ref().map(|r| r.lossy()) {
+                    Some(r) if !paths::is_proc_self_alias(&raw, &r) => paths::normalize(&r),
+                    _ => self.model.resolve(pid, dirfd.as_ref(), &raw),
                 };
                 let path = self.proc_self(pid, path);
                 self.learn_cwd(pid, dirfd.as_ref());
@@ -350,6 +357,10 @@ impl<'r> Analyzer<'r> {
                 fact.success = known(result);
                 fact.errno = result.errno.clone();
                 self.check(&fact, ev);
+                if !stream && addr.ip_port().is_some() {
+                    // The datagrams sent on it fill in this entry.
+                    self.datagrams.insert((self.model.leader_of(pid), addr.clone()), self.connections.len());
+                }
                 self.connections.push(Connection {
                     family: addr.family().to_string(),
                     address: addr_text(addr),
@@ -363,6 +374,8 @@ impl<'r> Analyzer<'r> {
                     .into(),
                     result: result_text(result),
                     pid: self.model.leader_of(pid),
+                    first_bytes: None,
+                    canaries: Vec::new(),
                 });
             }
             EventKind::Bind { fd, addr, result } => {
@@ -440,21 +453,24 @@ impl<'r> Analyzer<'r> {
                 let mut fact = self.base_fact(pid, "ptrace", "ptrace");
                 fact.request = Some(request.clone());
                 fact.path = target.map(|t| t.to_string());
+                fact.target = target.map(|t| self.whose(pid, t));
+                fact.target_pid = *target;
                 fact.success = known(result);
                 fact.errno = result.errno.clone();
                 self.check(&fact, ev);
             }
             EventKind::Kill { syscall, target, signal, result } => {
                 let mut fact = self.base_fact(pid, "kill", syscall);
-                fact.path = Some(target.to_string());
-                fact.payload = Some(signal.clone());
+                fact.target = Some(self.signal_target(pid, *target));
+                fact.target_pid = Some(*target);
+                fact.signal = Some(signal.clone());
                 fact.success = known(result);
                 fact.errno = result.errno.clone();
                 self.check(&fact, ev);
             }
             EventKind::Denied { syscall, what, errno } => {
                 let mut fact = self.base_fact(pid, "denied", syscall);
-                fact.payload = Some(what.clone());
+                fact.refused = Some(what.clone());
                 fact.success = Some(false);
                 fact.errno = Some(errno.clone());
                 self.check(&fact, ev);
@@ -500,15 +516,77 @@ impl<'r> Analyzer<'r> {
             .collect::<Vec<_>>()
             .join("\n");
         let to_resolver = dest.ip_port().is_some_and(|(_, port)| port == 53);
+        let mut queries: Vec<dns::DnsQuery> = Vec::new();
+        let mut first_is_query = false;
+        if to_resolver {
+            for (i, d) in data.iter().enumerate() {
+                let found = dns::decode_query(d.bytes.as_slice(), stream);
+                first_is_query |= i == 0 && !found.is_empty();
+                queries.extend(found);
+            }
+        }
+        let canaries = self.canaries_in(&text);
         // A query's name is checked as a `dns` fact; one finding is enough.
-        fact.canary = !to_resolver && self.has_canary(std::iter::once(text.as_str()));
+        // Bytes to port 53 that carry a canary outside any query name (a
+        // datagram that is no DNS query at all) are the send's own finding.
+        fact.canary =
+            !canaries.is_empty() && !queries.iter().any(|q| self.has_canary(std::iter::once(q.name.as_str())));
         fact.payload = Some(text);
         self.check(&fact, ev);
-        if to_resolver {
-            for d in data {
-                for q in dns::decode_query(d.bytes.as_slice(), stream) {
-                    self.dns_query(ev, pid, &dest, q);
-                }
+        if !stream && dest.ip_port().is_some() {
+            // A DNS query is listed, decoded, under `dns`; its raw bytes
+            // start with a random transaction ID, which would make the
+            // reports of two runs of the same package differ.
+            let first = data.first().filter(|_| !first_is_query);
+            self.datagram(pid, &dest, fact.host.clone(), first, canaries, result);
+        }
+        for q in queries {
+            self.dns_query(ev, pid, &dest, q);
+        }
+    }
+
+    /// A datagram sent to an internet address is a connection in the
+    /// report, as a TCP connect is: one entry per process and destination
+    /// (the one its `connect` made, for a connected socket), with the first
+    /// bytes sent and every canary a datagram to it carried. Without it, a
+    /// token sent in one UDP packet to a public resolver leaves no trace in
+    /// the behaviour.
+    fn datagram(
+        &mut self,
+        pid: i32,
+        dest: &SockAddr,
+        host: Option<String>,
+        first: Option<&tracer::Payload>,
+        canaries: Vec<String>,
+        result: &tracer::SysResult,
+    ) {
+        let leader = self.model.leader_of(pid);
+        let key = (leader, dest.clone());
+        let i = match self.datagrams.get(&key) {
+            Some(&i) => i,
+            None => {
+                self.connections.push(Connection {
+                    family: dest.family().to_string(),
+                    address: addr_text(dest),
+                    port: dest.ip_port().map(|(_, p)| p),
+                    host,
+                    transport: "udp".into(),
+                    result: result_text(result),
+                    pid: leader,
+                    first_bytes: None,
+                    canaries: Vec::new(),
+                });
+                self.datagrams.insert(key, self.connections.len() - 1);
+                self.connections.len() - 1
+            }
+        };
+        let c = &mut self.connections[i];
+        if c.first_bytes.is_none() {
+            c.first_bytes = first.map(|p| preview(p.bytes.as_slice()));
+        }
+        for v in canaries {
+            if !c.canaries.contains(&v) {
+                c.canaries.push(v);
             }
         }
     }
@@ -604,6 +682,7 @@ impl<'r> Analyzer<'r> {
         f.home_rel = self.home_rel(path);
         f.in_project = self.ctx.project.as_deref().is_some_and(|d| paths::is_within(path, d));
         f.created_in_run = self.created.contains(path);
+        f.target = self.proc_target(pid, path);
         f.path = Some(path.to_string());
         f
     }
@@ -666,9 +745,49 @@ impl<'r> Analyzer<'r> {
         !self.ctx.canaries.is_empty() && texts.any(|t| crate::canary::contains(t, &self.ctx.canaries))
     }
 
+    /// The canary values `text` carries, plainly or encoded.
+    fn canaries_in(&self, text: &str) -> Vec<String> {
+        crate::canary::found(text, &self.ctx.canaries).into_iter().map(str::to_string).collect()
+    }
+
     fn proc_self(&self, pid: i32, path: String) -> String {
         let me = self.model.leader_of(pid);
         paths::proc_self(path, |p| self.model.same_process(me, p))
+    }
+
+    /// Whose process task `target` is, seen from task `pid`: its own, one
+    /// the trace saw (spawned, or the traced command itself), or one it
+    /// never saw, which is outside the package's run.
+    fn whose(&self, pid: i32, target: i32) -> &'static str {
+        if self.model.same_process(self.model.leader_of(pid), target) {
+            TARGET_OWN
+        } else if self.model.knows(target) {
+            TARGET_TREE
+        } else {
+            TARGET_OUTSIDE
+        }
+    }
+
+    /// kill(2)'s pid: 0 is the sender's own process group, -1 every process
+    /// it may signal, below -1 the process group `-pid` (named after its
+    /// leader, so judged by whose that leader is).
+    fn signal_target(&self, pid: i32, target: i32) -> &'static str {
+        match target {
+            -1 => TARGET_ALL,
+            0 => TARGET_OWN,
+            t if t < 0 => self.whose(pid, t.checked_neg().unwrap_or(i32::MAX)),
+            t => self.whose(pid, t),
+        }
+    }
+
+    /// For a path under `/proc/<pid>/`: whose process it describes (own
+    /// pids are already `/proc/self`, see [`Self::proc_self`]).
+    fn proc_target(&self, pid: i32, path: &str) -> Option<&'static str> {
+        let rest = path.strip_prefix("/proc/")?;
+        match rest.split('/').next()? {
+            "self" | "thread-self" => Some(TARGET_OWN),
+            n => n.parse::<i32>().ok().map(|t| self.whose(pid, t)),
+        }
     }
 
     /// `AT_FDCWD</dir>` (strace -y) tells the process's cwd.
@@ -816,6 +935,23 @@ fn result_text(r: &tracer::SysResult) -> String {
     }
 }
 
+/// The first bytes of a payload as text a report can carry: printable
+/// ASCII as it is, `\\`, `\n`, `\r`, `\t`, and every other byte as `\xNN`.
+fn preview(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for &b in &bytes[..bytes.len().min(FIRST_BYTES_MAX)] {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out
+}
+
 fn addr_text(a: &SockAddr) -> String {
     match a {
         SockAddr::Inet { ip, .. } | SockAddr::Inet6 { ip, .. } => ip.clone(),
@@ -892,6 +1028,9 @@ mod tests {
         assert_eq!(process_name(None, &[]), "?");
     }
 }
+
+#[cfg(test)]
+mod outside_tests;
 
 #[cfg(test)]
 mod orphan_tests {

@@ -28,6 +28,15 @@ pub fn contains(text: &str, canaries: &[String]) -> bool {
     false
 }
 
+/// Which of `canaries` `text` carries.
+pub fn found<'c>(text: &str, canaries: &'c [String]) -> Vec<&'c str> {
+    // One pass answers the common case (none); only a hit pays one per canary.
+    if !contains(text, canaries) {
+        return Vec::new();
+    }
+    canaries.iter().filter(|c| contains(text, std::slice::from_ref(*c))).map(String::as_str).collect()
+}
+
 fn hex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
@@ -92,6 +101,13 @@ mod tests {
         assert!(contains("canary-npm-4f1c2a9e7d3b.attacker.example", &c()));
         assert!(!contains("CANARY-npm-000000000000", &c()));
         assert!(!contains("anything", &[]));
+    }
+
+    #[test]
+    fn which_canaries() {
+        let two = vec!["CANARY-npm-4f1c2a9e7d3b".to_string(), "CANARY-aws-0000aaaa1111".to_string()];
+        assert_eq!(found("x Q0FOQVJZLW5wbS00ZjFjMmE5ZTdkM2I= y", &two), vec!["CANARY-npm-4f1c2a9e7d3b"]);
+        assert!(found("nothing here", &two).is_empty());
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::analysis::{Analyzer, Context};
 use crate::report::{Report, Stats, SCHEMA_VERSION};
 use crate::rules::{selftest, RulePack};
 use crate::severity::Severity;
+use crate::terminal::esc;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
@@ -279,7 +280,7 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => EXIT_OK,
         Err(e) => {
-            eprintln!("pkgtrace: {e:#}");
+            eprintln!("pkgtrace: {}", esc(&format!("{e:#}")));
             EXIT_USAGE
         }
     }
@@ -336,7 +337,7 @@ fn analyze(args: AnalyzeArgs) -> Result<i32> {
                 None => phases.push((phase.to_string(), inputs)),
             },
             Err(e) => {
-                eprintln!("pkgtrace: {e}");
+                eprintln!("pkgtrace: {}", esc(&e.to_string()));
                 input_errors += 1;
             }
         }
@@ -371,7 +372,7 @@ fn analyze(args: AnalyzeArgs) -> Result<i32> {
                     report.stats.unparsed += stats.unparsed;
                 }
                 Err(e) => {
-                    eprintln!("pkgtrace: {e:#}");
+                    eprintln!("pkgtrace: {}", esc(&format!("{e:#}")));
                     input_errors += 1;
                 }
             }
@@ -456,7 +457,7 @@ fn run_package(args: RunArgs) -> Result<i32> {
             // Bad input (unknown ecosystem, no such package or version, a
             // corrupt tarball) is one line and exit 2; a sandbox the machine
             // cannot give is exit 3.
-            eprintln!("pkgtrace: {e:#}");
+            eprintln!("pkgtrace: {}", esc(&format!("{e:#}")));
             let env = e.chain().any(|c| c.is::<crate::run::driver::SandboxUnavailable>());
             return Ok(if env { EXIT_ENVIRONMENT } else { EXIT_USAGE });
         }
@@ -464,7 +465,8 @@ fn run_package(args: RunArgs) -> Result<i32> {
     let mut code = args.report.finish(&result.report)?;
     for p in &result.report.phases {
         if p.status.as_deref() == Some("error") {
-            eprintln!("pkgtrace: phase {} could not run: {}", p.name, p.error.as_deref().unwrap_or("unknown error"));
+            let error = p.error.as_deref().unwrap_or("unknown error");
+            eprintln!("pkgtrace: phase {} could not run: {}", esc(&p.name), esc(error));
             code = EXIT_ENVIRONMENT;
         }
     }
@@ -537,7 +539,7 @@ fn trace(args: TraceArgs) -> Result<i32> {
         if args.follow && analyzer.findings().len() > shown {
             for f in analyzer.findings().since(shown) {
                 let state = if f.is_active() { "" } else { " (suppressed)" };
-                eprintln!("pkgtrace: {} [{}] {}{state} — {}", f.severity, f.rule, f.message, f.process);
+                eprintln!("pkgtrace: {} [{}] {}{state} — {}", f.severity, f.rule, esc(&f.message), esc(&f.process));
             }
             shown = analyzer.findings().len();
         }
@@ -590,7 +592,7 @@ fn parse(paths: &[PathBuf]) -> Result<i32> {
         let inputs = match discover(path) {
             Ok(i) => i,
             Err(e) => {
-                eprintln!("pkgtrace: {e}");
+                eprintln!("pkgtrace: {}", esc(&e.to_string()));
                 errors += 1;
                 continue;
             }

@@ -19,6 +19,7 @@ pub mod rules;
 pub mod run;
 pub mod severity;
 pub mod sinks;
+pub mod terminal;
 pub mod text;
 
 #[cfg(test)]

@@ -89,6 +89,32 @@ pub fn proc_self(path: String, own: impl Fn(i32) -> bool) -> String {
     }
 }
 
+/// Is `resolved` (the path the kernel reports for the opened fd) only
+/// `raw`'s `/proc/self/...` or `/proc/thread-self/...` with the pid spelt
+/// out? Then `raw` says better whose entry it is: inside a PID namespace
+/// the number is the namespace's, which the tracer's pids never match.
+/// (`/proc/self/fd/3` or `/proc/self/root/...` resolve elsewhere, and the
+/// resolved path is the one that counts.)
+pub fn is_proc_self_alias(raw: &str, resolved: &str) -> bool {
+    fn first_and_rest(p: &str) -> (&str, &str) {
+        p.split_once('/').unwrap_or((p, ""))
+    }
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let Some((pid, tail)) = resolved.strip_prefix("/proc/").map(first_and_rest) else { return false };
+    if !number(pid) {
+        return false;
+    }
+    match raw.strip_prefix("/proc/").map(first_and_rest) {
+        Some(("self", rest)) => tail == rest,
+        Some(("thread-self", rest)) => {
+            let Some(task) = tail.strip_prefix("task/") else { return false };
+            let (tid, after) = first_and_rest(task);
+            number(tid) && after == rest
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +137,17 @@ mod tests {
         assert!(!is_within("/home/u/px", "/home/u/p"));
         assert_eq!(basename("/usr/bin/node"), "node");
         assert_eq!(basename("node"), "node");
+    }
+
+    #[test]
+    fn proc_self_spelt_with_a_pid_is_an_alias() {
+        assert!(is_proc_self_alias("/proc/self/status", "/proc/5/status"));
+        assert!(is_proc_self_alias("/proc/self", "/proc/5"));
+        assert!(is_proc_self_alias("/proc/thread-self/status", "/proc/5/task/7/status"));
+        assert!(!is_proc_self_alias("/proc/self/fd/3", "/etc/passwd"));
+        assert!(!is_proc_self_alias("/proc/self/fd/3", "/proc/4242/status"));
+        assert!(!is_proc_self_alias("/proc/4242/status", "/proc/4242/status"));
+        assert!(!is_proc_self_alias("status", "/proc/5/status"));
     }
 
     #[test]

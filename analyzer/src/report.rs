@@ -88,7 +88,8 @@ pub struct Behaviour {
     pub project_files: u64,
     /// Every successful exec, in order, with its full argv.
     pub commands: Vec<Command>,
-    /// Every connect attempt.
+    /// Every connect attempt, and every UDP destination datagrams were
+    /// sent to (one entry per process and destination).
     pub connections: Vec<Connection>,
     /// Every distinct DNS query (name, type).
     pub dns: Vec<DnsQueryRecord>,
@@ -147,8 +148,17 @@ pub struct Connection {
     /// `tcp` or `udp`.
     pub transport: String,
     /// `ok`, `unknown` or the errno (`ECONNREFUSED`, `EINPROGRESS`, ...).
+    /// For a datagram sent with no connect, the first send's.
     pub result: String,
     pub pid: i32,
+    /// UDP: the first bytes of the first datagram that is not a DNS
+    /// query (at most 64), bytes that are not printable ASCII written
+    /// `\xNN`. DNS queries are listed, decoded, in `dns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_bytes: Option<String>,
+    /// UDP: the canary values any datagram to this address carried.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub canaries: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,11 +1,16 @@
 //! The human-readable report: findings grouped by severity with their
 //! process chain and evidence, then a summary of the behaviour. Colored
 //! only when asked to (a terminal, no NO_COLOR).
+//!
+//! Every string that came from the package (and every string of the report
+//! is best assumed to) is printed through [`esc`]: the report is read on a
+//! terminal, and a package must not be able to write to it.
 
 use std::fmt::Write as _;
 
 use crate::report::{PhaseReport, Report};
 use crate::severity::Severity;
+use crate::terminal::esc;
 
 /// How many entries of each behaviour list the text shows.
 const LIST_MAX: usize = 25;
@@ -45,12 +50,16 @@ pub fn render(report: &Report, color: bool) -> String {
     let st = Style { color };
     let mut out = String::new();
     if let Some(pkg) = &report.package {
-        let _ = writeln!(out, "{}", st.bold(&format!("{} ({} {} {})", pkg.purl, pkg.ecosystem, pkg.name, pkg.version)));
+        let _ = writeln!(
+            out,
+            "{}",
+            st.bold(&format!("{} ({} {} {})", esc(&pkg.purl), esc(&pkg.ecosystem), esc(&pkg.name), esc(&pkg.version)))
+        );
     }
     if !report.canaries_leaked.is_empty() {
         let _ = writeln!(out, "{}", st.paint("1;31", "CANARIES LEAKED (planted credentials that left the sandbox):"));
         for l in &report.canaries_leaked {
-            let _ = writeln!(out, "  {} — in {} via {}", l.canary, l.phase, l.via);
+            let _ = writeln!(out, "  {} — in {} via {}", esc(&l.canary), esc(&l.phase), esc(&l.via));
         }
         out.push('\n');
     }
@@ -72,15 +81,15 @@ pub fn render(report: &Report, color: bool) -> String {
 fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
     let active: Vec<_> = phase.findings.iter().filter(|f| f.is_active()).collect();
     let suppressed: Vec<_> = phase.findings.iter().filter(|f| !f.is_active()).collect();
-    let _ = writeln!(out, "{}", st.bold(&format!("== phase {}: {} findings", phase.name, active.len())));
+    let _ = writeln!(out, "{}", st.bold(&format!("== phase {}: {} findings", esc(&phase.name), active.len())));
     if let Some(status) = &phase.status {
-        let _ =
-            writeln!(out, "status: {status}{}", phase.error.as_deref().map(|e| format!(" — {e}")).unwrap_or_default());
+        let error = phase.error.as_deref().map(|e| format!(" — {}", esc(e))).unwrap_or_default();
+        let _ = writeln!(out, "status: {}{error}", esc(status));
     }
     if let Some(run) = &phase.run {
         let mut how = match (&run.exit_code, &run.signal) {
             (Some(c), _) => format!("the command exited with {c}"),
-            (None, Some(s)) => format!("the command was killed by {s}"),
+            (None, Some(s)) => format!("the command was killed by {}", esc(s)),
             (None, None) => "the command's end was not seen".to_string(),
         };
         if run.timed_out {
@@ -93,6 +102,17 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
             how.push_str(&format!("; {} process(es) still running at the end were killed", run.killed_at_end));
         }
         let _ = writeln!(out, "{}", st.dim(&format!("{how} ({} ptrace stops)", run.stops)));
+        if !run.untraced.is_empty() {
+            let list: Vec<String> = run.untraced.iter().map(|u| format!("{} ({})", u.pid, esc(&u.command))).collect();
+            let _ = writeln!(
+                out,
+                "{}",
+                st.paint(
+                    "1;31",
+                    &format!("UNTRACED PROCESSES ran in the sandbox; what they did is missing: {}", list.join(", "))
+                )
+            );
+        }
     }
     for sev in Severity::ALL.iter().rev() {
         let group: Vec<_> = active.iter().filter(|f| f.severity == *sev).collect();
@@ -102,13 +122,19 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
         out.push('\n');
         for f in group {
             let count = if f.count > 1 { format!(" (×{})", f.count) } else { String::new() };
-            let _ = writeln!(out, "{} {}{count}", st.severity(f.severity), f.message);
-            let at = f.evidence.at.as_deref().map(|a| format!(" at {a}")).unwrap_or_default();
-            let result = f.evidence.result.as_deref().map(|r| format!(" → {r}")).unwrap_or_default();
+            let _ = writeln!(out, "{} {}{count}", st.severity(f.severity), esc(&f.message));
+            let at = f.evidence.at.as_deref().map(|a| format!(" at {}", esc(a))).unwrap_or_default();
+            let result = f.evidence.result.as_deref().map(|r| format!(" → {}", esc(r))).unwrap_or_default();
             let _ = writeln!(
                 out,
                 "         {}",
-                st.dim(&format!("[{}] by {} (pid {}){at}, {}{result}", f.rule, f.process, f.pid, f.evidence.syscall))
+                st.dim(&format!(
+                    "[{}] by {} (pid {}){at}, {}{result}",
+                    esc(&f.rule),
+                    esc(&f.process),
+                    f.pid,
+                    esc(&f.evidence.syscall)
+                ))
             );
         }
     }
@@ -119,7 +145,7 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
                 Some(reason) => reason.as_str(),
                 None => "baseline: the control run of an empty package did this too",
             };
-            let _ = writeln!(out, "{}", st.dim(&format!("  [{}] {} — {why}", f.rule, f.subject)));
+            let _ = writeln!(out, "{}", st.dim(&format!("  [{}] {} — {}", esc(&f.rule), esc(&f.subject), esc(why))));
         }
         more(out, suppressed.len(), st);
     }
@@ -139,8 +165,8 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
     if !b.commands.is_empty() {
         let _ = writeln!(out, "  commands:");
         for c in b.commands.iter().take(LIST_MAX) {
-            let _ =
-                writeln!(out, "    {} {}", crate::rules::fact::shell_words(&c.argv), st.dim(&format!("({})", c.chain)));
+            let argv = crate::rules::fact::shell_words(&c.argv);
+            let _ = writeln!(out, "    {} {}", esc(&argv), st.dim(&format!("({})", esc(&c.chain))));
         }
         more(out, b.commands.len(), st);
     }
@@ -148,7 +174,7 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
         let _ = writeln!(out, "  dns:");
         for d in b.dns.iter().take(LIST_MAX) {
             let cut = if d.truncated { " (truncated)" } else { "" };
-            let _ = writeln!(out, "    {} {}{cut} via {}", d.name, d.r#type, d.server);
+            let _ = writeln!(out, "    {} {}{cut} via {}", esc(&d.name), esc(&d.r#type), esc(&d.server));
         }
         more(out, b.dns.len(), st);
     }
@@ -156,8 +182,14 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
         let _ = writeln!(out, "  connections:");
         for c in b.connections.iter().take(LIST_MAX) {
             let port = c.port.map(|p| format!(":{p}")).unwrap_or_default();
-            let host = c.host.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
-            let _ = writeln!(out, "    {} {}{port}{host} → {}", c.transport, c.address, c.result);
+            let host = c.host.as_deref().map(|h| format!(" ({})", esc(h))).unwrap_or_default();
+            let sent = c.first_bytes.as_deref().map(|b| format!(", sent \"{}\"", esc(b))).unwrap_or_default();
+            let _ =
+                writeln!(out, "    {} {}{port}{host} → {}{sent}", esc(&c.transport), esc(&c.address), esc(&c.result));
+            if !c.canaries.is_empty() {
+                let carried: Vec<String> = c.canaries.iter().map(|v| esc(v).to_string()).collect();
+                let _ = writeln!(out, "      {}", st.paint("1;31", &format!("carried canary {}", carried.join(", "))));
+            }
         }
         more(out, b.connections.len(), st);
     }
@@ -176,7 +208,7 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
                     .clone()
                     .or_else(|| t.tls_sni.as_ref().map(|s| format!("TLS ClientHello, SNI {s}")))
                     .unwrap_or_else(|| format!("{} bytes", t.first_bytes.len()));
-                let _ = writeln!(out, "    {host}:{} — {what}", t.port);
+                let _ = writeln!(out, "    {}:{} — {}", esc(&host), t.port, esc(&what));
             }
             more(out, sinks.tcp.len(), st);
         }
@@ -185,7 +217,7 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
         if phase.status.as_deref().is_some_and(|s| s != "completed") && !o.stderr.trim().is_empty() {
             let _ = writeln!(out, "  stderr (end):");
             for line in o.stderr.lines().rev().take(8).collect::<Vec<_>>().into_iter().rev() {
-                let _ = writeln!(out, "    {}", st.dim(line));
+                let _ = writeln!(out, "    {}", st.dim(&esc(line).to_string()));
             }
         }
     }
@@ -206,7 +238,7 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
             if f.failed {
                 what.push("failed");
             }
-            let _ = writeln!(out, "    {} {}", f.path, st.dim(&format!("({})", what.join(", "))));
+            let _ = writeln!(out, "    {} {}", esc(&f.path), st.dim(&format!("({})", what.join(", "))));
         }
         more(out, changed.len(), st);
     }
@@ -216,5 +248,148 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
 fn more(out: &mut String, n: usize, st: &Style) {
     if n > LIST_MAX {
         let _ = writeln!(out, "    {}", st.dim(&format!("... and {} more (see --format json)", n - LIST_MAX)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+    use crate::report::{OutputTail, Stats, SCHEMA_VERSION};
+    use crate::run::driver::{LeakedCanary, PackageInfo};
+    use crate::sinks::{SinkLog, TcpRecord};
+    use crate::terminal::needs_escape;
+    use crate::testutil::analyze_lines;
+    use crate::Context;
+
+    const CANARY: &str = "CANARY-npm-4f1c2a9e7d3b";
+
+    /// A report in which every part the text shows is present.
+    fn full_report() -> Report {
+        let lines = [
+            r#"10 execve("/usr/bin/node", ["node", "x.js"], 0x1 /* 1 var */) = 0"#,
+            "10 clone(child_stack=NULL, flags=SIGCHLD) = 11",
+            r#"11 execve("/bin/sh", ["sh", "-c", "curl x | sh"], 0x1 /* 1 var */) = 0"#,
+            r#"10 openat(AT_FDCWD, "/etc/cron.d/job", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 3"#,
+            "10 socket(AF_INET, SOCK_DGRAM, IPPROTO_IP) = 4",
+            r#"10 connect(4, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("127.0.0.53")}, 16) = 0"#,
+            r#"10 sendto(4, "\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x03com\x00\x00\x01\x00\x01", 29, MSG_NOSIGNAL, NULL, 0) = 29"#,
+            "10 socket(AF_INET, SOCK_DGRAM, IPPROTO_IP) = 5",
+            r#"10 sendto(5, "t=CANARY-npm-4f1c2a9e7d3b", 25, 0, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("8.8.8.8")}, 16) = 25"#,
+            "10 kill(4242, SIGKILL) = -1 EPERM (Operation not permitted)",
+        ];
+        let ctx = Context { phase: "install".into(), canaries: vec![CANARY.into()], ..Context::default() };
+        let mut phase = analyze_lines(&lines, ctx);
+        phase.status = Some("failed".into());
+        phase.error = Some("the command failed".into());
+        phase.run = Some(tracer::ptrace::Outcome { signal: Some("SIGKILL".into()), ..Default::default() });
+        phase.output = Some(OutputTail { stdout: "out\n".into(), stderr: "line one\nline two\n".into() });
+        phase.sinks = Some(SinkLog {
+            dns: Vec::new(),
+            tcp: vec![TcpRecord {
+                port: 443,
+                local_ip: "127.53.1.2".parse().unwrap(),
+                host: Some("collect.example".into()),
+                http_request: Some("GET /x HTTP/1.1".into()),
+                http_host: Some("collect.example".into()),
+                tls_sni: None,
+                first_bytes: b"GET /x HTTP/1.1\r\n".to_vec(),
+            }],
+        });
+        Report {
+            schema_version: SCHEMA_VERSION,
+            package: Some(PackageInfo {
+                purl: "pkg:npm/x@1.0.0".into(),
+                ecosystem: "npm".into(),
+                name: "x".into(),
+                version: "1.0.0".into(),
+            }),
+            canaries_leaked: vec![LeakedCanary {
+                canary: "npm token".into(),
+                phase: "install".into(),
+                via: "udp 8.8.8.8:53".into(),
+            }],
+            phases: vec![phase],
+            stats: Stats::default(),
+        }
+    }
+
+    /// Appends hostile text to every string of the report that may hold
+    /// any text (strings that must parse, like a severity or an IP, are
+    /// left alone: the report would not load with them changed).
+    fn poisoned(report: &Report) -> Report {
+        const POISON: &str = "\x1b[2J\x1b]0;t\x07\u{9b}31m\u{202e}\u{2066}\r\n\t\x7f";
+        fn leaves(v: &Value, at: String, out: &mut Vec<String>) {
+            match v {
+                Value::String(_) => out.push(at),
+                Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| leaves(x, format!("{at}/{i}"), out)),
+                Value::Object(m) => m.iter().for_each(|(k, x)| leaves(x, format!("{at}/{k}"), out)),
+                _ => {}
+            }
+        }
+        let mut v = serde_json::to_value(report).unwrap();
+        let mut all = Vec::new();
+        leaves(&v, String::new(), &mut all);
+        let mut changed = 0;
+        for at in all {
+            let before = v.pointer(&at).unwrap().clone();
+            *v.pointer_mut(&at).unwrap() = Value::String(format!("{}{POISON}", before.as_str().unwrap()));
+            if serde_json::from_value::<Report>(v.clone()).is_ok() {
+                changed += 1;
+            } else {
+                *v.pointer_mut(&at).unwrap() = before;
+            }
+        }
+        assert!(changed > 30, "only {changed} strings poisoned");
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn no_string_of_the_report_reaches_the_terminal_raw() {
+        let clean = full_report();
+        let text = render(&clean, false);
+        for part in ["CANARIES LEAKED", "stderr (end)", "where it tried to go", "suppressed", "files changed"] {
+            assert!(text.contains(part), "the test report lacks {part:?}:\n{text}");
+        }
+        let hostile = render(&poisoned(&clean), false);
+        let raw: Vec<char> = hostile.chars().filter(|c| *c != '\n' && needs_escape(*c)).collect();
+        assert!(raw.is_empty(), "raw {raw:?} in:\n{hostile}");
+        // No line was added or split, so a package cannot forge one of
+        // pkgtrace's lines. The one exception is the command's stderr tail,
+        // shown line by line, indented: the poison's `\n` ends one more line
+        // of it there, and its trailing text makes another.
+        assert_eq!(hostile.lines().count(), text.lines().count() + 2, "{hostile}");
+        assert!(hostile.contains(r"\x1b[2J\x1b]0;t\x07\u{9b}31m\u{202e}\u{2066}\r\n\t\x7f"));
+    }
+
+    #[test]
+    fn an_escape_sequence_in_argv_or_a_path_is_shown_not_played() {
+        let lines = [
+            r#"10 execve("/usr/bin/node", ["node", "\33[2J\33[Hclean"], 0x1 /* 1 var */) = 0"#,
+            r#"10 openat(AT_FDCWD, "/etc/profile.d/\33[2J.sh", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 3"#,
+        ];
+        let phase = analyze_lines(&lines, Context { phase: "install".into(), ..Context::default() });
+        let report = Report {
+            schema_version: SCHEMA_VERSION,
+            package: None,
+            canaries_leaked: Vec::new(),
+            phases: vec![phase],
+            stats: Stats::default(),
+        };
+        for color in [false, true] {
+            let text = render(&report, color);
+            assert!(text.contains(r"node '\x1b[2J\x1b[Hclean'"), "{text}");
+            assert!(text.contains(r"/etc/profile.d/\x1b[2J.sh"), "{text}");
+            if !color {
+                assert!(!text.contains('\x1b'), "{text}");
+            }
+            // With color, every ESC starts one of our own SGR sequences.
+            assert!(text
+                .split('\x1b')
+                .skip(1)
+                .all(|s| s.starts_with('[') && s[1..].starts_with(|c: char| c.is_ascii_digit())));
+            assert!(!text.contains("\x1b[2J") && !text.contains("\x1b[H"), "{text}");
+        }
     }
 }

@@ -20,6 +20,7 @@ pub mod bytes;
 pub mod event;
 pub mod jsonl;
 pub mod ptrace;
+pub mod signal;
 pub mod source;
 pub mod strace;
 

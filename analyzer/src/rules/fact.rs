@@ -43,6 +43,18 @@ pub struct Fact {
     pub new_fd: Option<i32>,
     pub fd_kind: Option<String>,
     pub request: Option<String>,
+    /// Whose process a signal, a ptrace request or a `/proc/<pid>/` path
+    /// is aimed at: [`TARGET_OWN`], [`TARGET_TREE`], [`TARGET_OUTSIDE`] or
+    /// [`TARGET_ALL`].
+    pub target: Option<&'static str>,
+    /// The pid as the call named it (kill: 0, -1 and -pgid included).
+    pub target_pid: Option<i32>,
+    /// The signal a kill sent, named as strace names it (`SIGTERM`; `0` for
+    /// the existence probe).
+    pub signal: Option<String>,
+    /// What the sandbox refused (`denied`): `CLONE_UNTRACED`, `io_uring`,
+    /// `TIOCSTI`, ...
+    pub refused: Option<String>,
     pub payload: Option<String>,
     pub canary: bool,
     pub phase: String,
@@ -66,9 +78,26 @@ pub struct Actor {
     pub chain: String,
 }
 
+/// The acting process itself (its threads, its own process group for kill 0).
+pub const TARGET_OWN: &str = "own";
+/// Another process of the traced tree: parent, child, sibling, or a
+/// process group led by one of them.
+pub const TARGET_TREE: &str = "tree";
+/// A process the trace never saw: not part of the package's run.
+pub const TARGET_OUTSIDE: &str = "outside";
+/// Every process the sender may signal (kill -1).
+pub const TARGET_ALL: &str = "all";
+pub const TARGETS: &[&str] = &[TARGET_OWN, TARGET_TREE, TARGET_OUTSIDE, TARGET_ALL];
+
 impl Fact {
     pub fn in_home(&self) -> bool {
         self.home_rel.is_some()
+    }
+
+    /// A kill with signal 0: nothing is delivered, the sender only learns
+    /// whether the target exists (and whether it may signal it).
+    pub fn existence_probe(&self) -> bool {
+        self.signal.as_deref() == Some("0")
     }
 
     /// What the finding is about, for de-duplication and display.
@@ -103,6 +132,20 @@ impl Fact {
                 (Some(r), None) => r.clone(),
                 _ => "ptrace".into(),
             },
+            "kill" => {
+                let who = match self.target_pid {
+                    Some(-1) => "every process (-1)".to_string(),
+                    Some(0) => "its own process group (0)".to_string(),
+                    Some(p) if p < 0 => format!("process group {}", -i64::from(p)),
+                    Some(p) => p.to_string(),
+                    None => "?".to_string(),
+                };
+                match self.signal.as_deref() {
+                    Some("0") => format!("signal 0 to {who}"),
+                    sig => format!("{} to {who}", sig.unwrap_or("?")),
+                }
+            }
+            "denied" => format!("{} {}", self.syscall, self.refused.as_deref().unwrap_or("?")),
             "other" => match &self.path {
                 Some(p) => format!("{} {p}", self.syscall),
                 None => self.syscall.clone(),

@@ -9,7 +9,7 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use regex::Regex;
 use tracer::Access;
 
-use super::fact::Fact;
+use super::fact::{Fact, TARGETS};
 use super::lists::Lists;
 use crate::paths::basename;
 
@@ -107,6 +107,10 @@ pub enum Cond {
     NewFd(Vec<i64>),
     FdKind(Vec<String>),
     Request(Vec<String>),
+    Target(Vec<String>),
+    Signal(Vec<String>),
+    ExistenceProbe(bool),
+    Refused(Vec<String>),
     PayloadRe(Regex),
     Canary(bool),
     Phase(Vec<String>),
@@ -199,6 +203,18 @@ fn compile_key(key: &str, v: &toml::Value, lists: &Lists) -> Result<Cond, String
         "new_fd" => Cond::NewFd(ints(v)?),
         "fd_kind" => Cond::FdKind(lower()?),
         "request" => Cond::Request(strs()?),
+        "target" => {
+            let l = lower()?;
+            for t in &l {
+                if !TARGETS.contains(&t.as_str()) {
+                    return Err(format!("unknown target {t:?} (one of {})", TARGETS.join(", ")));
+                }
+            }
+            Cond::Target(l)
+        }
+        "signal" => Cond::Signal(strs()?),
+        "existence_probe" => Cond::ExistenceProbe(boolean()?),
+        "refused" => Cond::Refused(strs()?),
         "payload_re" => Cond::PayloadRe(regex()?),
         "canary" => Cond::Canary(boolean()?),
         "phase" => Cond::Phase(lower()?),
@@ -349,6 +365,10 @@ impl Cond {
                 any_eq(l, k) || (k == Some("inet_socket") && l.iter().any(|x| x == "socket"))
             }
             Cond::Request(l) => any_eq(l, f.request.as_deref()),
+            Cond::Target(l) => any_eq(l, f.target),
+            Cond::Signal(l) => any_eq(l, f.signal.as_deref()),
+            Cond::ExistenceProbe(b) => f.existence_probe() == *b,
+            Cond::Refused(l) => any_eq(l, f.refused.as_deref()),
             Cond::PayloadRe(r) => f.payload.as_deref().is_some_and(|p| r.is_match(p)),
             Cond::Canary(b) => f.canary == *b,
             Cond::Phase(l) => l.contains(&f.phase),

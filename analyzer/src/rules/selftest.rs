@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tracer::Access;
 
-use super::fact::{Actor, Fact};
+use super::fact::{Actor, Fact, TARGETS};
 use super::pack::RulePack;
 use super::rule::{Expect, Rule, Verdict, FACT_KINDS};
 
@@ -145,6 +145,13 @@ pub fn fact_from_table(t: &toml::Table) -> Result<Fact, String> {
             "new_fd" => f.new_fd = Some(i32::try_from(i()?).map_err(|_| "bad fd".to_string())?),
             "fd_kind" => f.fd_kind = Some(s()?),
             "request" => f.request = Some(s()?),
+            "target" => {
+                let t = s()?;
+                f.target = Some(TARGETS.iter().find(|k| **k == t).ok_or_else(|| format!("unknown target {t:?}"))?);
+            }
+            "target_pid" => f.target_pid = Some(i32::try_from(i()?).map_err(|_| "bad pid".to_string())?),
+            "signal" => f.signal = Some(s()?),
+            "refused" => f.refused = Some(s()?),
             "payload" => f.payload = Some(s()?),
             "canary" => f.canary = b()?,
             "phase" => f.phase = s()?,

@@ -226,6 +226,16 @@ fn leaks(phase: &PhaseReport, canaries: &[Canary]) -> Vec<LeakedCanary> {
             }
         }
     }
+    // Datagrams (UDP to any address) that carried a canary.
+    for conn in &phase.behaviour.connections {
+        for value in &conn.canaries {
+            for c in canaries.iter().filter(|c| &c.value == value) {
+                let to = conn.host.as_deref().unwrap_or(&conn.address);
+                let port = conn.port.map(|p| format!(":{p}")).unwrap_or_default();
+                add(c, format!("{} {to}{port}", conn.transport));
+            }
+        }
+    }
     for f in phase.findings.iter().filter(|f| f.rule == "exfil-canary-value") {
         for c in canaries::found_in(&f.subject, canaries) {
             add(c, format!("dns {}", f.subject));

@@ -250,6 +250,18 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
             let target = (a[0] as i64 != libc::PTRACE_TRACEME as i64).then_some(a[1] as i32);
             EventKind::Ptrace { request: req, target, result }
         }
+        Interest::Kill => {
+            // kill(pid, sig), tkill(tid, sig), tgkill(tgid, tid, sig): the
+            // target is the task the signal is for. The registers hold the
+            // pid as the caller sees it (in a PID namespace, its own numbers).
+            let (target, sig) = if name == "tgkill" { (a[1], a[2]) } else { (a[0], a[1]) };
+            EventKind::Kill {
+                syscall: syscall(),
+                target: target as i32,
+                signal: crate::signal::name(i64::from(sig as i32)),
+                result,
+            }
+        }
         Interest::Other => {
             let args = match name {
                 "memfd_create" => format!("{:?}, {:#x}", path(pid, a[0]).lossy(), a[1]),
@@ -495,6 +507,28 @@ mod tests {
         un.extend_from_slice(b"\0hidden");
         assert_eq!(sockaddr(&un), SockAddr::Unix { path: "hidden".into(), r#abstract: true });
         assert!(matches!(sockaddr(&[1]), SockAddr::Other { .. }));
+    }
+
+    #[test]
+    fn signals_sent_are_named_like_strace() {
+        let mut fds = FdPaths::default();
+        let cx = Ctx { pid: 1, owner: 1 };
+        let lookup = |nr| crate::ptrace::syscalls::lookup(nr).expect("traced");
+        let minus_one = (-1i64) as u64;
+        let kill = entry(lookup(libc::SYS_kill), cx, &mut fds, [minus_one, 9, 0, 0, 0, 0]).unwrap();
+        assert_eq!(
+            kill,
+            EventKind::Kill {
+                syscall: "kill".into(),
+                target: -1,
+                signal: "SIGKILL".into(),
+                result: SysResult::unknown()
+            }
+        );
+        let tgkill = entry(lookup(libc::SYS_tgkill), cx, &mut fds, [12, 13, 15, 0, 0, 0]).unwrap();
+        assert!(matches!(tgkill, EventKind::Kill { target: 13, ref signal, .. } if signal == "SIGTERM"));
+        let probe = entry(lookup(libc::SYS_tkill), cx, &mut fds, [5, 0, 0, 0, 0, 0]).unwrap();
+        assert!(matches!(probe, EventKind::Kill { target: 5, ref signal, .. } if signal == "0"));
     }
 
     #[test]

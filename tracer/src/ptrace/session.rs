@@ -656,10 +656,20 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
                 EventKind::Kill { target, .. } if *target > 0 => {
                     *target = map.get(target).copied().unwrap_or(*target);
                 }
+                // A process group is named by its leader's pid.
+                EventKind::Kill { target, .. } if *target < -1 => {
+                    *target = -map.get(&-*target).copied().unwrap_or(-*target);
+                }
                 EventKind::Ptrace { target: Some(target), .. } if *target > 0 => {
                     *target = map.get(target).copied().unwrap_or(*target);
                 }
-                EventKind::Open { path, .. } | EventKind::Probe { path, .. } => translate_proc_path(path, map),
+                EventKind::Open { path, resolved, .. } => {
+                    translate_proc_path(path, map);
+                    if let Some(r) = resolved {
+                        translate_proc_path(r, map);
+                    }
+                }
+                EventKind::Probe { path, .. } => translate_proc_path(path, map),
                 _ => {}
             }
         }

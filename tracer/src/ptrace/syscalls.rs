@@ -119,6 +119,10 @@ fn build() -> Vec<Sys> {
         sys!(SYS_fcntl, Fcntl, true, Filter::FcntlDupToStdio),
         sys!(SYS_close, Close, false),
         sys!(SYS_ptrace, Ptrace, true),
+        // Signals sent: whether they reached their target is the result.
+        sys!(SYS_kill, Kill, true),
+        sys!(SYS_tkill, Kill, true),
+        sys!(SYS_tgkill, Kill, true),
         sys!(SYS_process_vm_readv, Other, true),
         sys!(SYS_process_vm_writev, Other, true),
         sys!(SYS_init_module, Other, true),
