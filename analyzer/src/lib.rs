@@ -9,7 +9,7 @@
 pub mod analysis;
 pub mod canary;
 pub mod cli;
-pub mod dns;
+pub use event::dns;
 pub mod findings;
 pub mod package;
 pub mod paths;

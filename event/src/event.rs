@@ -1,8 +1,8 @@
 //! The event model: one [`Event`] per thing a traced process did.
 //!
-//! Events are **produced** by every source pkgtrace reads — the strace-log
-//! parser ([`crate::strace`]), a recorded event stream ([`crate::jsonl`]) and,
-//! later, the live ptrace backend — and **consumed** by the analyzer, which
+//! Events are **produced** by every source pkgtrace reads — the tracer
+//! crate's strace-log parser and live ptrace backend, a recorded event
+//! stream ([`crate::jsonl`]) — and **consumed** by the analyzer, which
 //! never knows which source fed it. An event is an envelope with the fields
 //! every event has ([`Event`]) plus a [`EventKind`] saying what happened.
 //!
