@@ -18,8 +18,8 @@ pub mod report;
 pub mod rules;
 pub mod run;
 pub mod severity;
-pub mod sinks;
-pub mod terminal;
+pub use event::terminal;
+pub use sandbox::sinks;
 pub mod text;
 
 #[cfg(test)]

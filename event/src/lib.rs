@@ -8,6 +8,7 @@
 //!
 //! - [`Bytes`]: paths and payloads as bytes (Linux paths need not be UTF-8);
 //! - [`ParseStats`]: figures about a stream; [`Outcome`]: how a live run ended;
+//! - [`terminal`]: untrusted text made safe to print;
 //! - [`jsonl`]: recorded streams, one event per line, with a trailer;
 //! - [`dns`]: the DNS wire format, decoded from event payloads by the analyzer
 //!   and from datagrams by the sandbox's DNS sink.
@@ -30,6 +31,7 @@ pub mod jsonl;
 pub mod lines;
 pub mod outcome;
 pub mod stats;
+pub mod terminal;
 
 #[cfg(test)]
 #[allow(dead_code)] // the fuzzing helpers; not every test uses each

@@ -241,7 +241,7 @@ pub(crate) fn run(cmd: &mut Command) -> Result<Output, PackageError> {
         tracing::debug!(
             cmd = %line.join(" "),
             status = %out.status,
-            stderr = %crate::terminal::esc(&String::from_utf8_lossy(&out.stderr)),
+            stderr = %event::terminal::esc(&String::from_utf8_lossy(&out.stderr)),
             "command failed"
         );
     }

@@ -205,7 +205,7 @@ fn from_registry(ctx: &Ctx, pip: &Pip) -> Result<Dist, PackageError> {
                 return Ok(dist);
             }
             Err(e) if sdist.is_some() => {
-                tracing::warn!(purl = %ctx.purl, error = %crate::terminal::esc(&e.to_string()), "no usable wheel, staging the sdist");
+                tracing::warn!(purl = %ctx.purl, error = %event::terminal::esc(&e.to_string()), "no usable wheel, staging the sdist");
                 clear_dir(&pip.dist)?;
             }
             Err(e) => return Err(e),
@@ -219,7 +219,7 @@ fn from_registry(ctx: &Ctx, pip: &Pip) -> Result<Dist, PackageError> {
         detail: format!("no source distribution of {} {version} on pypi", index.name),
     })?;
     if sdist.yanked {
-        tracing::warn!(purl = %ctx.purl, file = %crate::terminal::esc(&sdist.filename), "staging a yanked sdist (pinned exactly)");
+        tracing::warn!(purl = %ctx.purl, file = %event::terminal::esc(&sdist.filename), "staging a yanked sdist (pinned exactly)");
     }
     let sha256 = sdist.sha256.as_deref().ok_or_else(|| PackageError::Fetch {
         purl: ctx.purl.clone(),
@@ -689,7 +689,7 @@ fn usable_requirements(reqs: impl Iterator<Item = String>) -> Vec<String> {
         }
         let requirement_part = req.split(';').next().unwrap_or("");
         if !NAME_START.is_match(&req) || requirement_part.contains('@') || req.contains('\n') {
-            tracing::warn!(requirement = %crate::terminal::esc(&req), "not staging a dependency that is not a plain registry requirement");
+            tracing::warn!(requirement = %event::terminal::esc(&req), "not staging a dependency that is not a plain registry requirement");
             continue;
         }
         if !out.contains(&req) {

@@ -134,11 +134,11 @@ fn run_phases(
     canaries: &[Canary],
 ) -> Result<(Vec<PhaseReport>, Vec<LeakedCanary>)> {
     // Whatever pkgtrace mounts for the run stays in its own mount namespace.
-    tracer::ptrace::sandbox::private_mount_namespace().map_err(|e| {
+    sandbox::namespaces::private_mount_namespace().map_err(|e| {
         unavailable(format!("failed to enter a private mount namespace (pkgtrace run needs root): {e}"))
     })?;
     // A uid no other run and no process on the machine has, for this run.
-    let lease = tracer::ptrace::sandbox::UidLease::claim()
+    let lease = sandbox::namespaces::UidLease::claim()
         .map_err(|e| unavailable(format!("failed to claim a uid for the sandbox: {e}")))?;
     let mut ws = Workspace::create(&staged.workdir, canaries, lease.uid, opts.disk)
         .map_err(|e| unavailable(format!("failed to prepare the sandbox workspace: {e}")))?;
@@ -208,20 +208,20 @@ fn leaks(phase: &PhaseReport, canaries: &[Canary]) -> Vec<LeakedCanary> {
     let mut found: Vec<(String, String)> = Vec::new();
     let mut add = |c: &Canary, via: String| found.push((c.name.clone(), via));
     for q in &phase.behaviour.dns {
-        for c in canaries::found_in(&q.name, canaries) {
+        for c in found_in(&q.name, canaries) {
             add(c, format!("dns {}", q.name));
         }
     }
     if let Some(sinks) = &phase.sinks {
         for q in &sinks.dns {
-            for c in canaries::found_in(&q.name, canaries) {
+            for c in found_in(&q.name, canaries) {
                 add(c, format!("dns {}", q.name));
             }
         }
         for t in &sinks.tcp {
             let text = String::from_utf8_lossy(&t.first_bytes);
             let host = t.host.clone().or_else(|| t.http_host.clone()).unwrap_or_else(|| t.local_ip.to_string());
-            for c in canaries::found_in(&text, canaries) {
+            for c in found_in(&text, canaries) {
                 add(c, format!("tcp {host}:{}", t.port));
             }
         }
@@ -237,7 +237,7 @@ fn leaks(phase: &PhaseReport, canaries: &[Canary]) -> Vec<LeakedCanary> {
         }
     }
     for f in phase.findings.iter().filter(|f| f.rule == "exfil-canary-value") {
-        for c in canaries::found_in(&f.subject, canaries) {
+        for c in found_in(&f.subject, canaries) {
             add(c, format!("dns {}", f.subject));
         }
     }
@@ -292,4 +292,23 @@ fn control_baseline(eco: Ecosystem, phase: &str, pack: &RulePack, opts: &RunOpti
 /// The default cache directory.
 pub fn default_cache() -> PathBuf {
     package::default_cache_root().unwrap_or_else(|| PathBuf::from(".pkgtrace-cache"))
+}
+
+/// Which canaries appear in `text` (plainly or encoded).
+fn found_in<'a>(text: &str, canaries: &'a [Canary]) -> Vec<&'a Canary> {
+    canaries.iter().filter(|c| crate::canary::contains(text, std::slice::from_ref(&c.value))).collect()
+}
+
+#[cfg(test)]
+mod found_in_tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_hex_encoded_canary() {
+        let a = canaries::generate();
+        let hex: String = a[0].value.bytes().map(|b| format!("{b:02x}")).collect();
+        let found = found_in(&format!("{hex}.x.attacker.example"), &a);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].name, "npm token (~/.npmrc)");
+    }
 }

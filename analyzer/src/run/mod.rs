@@ -2,11 +2,9 @@
 //! a sandbox, traced, analyzed, and stored in the results directory.
 
 pub mod baseline;
-pub mod canaries;
-pub mod cgroup;
+pub use sandbox::{canaries, cgroup, workspace};
 pub mod driver;
 pub mod phase;
 pub mod results;
-pub mod workspace;
 
 pub use driver::{run, RunOptions};

@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use tracer::ptrace::sandbox::{enter_new_netns, ChildSetup, SandboxSpec, SANDBOX_HOME};
+use sandbox::namespaces::{enter_new_netns, ChildSetup, SandboxSpec, SANDBOX_HOME};
 use tracer::ptrace::{self, Outcome};
 use tracer::Event;
 

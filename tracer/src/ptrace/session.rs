@@ -62,8 +62,8 @@ pub struct Options {
     /// as they happen), instead of in batches.
     pub flush_each: bool,
     /// Build a sandbox around the command before it starts (see
-    /// [`super::sandbox`]); the command then gets the sandbox's environment.
-    pub sandbox: Option<std::sync::Arc<super::sandbox::ChildSetup>>,
+    /// [`super::ChildHook`]); the command then gets the sandbox's environment.
+    pub sandbox: Option<std::sync::Arc<dyn super::ChildHook>>,
     /// The PATH to find the command on (default: pkgtrace's own).
     pub path: Option<String>,
     /// `cgroup.procs` files of the run's cgroups (one per hierarchy): the
@@ -212,7 +212,7 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
     let mut c_argv: Vec<*const libc::c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
     c_argv.push(std::ptr::null());
     let c_env: Option<Vec<*const libc::c_char>> = opts.sandbox.as_ref().map(|s| {
-        let mut v: Vec<*const libc::c_char> = s.env.iter().map(|e| e.as_ptr()).collect();
+        let mut v: Vec<*const libc::c_char> = s.env().iter().map(|e| e.as_ptr()).collect();
         v.push(std::ptr::null());
         v
     });
@@ -222,7 +222,7 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
     let started = Instant::now();
     if let Some(setup) = &opts.sandbox {
         let env = c_env.as_deref().unwrap_or(&[std::ptr::null()]);
-        return sandboxed(opts, setup, (&c_exe, &c_argv, env), &program, started, &mut emit);
+        return sandboxed(opts, setup.as_ref(), (&c_exe, &c_argv, env), &program, started, &mut emit);
     }
     let child = raw::fork().map_err(os("fork"))?;
     if child == 0 {
@@ -293,7 +293,7 @@ impl Drop for Fds {
     }
 }
 
-/// The sandboxed start (see [`super::sandbox`]): pkgtrace's init is cloned
+/// The sandboxed start (see [`super::ChildHook`]): pkgtrace's init is cloned
 /// into new PID, mount, IPC and UTS namespaces and seized at once; it waits
 /// for a byte on a pipe (sent once it is traced), builds the sandbox,
 /// forks the command — traced from birth through PTRACE_O_TRACEFORK — and
@@ -301,7 +301,7 @@ impl Drop for Fds {
 /// own events are not reported, the command is the run's root.
 fn sandboxed(
     opts: &Options,
-    setup: &super::sandbox::ChildSetup,
+    setup: &dyn super::ChildHook,
     (exe, argv, env): (&std::ffi::CStr, &[*const libc::c_char], &[*const libc::c_char]),
     program: &[seccomp::Insn],
     started: Instant,
@@ -376,7 +376,7 @@ fn sandboxed(
 
 /// The sandbox's init, PID 1 of its namespaces. Never returns.
 fn init_main(
-    setup: &super::sandbox::ChildSetup,
+    setup: &dyn super::ChildHook,
     traced: bool,
     (exe, argv, env): (&std::ffi::CStr, &[*const libc::c_char], &[*const libc::c_char]),
     program: &[seccomp::Insn],
@@ -389,7 +389,7 @@ fn init_main(
         raw::write_all(err_w, &errno.to_le_bytes());
         raw::exit(SANDBOX_FAILED)
     };
-    if let Err(step) = setup.apply_init() {
+    if let Err(step) = setup.in_init() {
         fail(step);
     }
     let command = match raw::clone_fork(0) {
@@ -397,13 +397,13 @@ fn init_main(
         Err(_) => fail("fork the command"),
     };
     if command == 0 {
-        if let Err(step) = setup.apply_command() {
+        if let Err(step) = setup.in_command() {
             fail(step);
         }
         if traced && raw::install_filter(program).is_err() {
             fail("install the seccomp filter");
         }
-        super::sandbox::close_inherited();
+        raw::close_inherited();
         raw::exec_env_or_die(exe, argv, env);
     }
     raw::close(err_w);

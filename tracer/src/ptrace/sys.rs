@@ -237,6 +237,15 @@ pub fn stdout_to_stderr() {
     }
 }
 
+/// Closes every descriptor above 2 (a jobserver pipe, a terminal, whatever
+/// pkgtrace's own parent left open without close-on-exec).
+pub fn close_inherited() {
+    // SAFETY: close_range takes integers only.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+    }
+}
+
 /// In the child: stop until the tracer has attached.
 pub fn stop_self() {
     // SAFETY: raise is async-signal-safe.

@@ -7,7 +7,7 @@
 //!   are created from that thread and inherit it; sockets bound by that
 //!   thread before (the DNS and TCP sinks) live in it too;
 //! - **processes**: the run's first process is cloned into new PID, mount,
-//!   IPC and UTS namespaces (see `session`). It is pkgtrace's own tiny init
+//!   IPC and UTS namespaces (see the tracer's `ChildHook`). It is pkgtrace's own tiny init
 //!   (PID 1 inside): it builds the sandbox, forks the command and reaps
 //!   orphans; when it dies the kernel kills everything else in the
 //!   namespace. It starts a new session (no controlling terminal);
@@ -319,7 +319,7 @@ pub struct ChildSetup {
     gid: u32,
     cwd: CString,
     /// The command's whole environment.
-    pub(crate) env: Vec<CString>,
+    env: Vec<CString>,
     /// Descriptors for the command's stdout and stderr (already open,
     /// inherited); /dev/null when None.
     stdout_fd: Option<i32>,
@@ -498,7 +498,7 @@ impl ChildSetup {
     /// namespaces, still root): build the sandbox around itself, leave the
     /// terminal, set up stdio. Raw syscalls only; returns the step that
     /// failed (errno is left as the failing call set it).
-    pub(crate) fn apply_init(&self) -> Result<(), &'static str> {
+    fn apply_init(&self) -> Result<(), &'static str> {
         let null = std::ptr::null::<libc::c_char>();
         // SAFETY (whole block): every pointer passed is a NUL-terminated
         // CString owned by `self`, alive for the call, a static C string,
@@ -637,7 +637,7 @@ impl ChildSetup {
 
     /// In the command's own process, forked by the init: limits, the run's
     /// uid and gid, the work directory, no inherited descriptor above 2.
-    pub(crate) fn apply_command(&self) -> Result<(), &'static str> {
+    fn apply_command(&self) -> Result<(), &'static str> {
         // SAFETY (whole block): as in `apply_init`.
         unsafe {
             for &(resource, limit) in &self.rlimits {
@@ -668,15 +668,6 @@ const MOUNT_ATTR_RDONLY: u64 = 0x1;
 const MOUNT_ATTR_NOSUID: u64 = 0x2;
 const AT_RECURSIVE: libc::c_int = 0x8000;
 
-/// Closes every descriptor above 2 (a jobserver pipe, a terminal, whatever
-/// pkgtrace's own parent left open without close-on-exec).
-pub(crate) fn close_inherited() {
-    // SAFETY: close_range takes integers only.
-    unsafe {
-        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
-    }
-}
-
 /// Detaches the mount at `dir` (the workspace's tmpfs).
 pub fn unmount(dir: &Path) -> io::Result<()> {
     let target = cstr(dir)?;
@@ -685,4 +676,16 @@ pub fn unmount(dir: &Path) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+impl tracer::ptrace::ChildHook for ChildSetup {
+    fn env(&self) -> &[CString] {
+        &self.env
+    }
+    fn in_init(&self) -> Result<(), &'static str> {
+        self.apply_init()
+    }
+    fn in_command(&self) -> Result<(), &'static str> {
+        self.apply_command()
+    }
 }

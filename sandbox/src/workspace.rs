@@ -13,9 +13,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tracer::ptrace::sandbox::{self, SANDBOX_HOME};
+use crate::namespaces::{self as sandbox, SANDBOX_HOME};
 
-use super::canaries::{self, Canary};
+use crate::canaries::{self, Canary};
 
 /// The work dir's path inside the sandbox.
 pub const SANDBOX_PROJECT: &str = "/home/pkgtrace/project";

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::dns;
+use event::dns;
 
 /// The ports every run should sink; the caller adds its extra ports to these
 /// and passes the whole list to [`Sinks::start`].
