@@ -11,7 +11,7 @@ pub mod canary;
 pub mod cli;
 pub use event::dns;
 pub mod findings;
-pub mod package;
+pub use package;
 pub mod paths;
 pub mod process;
 pub mod report;

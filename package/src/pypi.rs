@@ -758,8 +758,8 @@ fn pick_module(dist_name: &str, top_level: Option<&str>, files: &[String]) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::package::fetch::testutil::run_phase;
-    use crate::package::{parse, stage, Ecosystem, FetchOptions};
+    use crate::fetch::testutil::run_phase;
+    use crate::{parse, stage, Ecosystem, FetchOptions};
 
     fn files(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()

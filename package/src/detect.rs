@@ -323,7 +323,7 @@ pub(crate) fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::package::parse;
+    use crate::parse;
 
     fn write(dir: &Path, file: &str, text: &str) {
         let path = dir.join(file);

@@ -367,7 +367,7 @@ mod tests {
             env: vec![],
         };
         fs::write(dir.join(MARKER), serde_json::to_vec(&m).unwrap()).unwrap();
-        let pkg = crate::package::parse("pkg:cargo/nonexistent-crate-xyz@9.9.9", None).unwrap();
+        let pkg = crate::parse("pkg:cargo/nonexistent-crate-xyz@9.9.9", None).unwrap();
         let staged = stage(&pkg, &cache, &FetchOptions::default()).unwrap();
         assert_eq!(staged.version, "9.9.9");
         assert_eq!(staged.workdir, dir.join(WORK));

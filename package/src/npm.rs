@@ -206,8 +206,8 @@ fn has_condition(v: &Value, key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::package::fetch::testutil::run_phase;
-    use crate::package::{parse, stage, Ecosystem, FetchOptions};
+    use crate::fetch::testutil::run_phase;
+    use crate::{parse, stage, Ecosystem, FetchOptions};
     use serde_json::json;
 
     #[test]

@@ -163,8 +163,8 @@ fn lib_name(crate_dir: &Path, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::package::fetch::testutil::run_phase;
-    use crate::package::{parse, stage, Ecosystem, FetchOptions, PackageError};
+    use crate::fetch::testutil::run_phase;
+    use crate::{parse, stage, Ecosystem, FetchOptions, PackageError};
 
     #[test]
     fn reads_locked_versions() {
