@@ -378,7 +378,7 @@ fn analyze(args: AnalyzeArgs) -> Result<i32> {
             }
         }
         let mut phase_report = analyzer.finish();
-        phase_report.run = run;
+        phase_report.run = run.map(crate::outcome::run_outcome);
         report.stats.processes += phase_report.processes;
         report.phases.push(phase_report);
     }
@@ -551,7 +551,7 @@ fn trace(args: TraceArgs) -> Result<i32> {
     }
     let mut phase = analyzer.finish();
     let processes = phase.processes;
-    phase.run = Some(outcome);
+    phase.run = Some(crate::outcome::run_outcome(outcome));
     let report = Report {
         schema_version: SCHEMA_VERSION,
         package: None,

@@ -12,13 +12,14 @@ pub mod cli;
 pub use event::dns;
 pub mod findings;
 pub use package;
+pub mod outcome;
 pub mod paths;
 pub mod process;
-pub mod report;
+pub use report;
 pub mod rules;
 pub mod run;
-pub mod severity;
 pub use event::terminal;
+pub use report::severity;
 pub use sandbox::sinks;
 pub mod text;
 

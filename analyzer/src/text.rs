@@ -283,7 +283,7 @@ mod tests {
         let mut phase = analyze_lines(&lines, ctx);
         phase.status = Some("failed".into());
         phase.error = Some("the command failed".into());
-        phase.run = Some(tracer::ptrace::Outcome { signal: Some("SIGKILL".into()), ..Default::default() });
+        phase.run = Some(report::RunOutcome { signal: Some("SIGKILL".into()), ..Default::default() });
         phase.output = Some(OutputTail { stdout: "out\n".into(), stderr: "line one\nline two\n".into() });
         phase.sinks = Some(SinkLog {
             dns: Vec::new(),

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use serde::{Deserialize, Serialize};
 
 use super::baseline::{self, Baseline};
 use super::canaries::{self, Canary};
@@ -52,24 +51,7 @@ fn unavailable(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow::Error::new(SandboxUnavailable(e.to_string()))
 }
 
-/// The package a report is about.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PackageInfo {
-    pub purl: String,
-    pub ecosystem: String,
-    pub name: String,
-    pub version: String,
-}
-
-/// A canary seen leaving the sandbox.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeakedCanary {
-    /// Which planted secret, e.g. `npm token (~/.npmrc)`.
-    pub canary: String,
-    pub phase: String,
-    /// How it left: `dns <name>`, `tcp <host>:<port>`, or the finding's subject.
-    pub via: String,
-}
+pub use report::{LeakedCanary, PackageInfo};
 
 /// What `run` produced: the report, and where it was stored.
 pub struct RunResult {

@@ -211,7 +211,7 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
         // The phase's time is that of all its commands.
         o.wall_ms = wall_ms;
         o.setup_ms = setup_ms.unwrap_or(0);
-        o
+        crate::outcome::run_outcome(o)
     });
     report.output = Some(output);
     report.sandbox = Some(SandboxInfo {

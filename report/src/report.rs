@@ -1,10 +1,10 @@
 //! The report: per phase, the findings and the behaviour observed, plus
 //! figures about the input. Serialised as JSON (schema_version 1, see the
-//! README) or rendered as text ([`crate::text`]).
+//! README) or rendered as text (by the `pkgtrace` binary).
 
 use serde::{Deserialize, Serialize};
 
-use crate::findings::Finding;
+use crate::finding::Finding;
 use crate::severity::Severity;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -14,10 +14,10 @@ pub struct Report {
     pub schema_version: u32,
     /// The package (sandboxed runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub package: Option<crate::run::driver::PackageInfo>,
+    pub package: Option<crate::package::PackageInfo>,
     /// Canaries seen leaving the sandbox: which, in which phase, and how.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub canaries_leaked: Vec<crate::run::driver::LeakedCanary>,
+    pub canaries_leaked: Vec<crate::package::LeakedCanary>,
     pub phases: Vec<PhaseReport>,
     pub stats: Stats,
 }
@@ -45,7 +45,7 @@ pub struct PhaseReport {
     pub error: Option<String>,
     /// How the traced command ended (live runs, and streams recorded from them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run: Option<tracer::ptrace::Outcome>,
+    pub run: Option<crate::outcome::RunOutcome>,
     /// The end of the command's output (sandboxed runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<OutputTail>,
