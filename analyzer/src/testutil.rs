@@ -1,7 +1,7 @@
-//! Helpers shared by the crate's unit tests.
+//! Helpers shared by unit tests (the analyzer's and the binary's).
 
 /// The phase report of strace `lines`, analyzed with the default pack.
-pub fn analyze_lines(lines: &[&str], ctx: crate::Context) -> crate::report::PhaseReport {
+pub fn analyze_lines(lines: &[&str], ctx: crate::Context) -> report::PhaseReport {
     let pack = crate::RulePack::embedded().expect("the default pack compiles");
     let mut a = crate::Analyzer::new(&pack, ctx);
     let mut p = tracer::strace::Parser::new();

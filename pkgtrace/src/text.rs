@@ -8,9 +8,9 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{PhaseReport, Report};
-use crate::severity::Severity;
-use crate::terminal::esc;
+use event::terminal::esc;
+use report::severity::Severity;
+use report::{PhaseReport, Report};
 
 /// How many entries of each behaviour list the text shows.
 const LIST_MAX: usize = 25;
@@ -165,7 +165,7 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
     if !b.commands.is_empty() {
         let _ = writeln!(out, "  commands:");
         for c in b.commands.iter().take(LIST_MAX) {
-            let argv = crate::rules::fact::shell_words(&c.argv);
+            let argv = analyzer::rules::fact::shell_words(&c.argv);
             let _ = writeln!(out, "    {} {}", esc(&argv), st.dim(&format!("({})", esc(&c.chain))));
         }
         more(out, b.commands.len(), st);
@@ -256,12 +256,12 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::report::{OutputTail, Stats, SCHEMA_VERSION};
-    use crate::run::driver::{LeakedCanary, PackageInfo};
-    use crate::sinks::{SinkLog, TcpRecord};
-    use crate::terminal::needs_escape;
-    use crate::testutil::analyze_lines;
-    use crate::Context;
+    use analyzer::testutil::analyze_lines;
+    use analyzer::Context;
+    use event::terminal::needs_escape;
+    use report::{LeakedCanary, PackageInfo};
+    use report::{OutputTail, Stats, SCHEMA_VERSION};
+    use sandbox::sinks::{SinkLog, TcpRecord};
 
     const CANARY: &str = "CANARY-npm-4f1c2a9e7d3b";
 

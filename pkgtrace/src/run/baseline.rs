@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
-use crate::package::Ecosystem;
-use crate::report::PhaseReport;
+use package::Ecosystem;
+use report::PhaseReport;
 
 /// (rule, subject) pairs the control run produced.
 pub type Baseline = BTreeSet<(String, String)>;

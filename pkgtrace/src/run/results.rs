@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::canaries::Canary;
-use crate::report::Report;
+use report::Report;
 
 /// Where the report of a package version goes.
 pub fn report_path(results: &Path, ecosystem: &str, name: &str, version: &str) -> PathBuf {

@@ -10,21 +10,20 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::thread;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracer::jsonl::EventsWriter;
-use tracer::ptrace::Outcome;
 use tracer::source::{discover, EventSource, Input};
 use tracer::strace::ParseStats;
 use tracer::Event;
 
-use crate::analysis::{Analyzer, Context};
-use crate::report::{Report, Stats, SCHEMA_VERSION};
-use crate::rules::{selftest, RulePack};
-use crate::severity::Severity;
-use crate::terminal::esc;
+use analyzer::analysis::{Analyzer, Context};
+use analyzer::pipeline::{pipeline, run_input, LIVE_BATCHES};
+use analyzer::rules::{selftest, RulePack};
+use event::terminal::esc;
+use report::severity::Severity;
+use report::{Report, Stats, SCHEMA_VERSION};
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_FINDINGS: i32 = 1;
@@ -36,8 +35,6 @@ pub const EXIT_ENVIRONMENT: i32 = 3;
 /// Events travel from the reading thread to the analyzer in batches of this
 /// many, through a channel of `CHANNEL_BATCHES` slots: memory stays bounded
 /// and a slow analyzer slows the reader.
-const BATCH: usize = 1024;
-const CHANNEL_BATCHES: usize = 16;
 
 #[derive(Parser)]
 #[command(
@@ -378,42 +375,12 @@ fn analyze(args: AnalyzeArgs) -> Result<i32> {
             }
         }
         let mut phase_report = analyzer.finish();
-        phase_report.run = run.map(crate::outcome::run_outcome);
+        phase_report.run = run.map(analyzer::outcome::run_outcome);
         report.stats.processes += phase_report.processes;
         report.phases.push(phase_report);
     }
     let code = args.report.finish(&report)?;
     Ok(if input_errors > 0 { EXIT_USAGE } else { code })
-}
-
-/// Reads one input on its own thread and feeds its events to the analyzer.
-/// Returns what reading found, and a live run's outcome when the input is
-/// a stream recorded by `pkgtrace trace -o`.
-pub fn run_input(input: &Input, analyzer: &mut Analyzer<'_>) -> Result<(ParseStats, Option<Outcome>)> {
-    let mut source = EventSource::open(input)?;
-    let (tx, rx) = crossbeam_channel::bounded::<Vec<Event>>(CHANNEL_BATCHES);
-    thread::scope(|scope| {
-        let reader = scope.spawn(move || -> Result<(ParseStats, Option<Outcome>)> {
-            let mut batch = Vec::with_capacity(BATCH);
-            while let Some(ev) = source.next_event()? {
-                batch.push(ev);
-                if batch.len() == BATCH && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
-                    break;
-                }
-            }
-            if !batch.is_empty() {
-                let _ = tx.send(batch);
-            }
-            Ok((source.stats(), source.run()))
-        });
-        for batch in rx {
-            for ev in &batch {
-                analyzer.event(ev);
-            }
-        }
-        reader.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))?
-    })
-    .with_context(|| format!("failed to analyze {}", input.display_name()))
 }
 
 /// A size in bytes: `512` (MiB), `512k`, `256m`, `4g`.
@@ -433,7 +400,7 @@ fn parse_size(s: &str) -> Result<u64, String> {
 fn run_package(args: RunArgs) -> Result<i32> {
     let pack = load_pack(args.report.rules.as_deref())?;
     let ecosystem = match &args.ecosystem {
-        Some(e) => Some(e.parse::<crate::package::Ecosystem>().map_err(|e| anyhow::anyhow!("{e}"))?),
+        Some(e) => Some(e.parse::<package::Ecosystem>().map_err(|e| anyhow::anyhow!("{e}"))?),
         None => None,
     };
     let opts = crate::run::RunOptions {
@@ -512,17 +479,6 @@ fn trace(args: TraceArgs) -> Result<i32> {
         }
         None => None,
     };
-    // Events go from the tracer thread to this one through a bounded
-    // channel: a slow analyzer slows the tracer instead of growing memory.
-    let (tx, rx) = crossbeam_channel::bounded::<Vec<Event>>(64);
-    let tracer = thread::Builder::new()
-        .name("tracer".into())
-        .spawn(move || {
-            tracer::ptrace::trace(&opts, |batch| {
-                let _ = tx.send(batch);
-            })
-        })
-        .context("failed to start the tracer thread")?;
     let pack = match user_pack {
         Some(p) => p,
         None => load_pack(None)?,
@@ -530,28 +486,33 @@ fn trace(args: TraceArgs) -> Result<i32> {
     let mut analyzer = Analyzer::new(&pack, ctx);
     let mut events = 0u64;
     let mut shown = 0;
-    for ev in rx.iter().flatten() {
+    let follow = args.follow;
+    let trace = move |tx: crossbeam_channel::Sender<Vec<Event>>| {
+        tracer::ptrace::trace(&opts, |batch| {
+            let _ = tx.send(batch);
+        })
+    };
+    let outcome = pipeline(&mut analyzer, "tracer", LIVE_BATCHES, trace, |ev, analyzer| {
         events += 1;
         if let Some(w) = recorder.as_mut() {
-            w.write(&ev).context("failed to write the event stream")?;
+            w.write(ev).context("failed to write the event stream")?;
         }
-        analyzer.event(&ev);
-        if args.follow && analyzer.findings().len() > shown {
+        if follow && analyzer.findings().len() > shown {
             for f in analyzer.findings().since(shown) {
                 let state = if f.is_active() { "" } else { " (suppressed)" };
                 eprintln!("pkgtrace: {} [{}] {}{state} — {}", f.severity, f.rule, esc(&f.message), esc(&f.process));
             }
             shown = analyzer.findings().len();
         }
-    }
-    let outcome = tracer.join().map_err(|_| anyhow::anyhow!("the tracer thread panicked"))??;
+        Ok(())
+    })??;
     let stats = ParseStats { lines: 0, calls: outcome.stops, events, unparsed: 0 };
     if let Some(w) = recorder {
         w.finish_run(&stats, Some(&outcome)).context("failed to write the event stream")?;
     }
     let mut phase = analyzer.finish();
     let processes = phase.processes;
-    phase.run = Some(crate::outcome::run_outcome(outcome));
+    phase.run = Some(analyzer::outcome::run_outcome(outcome));
     let report = Report {
         schema_version: SCHEMA_VERSION,
         package: None,
@@ -625,7 +586,7 @@ fn rules_cmd(action: RulesAction, dir: Option<&Path>) -> Result<i32> {
             Ok(EXIT_OK)
         }
         RulesAction::List { format: ListFormat::Markdown } => {
-            out.write_all(crate::rules::markdown_table(&pack).as_bytes())?;
+            out.write_all(analyzer::rules::markdown_table(&pack).as_bytes())?;
             Ok(EXIT_OK)
         }
         RulesAction::Test => {

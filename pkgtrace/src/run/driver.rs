@@ -13,9 +13,9 @@ use super::canaries::{self, Canary};
 use super::phase::{self, PhaseSpec};
 use super::results;
 use super::workspace::Workspace;
-use crate::package::{self, Ecosystem, FetchOptions, PackageRef, Source, Staged};
-use crate::report::{PhaseReport, Report, Stats, SCHEMA_VERSION};
-use crate::rules::RulePack;
+use analyzer::rules::RulePack;
+use package::{self, Ecosystem, FetchOptions, PackageRef, Source, Staged};
+use report::{PhaseReport, Report, Stats, SCHEMA_VERSION};
 
 pub struct RunOptions {
     /// `install`, `start`, in the order given.
@@ -278,7 +278,7 @@ pub fn default_cache() -> PathBuf {
 
 /// Which canaries appear in `text` (plainly or encoded).
 fn found_in<'a>(text: &str, canaries: &'a [Canary]) -> Vec<&'a Canary> {
-    canaries.iter().filter(|c| crate::canary::contains(text, std::slice::from_ref(&c.value))).collect()
+    canaries.iter().filter(|c| analyzer::canary::contains(text, std::slice::from_ref(&c.value))).collect()
 }
 
 #[cfg(test)]

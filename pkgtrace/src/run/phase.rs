@@ -14,10 +14,11 @@ use tracer::Event;
 use super::canaries::Canary;
 use super::cgroup::RunCgroup;
 use super::workspace::{Workspace, SANDBOX_PROJECT};
-use crate::analysis::{Analyzer, Context};
-use crate::report::{OutputTail, PhaseReport, SandboxInfo};
-use crate::rules::RulePack;
-use crate::sinks::{SinkLog, Sinks};
+use analyzer::analysis::{Analyzer, Context};
+use analyzer::pipeline::{pipeline, LIVE_BATCHES};
+use analyzer::rules::RulePack;
+use report::{OutputTail, PhaseReport, SandboxInfo};
+use sandbox::sinks::{SinkLog, Sinks};
 
 /// What to run in a phase.
 pub struct PhaseSpec {
@@ -131,29 +132,25 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
             stdout_to_stderr: false,
             path: Some(path.clone()),
         };
-        let (tx, rx) = crossbeam_channel::bounded::<Vec<Event>>(64);
-        // The tracer thread enters the new network namespace, binds the
+        // The sandbox thread enters the new network namespace, binds the
         // sinks there, then forks the command: both live in that namespace.
-        let tracer = thread::Builder::new()
-            .name("sandbox".into())
-            .spawn(move || -> Result<(Outcome, SinkLog)> {
-                enter_new_netns().context("failed to create the sandbox's network namespace (run as root)")?;
-                let sinks = Sinks::start("127.0.0.1:53".parse().expect("address"), &[80, 443, 8080, 8443])
-                    .context("failed to start the DNS and TCP sinks")?;
-                let outcome = ptrace::trace(&opts, |batch| {
-                    let _ = tx.send(batch);
-                });
-                let log = sinks.stop();
-                Ok((outcome?, log))
-            })
-            .context("failed to start the sandbox thread")?;
-        for ev in rx.iter().flatten() {
+        let sandboxed = move |tx: crossbeam_channel::Sender<Vec<Event>>| -> Result<(Outcome, SinkLog)> {
+            enter_new_netns().context("failed to create the sandbox's network namespace (run as root)")?;
+            let sinks = Sinks::start("127.0.0.1:53".parse().expect("address"), &[80, 443, 8080, 8443])
+                .context("failed to start the DNS and TCP sinks")?;
+            let outcome = ptrace::trace(&opts, |batch| {
+                let _ = tx.send(batch);
+            });
+            let log = sinks.stop();
+            Ok((outcome?, log))
+        };
+        let traced = pipeline(&mut analyzer, "sandbox", LIVE_BATCHES, sandboxed, |ev, _| {
             if let Some(w) = recorder.as_mut() {
-                w.write(&ev).context("failed to record the event stream")?;
+                w.write(ev).context("failed to record the event stream")?;
             }
-            analyzer.event(&ev);
-        }
-        match tracer.join().map_err(|_| anyhow::anyhow!("the sandbox thread panicked"))? {
+            Ok(())
+        })?;
+        match traced {
             Ok((outcome, log)) => {
                 wall_ms += outcome.wall_ms;
                 setup_ms = setup_ms.or(Some(outcome.setup_ms));
@@ -211,7 +208,7 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
         // The phase's time is that of all its commands.
         o.wall_ms = wall_ms;
         o.setup_ms = setup_ms.unwrap_or(0);
-        crate::outcome::run_outcome(o)
+        analyzer::outcome::run_outcome(o)
     });
     report.output = Some(output);
     report.sandbox = Some(SandboxInfo {
