@@ -1,12 +1,6 @@
 //! The `pkgtrace` command line.
 //!
-//! Exit codes, in one place:
-//! - [`EXIT_OK`] (0): no active finding at or above `--fail-on`;
-//! - [`EXIT_FINDINGS`] (1): findings at or above `--fail-on` (or a failed
-//!   rule self-test);
-//! - [`EXIT_USAGE`] (2): a usage or input error;
-//! - [`EXIT_ENVIRONMENT`] (3): the machine cannot give the sandbox, or a
-//!   sandboxed phase could not run.
+//! Exit codes are in [`crate::exit`].
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -18,19 +12,13 @@ use tracer::source::{discover, EventSource, Input};
 use tracer::strace::ParseStats;
 use tracer::Event;
 
+use crate::exit::Exit;
 use analyzer::analysis::{Analyzer, Context};
 use analyzer::pipeline::{pipeline, run_input, LIVE_BATCHES};
 use analyzer::rules::{selftest, RulePack};
 use event::terminal::esc;
 use report::severity::Severity;
 use report::{Report, Stats, SCHEMA_VERSION};
-
-pub const EXIT_OK: i32 = 0;
-pub const EXIT_FINDINGS: i32 = 1;
-pub const EXIT_USAGE: i32 = 2;
-/// The machine cannot give what was asked: the sandbox could not be built
-/// (no root, no cgroup controller, a kernel too old), or a phase could not run.
-pub const EXIT_ENVIRONMENT: i32 = 3;
 
 /// Events travel from the reading thread to the analyzer in batches of this
 /// many, through a channel of `CHANNEL_BATCHES` slots: memory stays bounded
@@ -126,8 +114,8 @@ impl ReportArgs {
     fn finish(&self, report: &Report) -> Result<i32> {
         write_report(report, self.format, self.color)?;
         Ok(match report.worst() {
-            Some(s) if s >= self.fail_on => EXIT_FINDINGS,
-            _ => EXIT_OK,
+            Some(s) if s >= self.fail_on => Exit::Findings.code(),
+            _ => Exit::Clean.code(),
         })
     }
 }
@@ -256,7 +244,7 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let code = if e.use_stderr() { Exit::Usage.code() } else { Exit::Clean.code() };
             let _ = e.print();
             return code;
         }
@@ -269,16 +257,16 @@ pub fn main() -> i32 {
         Command::TracedSyscalls => {
             let names: Vec<&str> = tracer::ptrace::syscalls::table().iter().map(|s| s.name).collect();
             println!("{}", names.join(","));
-            Ok(EXIT_OK)
+            Ok(Exit::Clean.code())
         }
         Command::Rules { action, rules } => rules_cmd(action, rules.as_deref()),
     };
     match result {
         Ok(code) => code,
-        Err(e) if is_broken_pipe(&e) => EXIT_OK,
+        Err(e) if is_broken_pipe(&e) => Exit::Clean.code(),
         Err(e) => {
             eprintln!("pkgtrace: {}", esc(&format!("{e:#}")));
-            EXIT_USAGE
+            Exit::of_error(&e).code()
         }
     }
 }
@@ -340,7 +328,7 @@ fn analyze(args: AnalyzeArgs) -> Result<i32> {
         }
     }
     if phases.is_empty() {
-        return Ok(EXIT_USAGE);
+        return Ok(Exit::Usage.code());
     }
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
@@ -380,7 +368,7 @@ fn analyze(args: AnalyzeArgs) -> Result<i32> {
         report.phases.push(phase_report);
     }
     let code = args.report.finish(&report)?;
-    Ok(if input_errors > 0 { EXIT_USAGE } else { code })
+    Ok(if input_errors > 0 { Exit::Usage.code() } else { code })
 }
 
 /// A size in bytes: `512` (MiB), `512k`, `256m`, `4g`.
@@ -425,8 +413,7 @@ fn run_package(args: RunArgs) -> Result<i32> {
             // corrupt tarball) is one line and exit 2; a sandbox the machine
             // cannot give is exit 3.
             eprintln!("pkgtrace: {}", esc(&format!("{e:#}")));
-            let env = e.chain().any(|c| c.is::<crate::run::driver::SandboxUnavailable>());
-            return Ok(if env { EXIT_ENVIRONMENT } else { EXIT_USAGE });
+            return Ok(Exit::of_error(&e).code());
         }
     };
     let mut code = args.report.finish(&result.report)?;
@@ -434,7 +421,7 @@ fn run_package(args: RunArgs) -> Result<i32> {
         if p.status.as_deref() == Some("error") {
             let error = p.error.as_deref().unwrap_or("unknown error");
             eprintln!("pkgtrace: phase {} could not run: {}", esc(&p.name), esc(error));
-            code = EXIT_ENVIRONMENT;
+            code = Exit::Environment.code();
         }
     }
     if let Some(path) = &result.stored {
@@ -571,7 +558,7 @@ fn parse(paths: &[PathBuf]) -> Result<i32> {
         }
     }
     w.finish(&total)?;
-    Ok(if errors > 0 { EXIT_USAGE } else { EXIT_OK })
+    Ok(if errors > 0 { Exit::Usage.code() } else { Exit::Clean.code() })
 }
 
 fn rules_cmd(action: RulesAction, dir: Option<&Path>) -> Result<i32> {
@@ -583,11 +570,11 @@ fn rules_cmd(action: RulesAction, dir: Option<&Path>) -> Result<i32> {
             for r in &pack.rules {
                 writeln!(out, "{:<36} {:<8} {}", r.id, r.severity, r.summary)?;
             }
-            Ok(EXIT_OK)
+            Ok(Exit::Clean.code())
         }
         RulesAction::List { format: ListFormat::Markdown } => {
             out.write_all(analyzer::rules::markdown_table(&pack).as_bytes())?;
-            Ok(EXIT_OK)
+            Ok(Exit::Clean.code())
         }
         RulesAction::Test => {
             let outcome = selftest::run(&pack);
@@ -605,7 +592,7 @@ fn rules_cmd(action: RulesAction, dir: Option<&Path>) -> Result<i32> {
                 outcome.cases,
                 outcome.failures.len()
             )?;
-            Ok(if outcome.failures.is_empty() { EXIT_OK } else { EXIT_FINDINGS })
+            Ok(if outcome.failures.is_empty() { Exit::Clean.code() } else { Exit::Findings.code() })
         }
     }
 }

@@ -1,7 +1,8 @@
-//! The `pkgtrace` binary: the command line ([`cli`]), the text rendering of
-//! reports ([`text`]) and the driver of sandboxed runs ([`run`]).
+//! The `pkgtrace` binary: the command line ([`cli`]), its exit codes
+//! ([`exit`]), the text rendering of reports ([`text`]) and the driver of sandboxed runs ([`run`]).
 
 mod cli;
+mod exit;
 mod run;
 mod text;
 
