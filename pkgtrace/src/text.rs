@@ -15,6 +15,18 @@ use report::{PhaseReport, Report};
 /// How many entries of each behaviour list the text shows.
 const LIST_MAX: usize = 25;
 
+/// Longest command line the text shows whole (a linker line can be 5 KB,
+/// pip's `python -c` script many lines); the JSON keeps them whole.
+const ARGV_MAX: usize = 200;
+
+/// `s` cut to [`ARGV_MAX`] characters, saying how much was left out.
+fn shorten(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(ARGV_MAX) {
+        None => s.into(),
+        Some((cut, _)) => format!("{} … ({} more bytes)", &s[..cut], s.len() - cut).into(),
+    }
+}
+
 struct Style {
     color: bool,
 }
@@ -166,7 +178,7 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
         let _ = writeln!(out, "  commands:");
         for c in b.commands.iter().take(LIST_MAX) {
             let argv = analyzer::rules::fact::shell_words(&c.argv);
-            let _ = writeln!(out, "    {} {}", esc(&argv), st.dim(&format!("({})", esc(&c.chain))));
+            let _ = writeln!(out, "    {} {}", esc(&shorten(&argv)), st.dim(&format!("({})", esc(&c.chain))));
         }
         more(out, b.commands.len(), st);
     }
@@ -361,6 +373,15 @@ mod tests {
         // of it there, and its trailing text makes another.
         assert_eq!(hostile.lines().count(), text.lines().count() + 2, "{hostile}");
         assert!(hostile.contains(r"\x1b[2J\x1b]0;t\x07\u{9b}31m\u{202e}\u{2066}\r\n\t\x7f"));
+    }
+
+    #[test]
+    fn a_long_command_line_is_shortened() {
+        let long = "x".repeat(5000);
+        let short = shorten(&long);
+        assert!(short.starts_with(&"x".repeat(ARGV_MAX)));
+        assert!(short.ends_with(&format!("… ({} more bytes)", 5000 - ARGV_MAX)));
+        assert_eq!(shorten("cc -o a a.c"), "cc -o a a.c");
     }
 
     #[test]
