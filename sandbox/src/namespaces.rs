@@ -28,7 +28,9 @@
 //!   uid, every inherited descriptor above 2 closed.
 //!
 //! Everything the child does between fork and exec is a raw syscall on
-//! data prepared before the fork (async-signal-safe).
+//! data prepared before the fork (async-signal-safe), as the tracer's
+//! `ChildHook` requires. With `tracer::ptrace::sys`, this module holds the
+//! workspace's `unsafe` code: the namespace, mount and credential calls.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;

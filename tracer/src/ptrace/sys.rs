@@ -1,7 +1,8 @@
 //! Thin wrappers over the ptrace, wait and seccomp calls nix has no (or no
 //! complete) wrapper for. nix's `waitpid` rejects real-time signals and its
 //! `cont` takes a `Signal` enum that cannot name them, so those go through
-//! libc with plain integers. Every `unsafe` block is here.
+//! libc with plain integers. Every `unsafe` block of the tracer is here (the
+//! sandbox crate has its own, in `namespaces`).
 #![allow(unsafe_code)]
 
 use std::io;
