@@ -9,33 +9,15 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pkgtrace");
-const CORPUS_OPTS: [&str; 4] = ["--home", "/home/pkgtrace", "--cwd", "/home/pkgtrace/project"];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+mod common;
+use common::{code, corpus_log, repo as root, stderr, stdout, BIN, CORPUS_OPTS};
 
 fn corpus(rel: &str) -> String {
-    let p = root().join("corpus/strace").join(rel);
-    assert!(p.exists(), "corpus file missing: {}", p.display());
-    p.to_str().unwrap().to_string()
+    corpus_log(rel).to_str().unwrap().to_string()
 }
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN).args(args).env_remove("NO_COLOR").env_remove("PKGTRACE_LOG").output().expect("run pkgtrace")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or_else(|| panic!("pkgtrace killed by a signal: {:?}", o.status))
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// `analyze --format json` with the corpus options plus `extra`; returns (report, exit code).

@@ -7,8 +7,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use pkgtrace::report::{Report, Stats, SCHEMA_VERSION};
-use pkgtrace::{Analyzer, Context, RulePack};
+use analyzer::{Analyzer, Context, RulePack};
+use report::{Report, Stats, SCHEMA_VERSION};
 use serde_json::Value;
 use tracer::source::{discover, EventSource};
 
@@ -31,7 +31,7 @@ fn analyze(path: &Path) -> Report {
     let mut analyzer = Analyzer::new(&pack, context());
     let mut stats = Stats::default();
     for input in discover(path).expect("corpus path") {
-        let (s, _) = pkgtrace::cli::run_input(&input, &mut analyzer).expect("corpus log reads");
+        let (s, _) = analyzer::pipeline::run_input(&input, &mut analyzer).expect("corpus log reads");
         stats.lines += s.lines;
         stats.events += s.events;
         stats.unparsed += s.unparsed;

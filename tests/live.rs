@@ -20,13 +20,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_pkgtrace")
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
+use common::{repo, BIN};
 
 /// The tracees, compiled once per test run.
 fn tracees() -> &'static Path {
@@ -56,7 +51,7 @@ fn own_tracee(test: &str, name: &str) -> (String, PathBuf) {
 /// `pkgtrace trace --format json [extra] -- cmd`: the report, the exit code
 /// and the command's output (which pkgtrace sends to stderr).
 fn trace(extra: &[&str], cmd: &[&str]) -> (Value, i32, String) {
-    let out = Command::new(bin())
+    let out = Command::new(BIN)
         .args(["trace", "--format", "json"])
         .args(extra)
         .arg("--")
@@ -119,7 +114,7 @@ fn assert_no_leftovers(dir: &Path) {
 // --- parity with strace --------------------------------------------------
 
 fn analyze(path: &Path) -> Value {
-    let out = Command::new(bin())
+    let out = Command::new(BIN)
         .args(["analyze", "--format", "json", "--home", "/home/pkgtrace", "--cwd", "/home/pkgtrace/project"])
         .args(["--canary", "CANARY-npm-4f1c2a9e7d3b", "--canary", "CANARY-aws-9b8c7d6e5f4a"])
         .arg(path)
@@ -146,7 +141,7 @@ fn live_tracer_and_strace_log_give_the_same_findings() {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("parity");
     let _ = std::fs::remove_dir_all(&out);
     let st = Command::new(repo().join("corpus/record.sh"))
-        .args(["--parity", bin(), &out.display().to_string()])
+        .args(["--parity", BIN, &out.display().to_string()])
         .stdout(Stdio::null())
         .status()
         .expect("record.sh runs");
@@ -244,7 +239,7 @@ fn a_tracee_ignoring_sigterm_is_killed_at_the_timeout() {
 #[test]
 fn sigterm_to_pkgtrace_kills_the_run_and_reports_it() {
     let (prog, dir) = own_tracee("sigterm", "ignore_term");
-    let child = Command::new(bin())
+    let child = Command::new(BIN)
         .args(["trace", "--format", "json", "--", &prog])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -360,7 +355,7 @@ fn a_recorded_stream_replays_to_the_same_report() {
     let ev = Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay.jsonl");
     let (live, code, _) =
         trace(&["-o", &ev.display().to_string()], &["sh", "-c", "cat /etc/hostname; ls /nonexistent"]);
-    let out = Command::new(bin()).args(["analyze", "--format", "json", "--phase", "trace"]).arg(&ev).output().unwrap();
+    let out = Command::new(BIN).args(["analyze", "--format", "json", "--phase", "trace"]).arg(&ev).output().unwrap();
     assert_eq!(out.status.code(), Some(code));
     let replay: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(replay["phases"][0]["findings"], live["phases"][0]["findings"]);
@@ -379,7 +374,7 @@ fn follow_prints_findings_as_they_happen() {
 fn the_exit_status_and_a_missing_command() {
     let (r, _, _) = trace(&[], &["sh", "-c", "exit 3"]);
     assert_eq!(run_of(&r)["exit_code"], 3);
-    let out = Command::new(bin()).args(["trace", "--", "/nonexistent/cmd"]).output().unwrap();
+    let out = Command::new(BIN).args(["trace", "--", "/nonexistent/cmd"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("command not found: /nonexistent/cmd"));
 }

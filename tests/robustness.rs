@@ -2,30 +2,16 @@
 //! lines among valid ones, truncated logs, huge lines, non-UTF-8 paths,
 //! mutated corpus lines, empty and corrupt inputs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pkgtrace");
-const CORPUS_OPTS: [&str; 4] = ["--home", "/home/pkgtrace", "--cwd", "/home/pkgtrace/project"];
-
-fn corpus(rel: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("corpus/strace").join(rel);
-    assert!(p.exists(), "corpus file missing: {}", p.display());
-    p
-}
+mod common;
+use common::{code, corpus_log as corpus, stderr, BIN, CORPUS_OPTS};
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN).args(args).env_remove("PKGTRACE_LOG").env("NO_COLOR", "1").output().expect("run pkgtrace")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or_else(|| panic!("pkgtrace killed by a signal: {:?}", o.status))
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn assert_no_panic(o: &Output, what: &str) {

@@ -6,18 +6,13 @@
 //! host's mounts are unchanged, and every connection to a non-loopback
 //! address failed. Needs root (namespaces), like CI.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_pkgtrace")
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
+use common::{repo, BIN};
 
 fn mounts() -> usize {
     std::fs::read_to_string("/proc/1/mountinfo").unwrap().lines().count()
@@ -55,7 +50,7 @@ fn left_behind(r: &Value) -> Vec<String> {
 /// `pkgtrace run` on a corpus package: the report and exit code.
 fn run(rel: &str, extra: &[&str]) -> (Value, i32) {
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("run-cache");
-    let out = Command::new(bin())
+    let out = Command::new(BIN)
         .args(["run", "--format", "json", "--no-store", "--no-baseline", "--timeout", "120", "--cache"])
         .arg(&cache)
         .args(extra)
@@ -192,18 +187,18 @@ fn npm_start_time_behaviour() {
 
 #[test]
 fn a_missing_package_is_a_one_line_error() {
-    let out = Command::new(bin()).args(["run", "--no-store", "/nonexistent/package"]).output().unwrap();
+    let out = Command::new(BIN).args(["run", "--no-store", "/nonexistent/package"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    let out = Command::new(bin()).args(["run", "--no-store", "pkg:gem/rails@7.0.0"]).output().unwrap();
+    let out = Command::new(BIN).args(["run", "--no-store", "pkg:gem/rails@7.0.0"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
 /// Runs a corpus package's install phase with `--results`, and reads the
 /// report stored under `stored_dir/<version>/`.
 fn run_and_read_stored(rel: &str, results: &Path, cache: &Path, stored_dir: &str) -> Value {
-    let out = Command::new(bin())
+    let out = Command::new(BIN)
         .args(["run", "--format", "json", "--no-baseline", "--phase", "install", "--cache"])
         .arg(cache)
         .arg("--results")
@@ -271,7 +266,7 @@ fn cargo_benign_is_clean() {
 #[test]
 fn baseline_labels_runtime_noise_not_package_behaviour() {
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("baseline-cache");
-    let out = Command::new(bin())
+    let out = Command::new(BIN)
         .args(["run", "--format", "json", "--no-store", "--cache"])
         .arg(&cache)
         .arg(repo().join("corpus/packages/npm/steal-npmrc-dns"))

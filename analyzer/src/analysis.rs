@@ -8,13 +8,13 @@ use std::net::IpAddr;
 
 use tracer::{Event, EventKind, Origin, SockAddr};
 
-use crate::dns;
 use crate::findings::{Evidence, Findings};
 use crate::paths::{self, basename};
 use crate::process::{FdInfo, ProcessModel};
-use crate::report::{Behaviour, Command, Connection, DnsQueryRecord, FileRecord, PhaseReport};
 use crate::rules::fact::{Actor, TARGET_ALL, TARGET_OUTSIDE, TARGET_OWN, TARGET_TREE};
 use crate::rules::{Fact, RulePack};
+use event::dns;
+use report::{Behaviour, Command, Connection, DnsQueryRecord, FileRecord, PhaseReport};
 use std::sync::Arc;
 
 /// What the analyzer knows about the run besides the events.

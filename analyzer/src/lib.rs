@@ -1,31 +1,37 @@
-//! pkgtrace: what a software package does to a machine when it is
-//! installed and first used.
+//! Everything in pkgtrace that **consumes** events.
 //!
-//! This crate **consumes** the events the `tracer` crate produces:
-//! [`analysis::Analyzer`] keeps a [`process::ProcessModel`], derives
-//! [`rules::Fact`]s, runs the [`rules::RulePack`] and builds a
-//! [`report::Report`]. The `pkgtrace` binary is [`cli`].
+//! [`Analyzer`] keeps a [`process::ProcessModel`], derives [`rules::Fact`]s,
+//! runs the [`RulePack`] (the default pack, `rules/`, is compiled in) and
+//! builds a `report::PhaseReport`. Also here: DNS decoding of payloads
+//! ([`dns`], from the `event` crate), [`canary`] detection (plain or
+//! encoded), and the one [`pipeline`] every command uses: source thread →
+//! bounded channel → analyzer.
+//!
+//! ```no_run
+//! use analyzer::{pipeline, Analyzer, Context, RulePack};
+//! let pack = RulePack::embedded().unwrap();
+//! let mut a = Analyzer::new(&pack, Context::default());
+//! for input in tracer::source::discover("install.log".as_ref()).unwrap() {
+//!     pipeline::run_input(&input, &mut a).unwrap();
+//! }
+//! let phase = a.finish();
+//! println!("{} findings", phase.findings.len());
+//! ```
 
 pub mod analysis;
 pub mod canary;
-pub mod cli;
-pub mod dns;
+pub use event::dns;
 pub mod findings;
-pub mod package;
+pub mod outcome;
 pub mod paths;
+pub mod pipeline;
 pub mod process;
-pub mod report;
 pub mod rules;
-pub mod run;
-pub mod severity;
-pub mod sinks;
-pub mod terminal;
-pub mod text;
 
-#[cfg(test)]
-mod testutil;
+/// Helpers for tests (this crate's and the binary's).
+#[doc(hidden)]
+pub mod testutil;
 
 pub use analysis::{Analyzer, Context};
-pub use report::Report;
+pub use report::{Report, Severity};
 pub use rules::RulePack;
-pub use severity::Severity;

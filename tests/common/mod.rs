@@ -1,4 +1,6 @@
-//! Helpers for the end-to-end tests of `pkgtrace run`: finding the binary,
+//! Helpers shared by the end-to-end tests (each test file includes this
+//! module; not every file uses every helper): the binary and the corpus,
+//! exit codes and output; for `pkgtrace run`: finding the binary,
 //! staging a corpus package with a per-test marker, running pkgtrace with a
 //! wall-clock limit, reading a report's phases and active rules, and
 //! checking on the host that nothing of a run is left (its processes, by
@@ -12,7 +14,7 @@
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -20,12 +22,39 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// The `pkgtrace` binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_pkgtrace");
+
+/// HOME and cwd of the corpus logs, recorded in the corpus sandbox.
+pub const CORPUS_OPTS: [&str; 4] = ["--home", "/home/pkgtrace", "--cwd", "/home/pkgtrace/project"];
+
+/// A recorded log of `corpus/strace/`, which must exist.
+pub fn corpus_log(rel: &str) -> PathBuf {
+    let p = repo().join("corpus/strace").join(rel);
+    assert!(p.exists(), "corpus file missing: {}", p.display());
+    p
+}
+
+/// The exit code of a finished `pkgtrace`; a signal fails the test.
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or_else(|| panic!("pkgtrace killed by a signal: {:?}", o.status))
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_pkgtrace")
 }
 
+/// The repository's root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// `n` random bytes from the kernel, as lowercase hex.

@@ -10,10 +10,10 @@ use std::fs;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use crate::event::Event;
 use crate::jsonl::EventsReader;
 use crate::strace::{LogFile, LogReader, ParseStats};
 use crate::SourceError;
+use event::Event;
 
 /// One log found under a path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,7 +135,7 @@ impl EventSource {
     pub fn open(input: &Input) -> Result<EventSource, SourceError> {
         Ok(match input {
             Input::Strace(files) => EventSource::Strace(Box::new(LogReader::open(files)?)),
-            Input::Events(path) => EventSource::Events(Box::new(EventsReader::open(path)?)),
+            Input::Events(path) => EventSource::Events(Box::new(crate::jsonl::open(path)?)),
         })
     }
 

@@ -5,9 +5,9 @@
 use tracer::{Event, EventKind, Origin};
 
 use crate::analysis::{Analyzer, Context};
-use crate::report::PhaseReport;
 use crate::rules::RulePack;
 use crate::testutil::analyze_lines;
+use report::PhaseReport;
 
 fn ctx() -> Context {
     Context { phase: "install".into(), ..Context::default() }

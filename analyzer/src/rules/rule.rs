@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::fact::Fact;
 use super::lists::Lists;
 use super::matcher::Conds;
-use crate::severity::Severity;
+use report::Severity;
 
 /// The fact kinds a rule may name in `event`.
 pub const FACT_KINDS: &[&str] = &[

@@ -181,7 +181,7 @@ pub fn fact_from_table(t: &toml::Table) -> Result<Fact, String> {
     }
     f.in_project =
         explicit_project.unwrap_or_else(|| f.path.as_deref().is_some_and(|p| crate::paths::is_within(p, TEST_PROJECT)));
-    f.encoded_label = explicit_encoded.unwrap_or_else(|| f.dns_name.as_deref().is_some_and(crate::dns::looks_encoded));
+    f.encoded_label = explicit_encoded.unwrap_or_else(|| f.dns_name.as_deref().is_some_and(event::dns::looks_encoded));
     if f.kind == "dns" && f.host.is_none() {
         f.host = f.dns_name.clone();
     }

@@ -3,9 +3,9 @@
 //! the sources apart. The result is filled in at syscall exit
 //! ([`set_result`]) for calls that need it.
 
-use crate::bytes::Bytes;
-use crate::event::{Access, EventKind, Fd, Payload, SockAddr, SysResult};
 use crate::strace::decode::Interest;
+use event::Bytes;
+use event::{Access, EventKind, Fd, Payload, SockAddr, SysResult};
 
 use super::mem::{self, MAX_PAYLOAD, MAX_STR};
 use super::syscalls::Sys;

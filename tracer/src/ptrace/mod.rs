@@ -6,18 +6,21 @@
 //! - [`decode`]: from registers and tracee memory to events;
 //! - [`mem`]: reading tracee memory;
 //! - [`session`]: spawning, the stop loop, timeouts and clean-up;
-//! - `sys`: the raw ptrace/wait/seccomp calls (the only `unsafe` code).
+//! - [`hook`]: what a sandbox does in the run's processes before exec;
+//! - `sys`: the raw ptrace/wait/seccomp/fork calls (the tracer's only
+//!   `unsafe` code; the sandbox crate has its own, for namespaces and mounts).
 //!
 //! Requirements: Linux ≥ 5.3 (PTRACE_GET_SYSCALL_INFO), x86_64 or aarch64,
 //! ptrace permitted (root, or `kernel.yama.ptrace_scope` ≤ 1 for one's own
 //! children), seccomp enabled.
 
 pub mod decode;
+pub mod hook;
 pub mod mem;
-pub mod sandbox;
 pub mod seccomp;
 pub mod session;
 mod sys;
 pub mod syscalls;
 
+pub use hook::ChildHook;
 pub use session::{trace, Options, Outcome, TraceError};

@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::event::{Event, EventKind, Origin, SysResult};
+use event::{Event, EventKind, Origin, SysResult};
 
 use super::decode::{entry, finish, set_result, sys_result, Ctx, FdPaths};
 use super::seccomp::{self, Policy, Refusal, DATA_DENY, DATA_EXIT, DATA_FOREIGN};
@@ -62,8 +62,8 @@ pub struct Options {
     /// as they happen), instead of in batches.
     pub flush_each: bool,
     /// Build a sandbox around the command before it starts (see
-    /// [`super::sandbox`]); the command then gets the sandbox's environment.
-    pub sandbox: Option<std::sync::Arc<super::sandbox::ChildSetup>>,
+    /// [`super::ChildHook`]); the command then gets the sandbox's environment.
+    pub sandbox: Option<std::sync::Arc<dyn super::ChildHook>>,
     /// The PATH to find the command on (default: pkgtrace's own).
     pub path: Option<String>,
     /// `cgroup.procs` files of the run's cgroups (one per hierarchy): the
@@ -78,51 +78,7 @@ pub struct Options {
     pub stdout_to_stderr: bool,
 }
 
-/// How the run ended.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Outcome {
-    /// The command's exit code, when it exited.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit_code: Option<i32>,
-    /// The signal that killed it, when one did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signal: Option<String>,
-    /// The run hit `--timeout` and was killed.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub timed_out: bool,
-    /// pkgtrace got SIGINT or SIGTERM and killed the run.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub interrupted: bool,
-    /// Processes still running after the command exited and the linger
-    /// time passed, killed by pkgtrace.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub killed_at_end: u32,
-    /// Processes found in the run's cgroup that the tracer was not
-    /// tracing (they escaped it somehow): should never happen; said loudly.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub untraced: Vec<Untraced>,
-    /// ptrace stops taken (a measure of the tracing cost).
-    pub stops: u64,
-    /// Wall-clock time of the run, in milliseconds.
-    #[serde(default)]
-    pub wall_ms: u64,
-    /// From fork to the command's first exec: building the sandbox and
-    /// attaching the tracer, in milliseconds.
-    #[serde(default)]
-    pub setup_ms: u64,
-}
-
-/// A process of the run that was not traced.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Untraced {
-    pub pid: i32,
-    /// Its command line (or `comm`), as far as it could be read.
-    pub command: String,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
+pub use event::{Outcome, Untraced};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
@@ -256,7 +212,7 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
     let mut c_argv: Vec<*const libc::c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
     c_argv.push(std::ptr::null());
     let c_env: Option<Vec<*const libc::c_char>> = opts.sandbox.as_ref().map(|s| {
-        let mut v: Vec<*const libc::c_char> = s.env.iter().map(|e| e.as_ptr()).collect();
+        let mut v: Vec<*const libc::c_char> = s.env().iter().map(|e| e.as_ptr()).collect();
         v.push(std::ptr::null());
         v
     });
@@ -266,7 +222,7 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
     let started = Instant::now();
     if let Some(setup) = &opts.sandbox {
         let env = c_env.as_deref().unwrap_or(&[std::ptr::null()]);
-        return sandboxed(opts, setup, (&c_exe, &c_argv, env), &program, started, &mut emit);
+        return sandboxed(opts, setup.as_ref(), (&c_exe, &c_argv, env), &program, started, &mut emit);
     }
     let child = raw::fork().map_err(os("fork"))?;
     if child == 0 {
@@ -337,7 +293,7 @@ impl Drop for Fds {
     }
 }
 
-/// The sandboxed start (see [`super::sandbox`]): pkgtrace's init is cloned
+/// The sandboxed start (see [`super::ChildHook`]): pkgtrace's init is cloned
 /// into new PID, mount, IPC and UTS namespaces and seized at once; it waits
 /// for a byte on a pipe (sent once it is traced), builds the sandbox,
 /// forks the command — traced from birth through PTRACE_O_TRACEFORK — and
@@ -345,7 +301,7 @@ impl Drop for Fds {
 /// own events are not reported, the command is the run's root.
 fn sandboxed(
     opts: &Options,
-    setup: &super::sandbox::ChildSetup,
+    setup: &dyn super::ChildHook,
     (exe, argv, env): (&std::ffi::CStr, &[*const libc::c_char], &[*const libc::c_char]),
     program: &[seccomp::Insn],
     started: Instant,
@@ -420,7 +376,7 @@ fn sandboxed(
 
 /// The sandbox's init, PID 1 of its namespaces. Never returns.
 fn init_main(
-    setup: &super::sandbox::ChildSetup,
+    setup: &dyn super::ChildHook,
     traced: bool,
     (exe, argv, env): (&std::ffi::CStr, &[*const libc::c_char], &[*const libc::c_char]),
     program: &[seccomp::Insn],
@@ -433,7 +389,7 @@ fn init_main(
         raw::write_all(err_w, &errno.to_le_bytes());
         raw::exit(SANDBOX_FAILED)
     };
-    if let Err(step) = setup.apply_init() {
+    if let Err(step) = setup.in_init() {
         fail(step);
     }
     let command = match raw::clone_fork(0) {
@@ -441,13 +397,13 @@ fn init_main(
         Err(_) => fail("fork the command"),
     };
     if command == 0 {
-        if let Err(step) = setup.apply_command() {
+        if let Err(step) = setup.in_command() {
             fail(step);
         }
         if traced && raw::install_filter(program).is_err() {
             fail("install the seccomp filter");
         }
-        super::sandbox::close_inherited();
+        raw::close_inherited();
         raw::exec_env_or_die(exe, argv, env);
     }
     raw::close(err_w);

@@ -1,7 +1,8 @@
 //! Thin wrappers over the ptrace, wait and seccomp calls nix has no (or no
 //! complete) wrapper for. nix's `waitpid` rejects real-time signals and its
 //! `cont` takes a `Signal` enum that cannot name them, so those go through
-//! libc with plain integers. Every `unsafe` block is here.
+//! libc with plain integers. Every `unsafe` block of the tracer is here (the
+//! sandbox crate has its own, in `namespaces`).
 #![allow(unsafe_code)]
 
 use std::io;
@@ -234,6 +235,15 @@ pub fn stdout_to_stderr() {
     // SAFETY: dup2 is async-signal-safe and takes no pointers.
     unsafe {
         libc::dup2(2, 1);
+    }
+}
+
+/// Closes every descriptor above 2 (a jobserver pipe, a terminal, whatever
+/// pkgtrace's own parent left open without close-on-exec).
+pub fn close_inherited() {
+    // SAFETY: close_range takes integers only.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
     }
 }
 

@@ -4,8 +4,8 @@
 //! whether a call is worth parsing, so the many `mmap`, `read`, `fstat` lines
 //! of a real log cost one table lookup each. [`decode`] does the rest.
 
-use crate::bytes::Bytes;
-use crate::event::{Access, EventKind, Fd, Payload, SockAddr, SysResult};
+use event::Bytes;
+use event::{Access, EventKind, Fd, Payload, SockAddr, SysResult};
 
 use super::value::{self, split_top};
 

@@ -9,23 +9,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::event::{Event, EventKind, Origin};
+pub use event::ParseStats;
+use event::{Event, EventKind, Origin};
 
 use super::decode::{self, Interest};
 use super::line::{self, Line};
-
-/// Counters over everything the parser has read.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ParseStats {
-    /// Lines read.
-    pub lines: u64,
-    /// System call lines (complete or split) read.
-    pub calls: u64,
-    /// Events produced (unparsed ones included).
-    pub events: u64,
-    /// Lines that could not be understood.
-    pub unparsed: u64,
-}
 
 /// How many unparsed lines per parser are warned about individually.
 const MAX_WARNINGS: u64 = 20;
@@ -365,7 +353,7 @@ fn hex_dump_bytes(data: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::SysResult;
+    use event::SysResult;
 
     fn run(lines: &[&str]) -> (Vec<Event>, ParseStats) {
         let mut p = Parser::new();

@@ -8,7 +8,7 @@
 
 use memchr::memchr2;
 
-use crate::event::{Fd, SockAddr};
+use event::{Fd, SockAddr};
 
 /// Splits `a, b, {c, d}, "e,f"` at top-level commas. Stops at an unmatched
 /// `)` (the end of an argument list). Returns the pieces, trimmed, and the

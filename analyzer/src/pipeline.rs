@@ -1,0 +1,72 @@
+//! The one pipeline every command uses: a **source** thread produces
+//! batches of events, a bounded channel carries them, the [`Analyzer`] on
+//! the calling thread consumes them. A slow analyzer slows the source
+//! instead of growing memory.
+//!
+//! Sources: a log or recorded stream ([`run_input`]), the live tracer
+//! (`pkgtrace trace`), a sandboxed phase (`pkgtrace run`).
+
+use std::thread;
+
+use anyhow::{Context as _, Result};
+use crossbeam_channel::Sender;
+use event::{Event, Outcome, ParseStats};
+use tracer::source::{EventSource, Input};
+
+use crate::analysis::Analyzer;
+
+/// Events per batch sent by a reading source.
+const BATCH: usize = 1024;
+/// Batches in flight between a reading source and the analyzer.
+const READ_BATCHES: usize = 16;
+/// Batches in flight between the live tracer and the analyzer.
+pub const LIVE_BATCHES: usize = 64;
+
+/// Runs `source` on a thread named `name`, sending batches of events into
+/// a channel of `capacity` batches, and feeds every event to `analyzer`,
+/// then to `each` (to record it, to show findings as they come).
+/// Returns what the source returned. The source should stop when a send
+/// fails (the consumer gave up).
+pub fn pipeline<'p, T: Send>(
+    analyzer: &mut Analyzer<'p>,
+    name: &str,
+    capacity: usize,
+    source: impl FnOnce(Sender<Vec<Event>>) -> T + Send,
+    mut each: impl FnMut(&Event, &Analyzer<'p>) -> Result<()>,
+) -> Result<T> {
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<Event>>(capacity);
+    thread::scope(|scope| {
+        let producer = thread::Builder::new()
+            .name(name.into())
+            .spawn_scoped(scope, move || source(tx))
+            .with_context(|| format!("failed to start the {name} thread"))?;
+        for ev in rx.iter().flatten() {
+            analyzer.event(&ev);
+            each(&ev, analyzer)?;
+        }
+        producer.join().map_err(|_| anyhow::anyhow!("the {name} thread panicked"))
+    })
+}
+
+/// Reads one input on its own thread and feeds its events to the analyzer.
+/// Returns what reading found, and a live run's outcome when the input is
+/// a stream recorded by `pkgtrace trace -o`.
+pub fn run_input(input: &Input, analyzer: &mut Analyzer<'_>) -> Result<(ParseStats, Option<Outcome>)> {
+    let mut source = EventSource::open(input)?;
+    let read = move |tx: Sender<Vec<Event>>| -> Result<(ParseStats, Option<Outcome>)> {
+        let mut batch = Vec::with_capacity(BATCH);
+        while let Some(ev) = source.next_event()? {
+            batch.push(ev);
+            if batch.len() == BATCH && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
+                break;
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
+        Ok((source.stats(), source.run()))
+    };
+    pipeline(analyzer, "reader", READ_BATCHES, read, |_, _| Ok(()))
+        .and_then(|r| r)
+        .with_context(|| format!("failed to analyze {}", input.display_name()))
+}

@@ -1,0 +1,11 @@
+//! Why a source of events could not be read.
+
+/// Why a source could not be read. Bad *lines* are not errors: they become
+/// `Unparsed` events and the run goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("failed to read {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("no logs found in {path}")]
+    Empty { path: String },
+}

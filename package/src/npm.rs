@@ -1,0 +1,306 @@
+//! npm staging: a throw-away project (`pkgtrace-staging`) into which `npm
+//! install --ignore-scripts` downloads and unpacks the package and all its
+//! dependencies without running any lifecycle script; inside the sandbox
+//! `npm rebuild` then runs those scripts offline, and `node` loads the package.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use super::detect::one_line;
+use super::error::PackageError;
+use super::fetch::{argv, client_error, env_pairs, mkdir, run, write_file, Ctx, Fetched};
+use super::purl::{validate_version, Source};
+
+const STAGING_MANIFEST: &str = r#"{"name":"pkgtrace-staging","version":"0.0.0","private":true}"#;
+/// The local package's tarball, inside the work dir so the install never points outside it.
+const LOCAL_TARBALL: &str = "package.tgz";
+const NOT_FOUND: &[&str] = &["E404", "ETARGET", "is not in this registry", "No matching version found"];
+
+pub(crate) fn fetch(ctx: &Ctx) -> Result<Fetched, PackageError> {
+    let pkg = ctx.pkg;
+    let npm_cache = ctx.cache.join("npm").join(".npm-cache");
+    mkdir(&npm_cache)?;
+    write_file(&ctx.work.join("package.json"), STAGING_MANIFEST)?;
+    let npm = |args: &[&str]| {
+        let mut cmd = Command::new("npm");
+        cmd.arg("--cache")
+            .arg(&npm_cache)
+            .args(args)
+            .current_dir(&ctx.work)
+            // Belt and braces: no lifecycle script may run out here, whatever the user's npmrc says.
+            .env("npm_config_ignore_scripts", "true")
+            .env("npm_config_update_notifier", "false")
+            .env("npm_config_audit", "false")
+            .env("npm_config_fund", "false");
+        cmd
+    };
+
+    let spec = match &pkg.source {
+        Source::Registry => {
+            let wanted = format!("{}@{}", pkg.name, pkg.version.as_deref().unwrap_or("latest"));
+            let out = run(&mut npm(&["view", &wanted, "version", "--json"]))?;
+            if !out.status.success() {
+                return Err(match json_error(&String::from_utf8_lossy(&out.stdout)) {
+                    Some((code, summary)) if NOT_FOUND.contains(&code.as_str()) => {
+                        PackageError::NotFound { purl: ctx.purl.clone(), detail: format!("{code}: {summary}") }
+                    }
+                    Some((code, summary)) => PackageError::Fetch {
+                        purl: ctx.purl.clone(),
+                        detail: format!("npm view failed: {code}: {summary}"),
+                    },
+                    None => client_error(&ctx.purl, "npm view failed", &out, NOT_FOUND),
+                });
+            }
+            let version =
+                parse_view_version(&String::from_utf8_lossy(&out.stdout)).ok_or_else(|| PackageError::NotFound {
+                    purl: ctx.purl.clone(),
+                    detail: format!("npm view found no version of {wanted}"),
+                })?;
+            format!("{}@{}", pkg.name, validate_version(&version)?)
+        }
+        Source::Local(path) if path.is_dir() => {
+            // `npm pack` of a directory would run its prepack/prepare scripts; --ignore-scripts stops that.
+            let dest = ctx.work.to_string_lossy().into_owned();
+            let src = path.to_string_lossy().into_owned();
+            let out = run(&mut npm(&["pack", "--ignore-scripts", "--json", "--pack-destination", &dest, "--", &src]))?;
+            if !out.status.success() {
+                return Err(client_error(&ctx.purl, "npm pack failed", &out, &[]));
+            }
+            let file = packed_filename(&String::from_utf8_lossy(&out.stdout)).ok_or_else(|| PackageError::Fetch {
+                purl: ctx.purl.clone(),
+                detail: "npm pack did not say which tarball it wrote".into(),
+            })?;
+            let packed = ctx.work.join(Path::new(&file).file_name().unwrap_or_default());
+            fs::rename(&packed, ctx.work.join(LOCAL_TARBALL))
+                .map_err(|e| PackageError::io(format!("failed to move {}", packed.display()), e))?;
+            format!("./{LOCAL_TARBALL}")
+        }
+        Source::Local(path) => {
+            fs::copy(path, ctx.work.join(LOCAL_TARBALL))
+                .map_err(|e| PackageError::io(format!("failed to copy {}", path.display()), e))?;
+            format!("./{LOCAL_TARBALL}")
+        }
+    };
+
+    let prefix = ctx.work.to_string_lossy().into_owned();
+    let out = run(&mut npm(&[
+        "install",
+        "--ignore-scripts",
+        "--no-audit",
+        "--no-fund",
+        "--save-exact",
+        "--prefix",
+        &prefix,
+        "--",
+        &spec,
+    ]))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if ["TAR_BAD_ARCHIVE", "TAR_ENTRY_INVALID", "zlib: ", "Z_DATA_ERROR"].iter().any(|p| stderr.contains(p)) {
+            let path = match &pkg.source {
+                Source::Local(p) => p.clone(),
+                Source::Registry => ctx.work.clone(),
+            };
+            return Err(PackageError::CorruptArchive { path, detail: one_line(&stderr) });
+        }
+        return Err(client_error(&ctx.purl, "npm install --ignore-scripts failed", &out, NOT_FOUND));
+    }
+
+    let manifest_path = ctx.work.join("node_modules").join(&pkg.name).join("package.json");
+    let manifest: Value = fs::read_to_string(&manifest_path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or_else(|| PackageError::Fetch {
+            purl: ctx.purl.clone(),
+            detail: format!("npm install left no readable {}", manifest_path.display()),
+        })?;
+    let version = manifest
+        .get("version")
+        .and_then(Value::as_str)
+        .ok_or_else(|| PackageError::BadManifest { path: manifest_path.clone(), detail: "no \"version\"".into() })?;
+    let version = validate_version(version)?;
+
+    Ok(Fetched {
+        name: pkg.name.clone(),
+        version,
+        install: vec![argv(&["npm", "rebuild", "--offline", "--no-audit", "--no-fund", "--foreground-scripts"])],
+        start: vec![start_command(&pkg.name, &manifest)],
+        env: env_pairs(&[
+            ("npm_config_offline", "true"),
+            ("npm_config_audit", "false"),
+            ("npm_config_fund", "false"),
+            ("npm_config_update_notifier", "false"),
+        ]),
+    })
+}
+
+/// The version `npm view <spec> version --json` printed: a string, or the
+/// last of an array when the spec matched several.
+fn parse_view_version(stdout: &str) -> Option<String> {
+    match serde_json::from_str::<Value>(stdout.trim()).ok()? {
+        Value::String(s) => Some(s),
+        Value::Array(items) => items.iter().rev().find_map(|v| v.as_str().map(str::to_string)),
+        _ => None,
+    }
+}
+
+/// `(code, summary)` of the error object npm prints on stdout with `--json`.
+fn json_error(stdout: &str) -> Option<(String, String)> {
+    let json = &stdout[stdout.find('{')?..];
+    let v: Value = serde_json::from_str(json).ok()?;
+    let e = v.get("error")?;
+    let code = e.get("code").and_then(Value::as_str).unwrap_or("error").to_string();
+    let summary = e.get("summary").and_then(Value::as_str).unwrap_or("").lines().next().unwrap_or("").to_string();
+    Some((code, summary))
+}
+
+/// The tarball file name from `npm pack --json` (`[{"filename": ...}]`).
+fn packed_filename(stdout: &str) -> Option<String> {
+    // npm may print warnings before the JSON; start at the first '['.
+    let json = &stdout[stdout.find('[')?..];
+    let v: Value = serde_json::from_str(json).ok()?;
+    v.get(0)?.get("filename")?.as_str().map(str::to_string)
+}
+
+/// `require` the package, or `import` it when it is ESM-only. The name was
+/// validated (letters, digits, `@/-._~`), so it cannot break out of the quotes.
+fn start_command(name: &str, manifest: &Value) -> Vec<String> {
+    if is_esm_only(manifest) {
+        vec!["node".into(), "--input-type=module".into(), "-e".into(), format!("import('{name}')")]
+    } else {
+        vec!["node".into(), "-e".into(), format!("require('{name}')")]
+    }
+}
+
+/// Whether a package can only be imported, not required: `"type": "module"`
+/// (or an `.mjs` main) with no CommonJS entry (`require` condition in
+/// `exports`, or a `.cjs` main).
+fn is_esm_only(manifest: &Value) -> bool {
+    let main = manifest.get("main").and_then(Value::as_str).unwrap_or("");
+    let module_type = manifest.get("type").and_then(Value::as_str) == Some("module");
+    let exports = manifest.get("exports");
+    let has_require = exports.is_some_and(|e| has_condition(e, "require"));
+    let has_default = exports.is_some_and(|e| has_condition(e, "default"));
+    let has_import = exports.is_some_and(|e| has_condition(e, "import"));
+    if has_require || main.ends_with(".cjs") {
+        return false;
+    }
+    if module_type || main.ends_with(".mjs") {
+        return true;
+    }
+    // A CommonJS package whose exports only offer an `import` condition.
+    has_import && !has_default
+}
+
+fn has_condition(v: &Value, key: &str) -> bool {
+    match v {
+        Value::Object(map) => map.iter().any(|(k, v)| k == key || has_condition(v, key)),
+        Value::Array(items) => items.iter().any(|v| has_condition(v, key)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fetch::testutil::run_phase;
+    use crate::{parse, stage, Ecosystem, FetchOptions};
+    use serde_json::json;
+
+    #[test]
+    fn esm_detection() {
+        assert!(!is_esm_only(&json!({"main": "index.js"})));
+        assert!(is_esm_only(&json!({"type": "module", "main": "index.js"})));
+        assert!(is_esm_only(&json!({"type": "module", "exports": {".": {"import": "./a.js"}}})));
+        assert!(!is_esm_only(&json!({"type": "module", "exports": {".": {"import": "./a.js", "require": "./a.cjs"}}})));
+        assert!(!is_esm_only(&json!({"type": "module", "main": "index.cjs"})));
+        assert!(is_esm_only(&json!({"main": "index.mjs"})));
+        assert!(is_esm_only(&json!({"exports": {"import": "./a.mjs"}})));
+        assert!(!is_esm_only(&json!({"exports": {"import": "./a.mjs", "default": "./a.js"}})));
+        assert_eq!(start_command("@a/b", &json!({}))[2], "require('@a/b')");
+        assert_eq!(start_command("x", &json!({"type": "module"}))[3], "import('x')");
+    }
+
+    #[test]
+    fn parses_client_output() {
+        assert_eq!(parse_view_version("\"1.3.0\"\n").as_deref(), Some("1.3.0"));
+        assert_eq!(parse_view_version("[\"1.0.0\", \"1.1.0\"]").as_deref(), Some("1.1.0"));
+        assert_eq!(parse_view_version(""), None);
+        let pack = "npm warn something\n[\n  {\"id\": \"x@1.0.0\", \"filename\": \"x-1.0.0.tgz\"}\n]\n";
+        assert_eq!(packed_filename(pack).as_deref(), Some("x-1.0.0.tgz"));
+        let err = "{\n  \"error\": {\n    \"code\": \"E404\",\n    \"summary\": \"Not Found - GET https://r/x - Not found\"\n  }\n}\n";
+        assert_eq!(json_error(err), Some(("E404".into(), "Not Found - GET https://r/x - Not found".into())));
+    }
+
+    /// A local package whose every lifecycle script would leave a marker file:
+    /// staging must leave none, and the staged install phase must run them.
+    #[test]
+    fn stages_local_package_without_running_scripts() {
+        let t = tempfile::tempdir().unwrap();
+        let pkg_dir = t.path().join("evil");
+        let marker_dir = t.path().join("markers");
+        fs::create_dir_all(&pkg_dir).unwrap();
+        fs::create_dir_all(&marker_dir).unwrap();
+        let script = |name: &str| {
+            let p = marker_dir.join(name);
+            format!("node -e \"require('fs').writeFileSync('{}', 'ran')\"", p.display())
+        };
+        let manifest = json!({
+            "name": "pkgtrace-evil-local",
+            "version": "1.2.3",
+            "main": "index.js",
+            "scripts": {
+                "preinstall": script("preinstall"),
+                "install": script("install"),
+                "postinstall": script("postinstall"),
+                "prepare": script("prepare"),
+                "prepack": script("prepack"),
+            }
+        });
+        fs::write(pkg_dir.join("package.json"), manifest.to_string()).unwrap();
+        fs::write(pkg_dir.join("index.js"), "module.exports = 42;\n").unwrap();
+
+        let pkg = parse(pkg_dir.to_str().unwrap(), None).unwrap();
+        assert_eq!(pkg.ecosystem, Ecosystem::Npm);
+        let cache = t.path().join("cache");
+        let staged = stage(&pkg, &cache, &FetchOptions::default()).unwrap();
+        let ran: Vec<_> = fs::read_dir(&marker_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert!(ran.is_empty(), "scripts ran during staging: {ran:?}");
+        assert_eq!((staged.name.as_str(), staged.version.as_str()), ("pkgtrace-evil-local", "1.2.3"));
+        assert!(staged.workdir.join("node_modules/pkgtrace-evil-local/index.js").is_file());
+        assert_eq!(staged.start, vec![argv(&["node", "-e", "require('pkgtrace-evil-local')"])]);
+
+        // The install phase (here outside any sandbox, on our own harmless package) runs the scripts offline.
+        run_phase(&staged, &staged.install);
+        assert!(marker_dir.join("postinstall").exists(), "npm rebuild did not run postinstall");
+        run_phase(&staged, &staged.start);
+    }
+
+    #[test]
+    fn registry_npm_left_pad() {
+        let t = tempfile::tempdir().unwrap();
+        let pkg = parse("pkg:npm/left-pad@1.3.0", None).unwrap();
+        let staged = stage(&pkg, t.path(), &FetchOptions::default()).unwrap();
+        assert_eq!(staged.version, "1.3.0");
+        assert!(staged.workdir.ends_with("npm/left-pad/1.3.0/work"));
+        assert!(staged.workdir.join("node_modules/left-pad/package.json").is_file());
+        // Second call reuses the cache.
+        assert_eq!(stage(&pkg, t.path(), &FetchOptions::default()).unwrap(), staged);
+        run_phase(&staged, &staged.start);
+    }
+
+    #[test]
+    fn registry_npm_not_found() {
+        let t = tempfile::tempdir().unwrap();
+        let pkg = parse("pkg:npm/left-pad@99.99.99", None).unwrap();
+        let err = stage(&pkg, t.path(), &FetchOptions::default()).unwrap_err();
+        assert!(matches!(err, PackageError::NotFound { .. }), "{err}");
+        assert!(err.to_string().starts_with("pkg:npm/left-pad@99.99.99 not found: "), "{err}");
+        let pkg = parse("pkg:npm/pkgtrace-surely-no-such-package-4f1c2a", None).unwrap();
+        let err = stage(&pkg, t.path(), &FetchOptions::default()).unwrap_err();
+        assert!(matches!(err, PackageError::NotFound { .. }), "{err}");
+    }
+}

@@ -1,0 +1,11 @@
+//! The `pkgtrace` binary: the command line ([`cli`]), its exit codes
+//! ([`exit`]), the text rendering of reports ([`text`]) and the driver of sandboxed runs ([`run`]).
+
+mod cli;
+mod exit;
+mod run;
+mod text;
+
+fn main() {
+    std::process::exit(cli::main());
+}

@@ -1,0 +1,81 @@
+//! Baselines: the runtime's own noise. node opens `openssl.cnf`, pip reads
+//! its config, cargo probes its registry config — in every run, whatever
+//! the package. A control run of an empty package, per ecosystem and phase,
+//! records those findings once (cached); in a real run, a finding the
+//! control run also had is labelled `baseline` and does not count toward
+//! `--fail-on`. It is kept in the report, never dropped.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+
+use package::Ecosystem;
+use report::PhaseReport;
+
+/// (rule, subject) pairs the control run produced.
+pub type Baseline = BTreeSet<(String, String)>;
+
+fn cache_file(cache: &Path, eco: Ecosystem, phase: &str) -> PathBuf {
+    cache.join("baseline").join(format!("{eco}-{phase}.json"))
+}
+
+/// The cached baseline, if any.
+pub fn load(cache: &Path, eco: Ecosystem, phase: &str) -> Option<Baseline> {
+    let text = fs::read_to_string(cache_file(cache, eco, phase)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+pub fn save(cache: &Path, eco: Ecosystem, phase: &str, b: &Baseline) -> Result<()> {
+    let path = cache_file(cache, eco, phase);
+    fs::create_dir_all(path.parent().expect("has a parent"))?;
+    fs::write(&path, serde_json::to_string_pretty(b)?).with_context(|| format!("failed to write {}", path.display()))
+}
+
+/// The findings of a control phase, as a baseline. Only active ones: a
+/// finding the rules already suppressed in the control run (npm reading
+/// `~/.npmrc`) must not hide the same subject when package code does it.
+pub fn from_phase(phase: &PhaseReport) -> Baseline {
+    phase.findings.iter().filter(|f| f.is_active()).map(|f| (f.rule.clone(), f.subject.clone())).collect()
+}
+
+/// Labels the findings the baseline has.
+pub fn apply(phase: &mut PhaseReport, b: &Baseline) {
+    for f in &mut phase.findings {
+        if b.contains(&(f.rule.clone(), f.subject.clone())) {
+            f.baseline = true;
+        }
+    }
+}
+
+/// An empty package of the ecosystem, written into `dir`, for the control run.
+pub fn write_control_package(dir: &Path, eco: Ecosystem) -> Result<()> {
+    fs::create_dir_all(dir)?;
+    match eco {
+        Ecosystem::Npm => {
+            fs::write(
+                dir.join("package.json"),
+                "{\"name\":\"pkgtrace-control\",\"version\":\"1.0.0\",\"main\":\"index.js\"}\n",
+            )?;
+            fs::write(dir.join("index.js"), "module.exports = {};\n")?;
+        }
+        Ecosystem::Pypi => {
+            fs::write(
+                dir.join("pyproject.toml"),
+                "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"pkgtrace-control\"\nversion = \"1.0.0\"\n",
+            )?;
+            fs::create_dir_all(dir.join("pkgtrace_control"))?;
+            fs::write(dir.join("pkgtrace_control/__init__.py"), "")?;
+        }
+        Ecosystem::Cargo => {
+            fs::write(
+                dir.join("Cargo.toml"),
+                "[package]\nname = \"pkgtrace-control\"\nversion = \"1.0.0\"\nedition = \"2021\"\n\n[dependencies]\n",
+            )?;
+            fs::create_dir_all(dir.join("src"))?;
+            fs::write(dir.join("src/lib.rs"), "")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,296 @@
+//! The whole of `pkgtrace run`: identify the package, stage it outside the
+//! sandbox (no package code runs), run each phase inside a fresh sandbox
+//! workspace, label baseline findings, name leaked canaries, and store the
+//! report.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+
+use super::baseline::{self, Baseline};
+use super::canaries::{self, Canary};
+use super::phase::{self, PhaseSpec};
+use super::results;
+use super::workspace::Workspace;
+use analyzer::rules::RulePack;
+use package::{self, Ecosystem, FetchOptions, PackageRef, Source, Staged};
+use report::{PhaseReport, Report, Stats, SCHEMA_VERSION};
+
+pub struct RunOptions {
+    /// `install`, `start`, in the order given.
+    pub phases: Vec<String>,
+    pub timeout: Duration,
+    pub ecosystem: Option<Ecosystem>,
+    pub sdist: bool,
+    pub cache: PathBuf,
+    /// Where reports are stored; None: not stored.
+    pub results: Option<PathBuf>,
+    /// Compare with a control run of an empty package (cached).
+    pub baseline: bool,
+    /// Keep the sandbox workspace on disk (for debugging).
+    pub keep: bool,
+    /// Record each phase's event stream as `<dir>/<phase>.events.jsonl`.
+    pub events: Option<PathBuf>,
+    /// Run without tracing (benchmarks).
+    pub untraced: bool,
+    /// Memory limit of each phase, in bytes.
+    pub memory: u64,
+    /// Size limit of the run's writable places together, in bytes.
+    pub disk: u64,
+    /// Most tasks a phase may have at once.
+    pub pids: u64,
+}
+
+/// The sandbox cannot be built on this machine (exit 3, not a usage error).
+#[derive(Debug, thiserror::Error)]
+#[error("the sandbox cannot be built here: {0}")]
+pub struct SandboxUnavailable(pub String);
+
+fn unavailable(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::Error::new(SandboxUnavailable(e.to_string()))
+}
+
+pub use report::{LeakedCanary, PackageInfo};
+
+/// What `run` produced: the report, and where it was stored.
+pub struct RunResult {
+    pub report: Report,
+    pub stored: Option<PathBuf>,
+}
+
+pub fn run(spec: &str, pack: &RulePack, opts: &RunOptions) -> Result<RunResult> {
+    let pkg = package::parse(spec, opts.ecosystem)?;
+    let staged = package::stage(&pkg, &opts.cache, &FetchOptions { sdist: opts.sdist })?;
+    let canaries = canaries::generate();
+    let (mut phases, leaked) = run_phases(&staged, pack, opts, &canaries)?;
+    if opts.baseline {
+        for p in &mut phases {
+            let b = control_baseline(staged.ecosystem, &p.name, pack, opts)
+                .with_context(|| format!("failed to run the {} control run for the baseline", staged.ecosystem))?;
+            baseline::apply(p, &b);
+        }
+    }
+    let mut stats = Stats::default();
+    for p in &phases {
+        stats.events += p.events;
+        stats.processes += p.processes;
+    }
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        package: Some(PackageInfo {
+            purl: purl_of(&pkg, &staged),
+            ecosystem: staged.ecosystem.to_string(),
+            name: staged.name.clone(),
+            version: staged.version.clone(),
+        }),
+        canaries_leaked: leaked,
+        phases,
+        stats,
+    };
+    let stored = match &opts.results {
+        Some(dir) => {
+            let path = results::report_path(dir, &staged.ecosystem.to_string(), &staged.name, &staged.version);
+            results::write_atomic(&path, &results::normalized(&report, &canaries))
+                .with_context(|| format!("failed to write {}", path.display()))?;
+            Some(path)
+        }
+        None => None,
+    };
+    Ok(RunResult { report, stored })
+}
+
+fn purl_of(pkg: &PackageRef, staged: &Staged) -> String {
+    let name = staged.name.replace('@', "%40");
+    match &pkg.source {
+        Source::Registry => format!("pkg:{}/{}@{}", staged.ecosystem, name, staged.version),
+        Source::Local(path) => format!("pkg:{}/{}@{}?local={}", staged.ecosystem, name, staged.version, path.display()),
+    }
+}
+
+/// Every phase, in one workspace (the start phase sees what install did).
+fn run_phases(
+    staged: &Staged,
+    pack: &RulePack,
+    opts: &RunOptions,
+    canaries: &[Canary],
+) -> Result<(Vec<PhaseReport>, Vec<LeakedCanary>)> {
+    // Whatever pkgtrace mounts for the run stays in its own mount namespace.
+    sandbox::namespaces::private_mount_namespace().map_err(|e| {
+        unavailable(format!("failed to enter a private mount namespace (pkgtrace run needs root): {e}"))
+    })?;
+    // A uid no other run and no process on the machine has, for this run.
+    let lease = sandbox::namespaces::UidLease::claim()
+        .map_err(|e| unavailable(format!("failed to claim a uid for the sandbox: {e}")))?;
+    let mut ws = Workspace::create(&staged.workdir, canaries, lease.uid, opts.disk)
+        .map_err(|e| unavailable(format!("failed to prepare the sandbox workspace: {e}")))?;
+    if opts.keep {
+        ws.keep();
+    }
+    let mut phases = Vec::new();
+    let mut leaked = Vec::new();
+    for name in &opts.phases {
+        let commands = match name.as_str() {
+            "install" => staged.install.clone(),
+            "start" => staged.start.clone(),
+            other => anyhow::bail!("unknown phase {other:?} (install, start)"),
+        };
+        let (ro_binds, path_prefix, mut env) = toolchain(staged.ecosystem);
+        env.extend(staged.env.iter().cloned());
+        let spec = PhaseSpec {
+            name: name.clone(),
+            commands,
+            env,
+            timeout: opts.timeout,
+            ecosystem: Some(staged.ecosystem.to_string()),
+            ro_binds,
+            path_prefix,
+            events: opts.events.as_ref().map(|d| d.join(format!("{name}.events.jsonl"))),
+            untraced: opts.untraced,
+            memory: opts.memory,
+            pids: opts.pids,
+        };
+        let report = phase::run(&ws, &spec, pack, canaries)?;
+        leaked.extend(leaks(&report, canaries));
+        phases.push(report);
+    }
+    Ok((phases, leaked))
+}
+
+/// What an ecosystem's tools need inside the sandbox besides /usr: the
+/// Rust toolchain lives under the invoking user's home (rustup), which the
+/// sandbox covers; it is shown read-only at the same path.
+fn toolchain(eco: Ecosystem) -> (Vec<PathBuf>, Vec<String>, Vec<(String, String)>) {
+    if eco != Ecosystem::Cargo {
+        return (Vec::new(), Vec::new(), Vec::new());
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let rustup =
+        std::env::var("RUSTUP_HOME").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(&home).join(".rustup"));
+    let cargo_home =
+        std::env::var("CARGO_HOME").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(&home).join(".cargo"));
+    let cargo_bin = cargo_home.join("bin");
+    let mut binds = Vec::new();
+    let mut path = Vec::new();
+    let mut env = vec![("CARGO_HOME".to_string(), "/home/pkgtrace/.cargo".to_string())];
+    if rustup.is_dir() {
+        env.push(("RUSTUP_HOME".into(), rustup.display().to_string()));
+        binds.push(rustup);
+    }
+    if cargo_bin.is_dir() {
+        path.push(cargo_bin.display().to_string());
+        binds.push(cargo_bin);
+    }
+    (binds, path, env)
+}
+
+/// Canaries in what left a phase: DNS names (the sink's and the traced
+/// queries), bytes the TCP sinks captured, and exfiltration findings.
+fn leaks(phase: &PhaseReport, canaries: &[Canary]) -> Vec<LeakedCanary> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    let mut add = |c: &Canary, via: String| found.push((c.name.clone(), via));
+    for q in &phase.behaviour.dns {
+        for c in found_in(&q.name, canaries) {
+            add(c, format!("dns {}", q.name));
+        }
+    }
+    if let Some(sinks) = &phase.sinks {
+        for q in &sinks.dns {
+            for c in found_in(&q.name, canaries) {
+                add(c, format!("dns {}", q.name));
+            }
+        }
+        for t in &sinks.tcp {
+            let text = String::from_utf8_lossy(&t.first_bytes);
+            let host = t.host.clone().or_else(|| t.http_host.clone()).unwrap_or_else(|| t.local_ip.to_string());
+            for c in found_in(&text, canaries) {
+                add(c, format!("tcp {host}:{}", t.port));
+            }
+        }
+    }
+    // Datagrams (UDP to any address) that carried a canary.
+    for conn in &phase.behaviour.connections {
+        for value in &conn.canaries {
+            for c in canaries.iter().filter(|c| &c.value == value) {
+                let to = conn.host.as_deref().unwrap_or(&conn.address);
+                let port = conn.port.map(|p| format!(":{p}")).unwrap_or_default();
+                add(c, format!("{} {to}{port}", conn.transport));
+            }
+        }
+    }
+    for f in phase.findings.iter().filter(|f| f.rule == "exfil-canary-value") {
+        for c in found_in(&f.subject, canaries) {
+            add(c, format!("dns {}", f.subject));
+        }
+    }
+    let mut out: Vec<LeakedCanary> = Vec::new();
+    for (canary, via) in found {
+        let l = LeakedCanary { canary, phase: phase.name.clone(), via };
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    out
+}
+
+/// The baseline of an ecosystem's phase: cached, else made by running the
+/// same pipeline on an empty package.
+fn control_baseline(eco: Ecosystem, phase: &str, pack: &RulePack, opts: &RunOptions) -> Result<Baseline> {
+    if let Some(b) = baseline::load(&opts.cache, eco, phase) {
+        return Ok(b);
+    }
+    let dir = opts.cache.join("control").join(eco.to_string());
+    baseline::write_control_package(&dir, eco)?;
+    let pkg = package::parse(&dir.display().to_string(), Some(eco))?;
+    let staged = package::stage(&pkg, &opts.cache, &FetchOptions { sdist: opts.sdist })?;
+    let canaries = canaries::generate();
+    let control = RunOptions {
+        phases: vec!["install".into(), "start".into()],
+        timeout: opts.timeout,
+        ecosystem: Some(eco),
+        sdist: opts.sdist,
+        cache: opts.cache.clone(),
+        results: None,
+        baseline: false,
+        keep: false,
+        events: None,
+        untraced: false,
+        memory: opts.memory,
+        disk: opts.disk,
+        pids: opts.pids,
+    };
+    let (phases, _) = run_phases(&staged, pack, &control, &canaries)?;
+    let mut wanted = None;
+    for p in &phases {
+        let b = baseline::from_phase(p);
+        baseline::save(&opts.cache, eco, &p.name, &b)?;
+        if p.name == phase {
+            wanted = Some(b);
+        }
+    }
+    Ok(wanted.unwrap_or_default())
+}
+
+/// The default cache directory.
+pub fn default_cache() -> PathBuf {
+    package::default_cache_root().unwrap_or_else(|| PathBuf::from(".pkgtrace-cache"))
+}
+
+/// Which canaries appear in `text` (plainly or encoded).
+fn found_in<'a>(text: &str, canaries: &'a [Canary]) -> Vec<&'a Canary> {
+    canaries.iter().filter(|c| analyzer::canary::contains(text, std::slice::from_ref(&c.value))).collect()
+}
+
+#[cfg(test)]
+mod found_in_tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_hex_encoded_canary() {
+        let a = canaries::generate();
+        let hex: String = a[0].value.bytes().map(|b| format!("{b:02x}")).collect();
+        let found = found_in(&format!("{hex}.x.attacker.example"), &a);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].name, "npm token (~/.npmrc)");
+    }
+}

@@ -1,0 +1,240 @@
+//! One phase of a sandboxed run: the command traced inside the sandbox, its
+//! events analyzed as they come, the sinks' records collected, and a status
+//! (`completed`, `failed`, `timeout`, `error`) with the tail of its output.
+
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use sandbox::namespaces::{enter_new_netns, ChildSetup, SandboxSpec, SANDBOX_HOME};
+use tracer::ptrace::{self, Outcome};
+use tracer::Event;
+
+use super::canaries::Canary;
+use super::cgroup::RunCgroup;
+use super::workspace::{Workspace, SANDBOX_PROJECT};
+use analyzer::analysis::{Analyzer, Context};
+use analyzer::pipeline::{pipeline, LIVE_BATCHES};
+use analyzer::rules::RulePack;
+use report::{OutputTail, PhaseReport, SandboxInfo};
+use sandbox::sinks::{SinkLog, Sinks};
+
+/// What to run in a phase.
+pub struct PhaseSpec {
+    pub name: String,
+    pub commands: Vec<Vec<String>>,
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub ecosystem: Option<String>,
+    /// Host directories to show read-only inside (a toolchain).
+    pub ro_binds: Vec<std::path::PathBuf>,
+    /// Directories to put first on PATH inside.
+    pub path_prefix: Vec<String>,
+    /// Record the phase's event stream to this file.
+    pub events: Option<std::path::PathBuf>,
+    /// Run without tracing (benchmarks).
+    pub untraced: bool,
+    /// Memory limit for all processes of the phase, in bytes.
+    pub memory: u64,
+    /// Most processes (tasks) the phase may have at once.
+    pub pids: u64,
+}
+
+/// How much of the command's output the report keeps.
+const TAIL: usize = 2048;
+
+/// The PATH inside the sandbox: the system's directories only (a PATH
+/// entry under the invoking user's home would not exist in there).
+pub const SANDBOX_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Runs the phase's commands one after the other (stopping at the first
+/// that fails) in the sandbox, all analyzed as one phase.
+pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary]) -> Result<PhaseReport> {
+    let ctx = Context {
+        phase: spec.name.clone(),
+        ecosystem: spec.ecosystem.clone(),
+        home: Some(SANDBOX_HOME.into()),
+        cwd: Some(SANDBOX_PROJECT.into()),
+        project: Some(SANDBOX_PROJECT.into()),
+        canaries: canaries.iter().map(|c| c.value.clone()).collect(),
+    };
+    let mut analyzer = Analyzer::new(pack, ctx);
+    let path = spec.path_prefix.iter().map(String::as_str).chain([SANDBOX_PATH]).collect::<Vec<_>>().join(":");
+    let mut env: Vec<String> = vec![
+        format!("HOME={SANDBOX_HOME}"),
+        "USER=pkgtrace".into(),
+        "LOGNAME=pkgtrace".into(),
+        "SHELL=/bin/sh".into(),
+        format!("PATH={path}"),
+        "LANG=C.UTF-8".into(),
+        "TERM=dumb".into(),
+        "CI=true".into(),
+    ];
+    env.extend(super::canaries::env(canaries).into_iter().map(|(k, v)| format!("{k}={v}")));
+    env.extend(spec.env.iter().map(|(k, v)| format!("{k}={v}")));
+    // The command's output goes to pipes read here: only their ends are
+    // kept, and a package that writes without end fills no disk.
+    let (stdout_r, stdout_w) = std::io::pipe().context("failed to create a pipe")?;
+    let (stderr_r, stderr_w) = std::io::pipe().context("failed to create a pipe")?;
+    let stdout_tail = thread::spawn(move || keep_tail(stdout_r));
+    let stderr_tail = thread::spawn(move || keep_tail(stderr_r));
+    use std::os::fd::AsRawFd;
+    let setup = Arc::new(
+        ChildSetup::new(&SandboxSpec {
+            writable: ws.writable.clone(),
+            etc: ws.etc_files(),
+            cwd: SANDBOX_PROJECT.into(),
+            env,
+            uid: ws.uid,
+            gid: ws.uid,
+            hostname: ws.hostname.clone(),
+            max_processes: spec.pids,
+            max_file_size: 1 << 30,
+            ro_binds: spec.ro_binds.clone(),
+            stdout_fd: Some(stdout_w.as_raw_fd()),
+            stderr_fd: Some(stderr_w.as_raw_fd()),
+        })
+        .context("failed to prepare the sandbox")?,
+    );
+    let mut cgroup = RunCgroup::create(
+        &format!("pkgtrace-{}-{}-{}", std::process::id(), ws.uid, spec.name),
+        spec.memory,
+        spec.pids,
+    )
+    .map_err(|e| {
+        anyhow::Error::new(super::driver::SandboxUnavailable(format!(
+            "failed to create the run's cgroup (memory and process limits, kill at the end; needs root and cgroup v2, or v1 memory and pids): {e:#}"
+        )))
+    })?;
+
+    let mut recorder = match &spec.events {
+        Some(path) => Some(tracer::jsonl::EventsWriter::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("failed to create {}", path.display()))?,
+        ))),
+        None => None,
+    };
+    let mut last: Option<Outcome> = None;
+    let (mut wall_ms, mut setup_ms) = (0u64, None);
+    let mut sink_log = SinkLog::default();
+    let mut error: Option<String> = None;
+    let deadline = std::time::Instant::now() + spec.timeout;
+    for argv in &spec.commands {
+        let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+        let opts = ptrace::Options {
+            argv: argv.iter().map(Into::into).collect(),
+            timeout: Some(remaining.max(Duration::from_secs(1))),
+            linger: Duration::from_secs(1),
+            flush_each: false,
+            untraced: spec.untraced,
+            cgroup_procs: cgroup.procs(),
+            sandbox: Some(setup.clone()),
+            stdout_to_stderr: false,
+            path: Some(path.clone()),
+        };
+        // The sandbox thread enters the new network namespace, binds the
+        // sinks there, then forks the command: both live in that namespace.
+        let sandboxed = move |tx: crossbeam_channel::Sender<Vec<Event>>| -> Result<(Outcome, SinkLog)> {
+            enter_new_netns().context("failed to create the sandbox's network namespace (run as root)")?;
+            let sinks = Sinks::start("127.0.0.1:53".parse().expect("address"), &[80, 443, 8080, 8443])
+                .context("failed to start the DNS and TCP sinks")?;
+            let outcome = ptrace::trace(&opts, |batch| {
+                let _ = tx.send(batch);
+            });
+            let log = sinks.stop();
+            Ok((outcome?, log))
+        };
+        let traced = pipeline(&mut analyzer, "sandbox", LIVE_BATCHES, sandboxed, |ev, _| {
+            if let Some(w) = recorder.as_mut() {
+                w.write(ev).context("failed to record the event stream")?;
+            }
+            Ok(())
+        })?;
+        match traced {
+            Ok((outcome, log)) => {
+                wall_ms += outcome.wall_ms;
+                setup_ms = setup_ms.or(Some(outcome.setup_ms));
+                sink_log.dns.extend(log.dns);
+                sink_log.tcp.extend(log.tcp);
+                let ok = outcome.exit_code == Some(0);
+                let stop = !ok || outcome.timed_out || outcome.interrupted;
+                last = Some(outcome);
+                if stop {
+                    break;
+                }
+            }
+            Err(e) => {
+                error = Some(format!("{e:#}"));
+                break;
+            }
+        }
+    }
+    // Whatever is left of the run dies now; then the pipes end.
+    let (memory_hit, pids_hit) = (cgroup.hit_memory_limit(), cgroup.hit_pids_limit());
+    let survivors = cgroup.kill_and_remove().err();
+    drop((stdout_w, stderr_w));
+    let output =
+        OutputTail { stdout: stdout_tail.join().unwrap_or_default(), stderr: stderr_tail.join().unwrap_or_default() };
+    if let Some(w) = recorder {
+        let stats = tracer::strace::ParseStats::default();
+        w.finish_run(&stats, last.as_ref()).context("failed to record the event stream")?;
+    }
+    let mut report = analyzer.finish();
+    let status = match (&error, &last) {
+        (Some(_), _) | (None, None) => "error",
+        (None, Some(o)) if o.timed_out => "timeout",
+        (None, Some(o)) if o.exit_code == Some(0) => "completed",
+        _ => "failed",
+    };
+    if memory_hit && status != "completed" {
+        error = error.or(Some(format!(
+            "the phase hit its memory limit ({} MiB); the kernel killed processes",
+            spec.memory >> 20
+        )));
+    }
+    if pids_hit {
+        error = error.or(Some(format!("the phase hit its process limit ({}); forks were refused", spec.pids)));
+    }
+    if let Some(untraced) = last.as_ref().map(|o| &o.untraced).filter(|u| !u.is_empty()) {
+        let list: Vec<String> = untraced.iter().map(|u| format!("{} ({})", u.pid, u.command)).collect();
+        error = Some(format!("UNTRACED processes ran in the sandbox, their behaviour is missing: {}", list.join(", ")));
+    }
+    if let Some(e) = survivors {
+        error = Some(format!("{e:#}"));
+    }
+    report.status = Some(status.to_string());
+    report.error = error;
+    report.run = last.map(|mut o| {
+        // The phase's time is that of all its commands.
+        o.wall_ms = wall_ms;
+        o.setup_ms = setup_ms.unwrap_or(0);
+        analyzer::outcome::run_outcome(o)
+    });
+    report.output = Some(output);
+    report.sandbox = Some(SandboxInfo {
+        uid: ws.uid,
+        gid: ws.uid,
+        hostname: ws.hostname.clone(),
+        cgroups: cgroup.dirs().iter().map(|d| d.display().to_string()).collect(),
+    });
+    report.sinks = Some(sink_log);
+    Ok(report)
+}
+
+/// Reads a pipe to its end, keeping the last [`TAIL`] bytes.
+fn keep_tail(mut pipe: std::io::PipeReader) -> String {
+    use std::io::Read;
+    let mut kept: Vec<u8> = Vec::with_capacity(2 * TAIL);
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = pipe.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        kept.extend_from_slice(&buf[..n]);
+        if kept.len() > 2 * TAIL {
+            kept.drain(..kept.len() - TAIL);
+        }
+    }
+    let start = kept.len().saturating_sub(TAIL);
+    String::from_utf8_lossy(&kept[start..]).into_owned()
+}

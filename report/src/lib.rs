@@ -1,0 +1,37 @@
+//! The report **schema**: what pkgtrace found, as stored in `report.json`
+//! (`schema_version` 1) and rendered as text by the binary.
+//!
+//! The principal type is [`Report`]: per phase ([`PhaseReport`]) the
+//! [`Finding`]s (each with a [`Severity`]) and the [`Behaviour`] observed,
+//! plus, for sandboxed runs, the package ([`PackageInfo`]), the canaries
+//! that leaked ([`LeakedCanary`]), how each command ended ([`RunOutcome`])
+//! and what the network sinks received ([`SinkLog`]). [`normalize`] turns a
+//! report into the stored form, with run-specific values as placeholders.
+//!
+//! This crate depends on serde (and regex for normalisation) only: a reader
+//! of reports compiles no tracer, no sandbox, no ptrace.
+//!
+//! ```
+//! let json = r#"{"schema_version":1,"phases":[],"stats":{"lines":0,"events":0,"unparsed":0,"processes":0}}"#;
+//! let r: report::Report = serde_json::from_str(json).unwrap();
+//! assert_eq!(r.worst(), None);
+//! ```
+
+pub mod finding;
+pub mod normalize;
+pub mod outcome;
+pub mod package;
+#[allow(clippy::module_inception)]
+pub mod report;
+pub mod severity;
+pub mod sinks;
+
+pub use finding::{Evidence, Finding};
+pub use outcome::{RunOutcome, UntracedProcess};
+pub use package::{LeakedCanary, PackageInfo};
+pub use report::{
+    Behaviour, Command, Connection, DnsQueryRecord, FileRecord, OutputTail, PhaseReport, Report, SandboxInfo, Stats,
+    SCHEMA_VERSION,
+};
+pub use severity::Severity;
+pub use sinks::{DnsRecord, SinkLog, TcpRecord};

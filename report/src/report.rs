@@ -1,0 +1,181 @@
+//! The report: per phase, the findings and the behaviour observed, plus
+//! figures about the input. Serialised as JSON (schema_version 1, see the
+//! README) or rendered as text (by the `pkgtrace` binary).
+
+use serde::{Deserialize, Serialize};
+
+use crate::finding::Finding;
+use crate::severity::Severity;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    /// The package (sandboxed runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<crate::package::PackageInfo>,
+    /// Canaries seen leaving the sandbox: which, in which phase, and how.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub canaries_leaked: Vec<crate::package::LeakedCanary>,
+    pub phases: Vec<PhaseReport>,
+    pub stats: Stats,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Stats {
+    /// Input lines read.
+    pub lines: u64,
+    /// Events produced from them.
+    pub events: u64,
+    /// Lines that could not be understood (each was warned about).
+    pub unparsed: u64,
+    /// Processes seen.
+    pub processes: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PhaseReport {
+    pub name: String,
+    /// `completed`, `failed`, `timeout` or `error` (sandboxed runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Why the phase could not run, when status is `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// How the traced command ended (live runs, and streams recorded from them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<crate::outcome::RunOutcome>,
+    /// The end of the command's output (sandboxed runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<OutputTail>,
+    /// Who the run was inside the sandbox (sandboxed runs; not stored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<SandboxInfo>,
+    /// What the sandbox's DNS and TCP sinks received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sinks: Option<crate::sinks::SinkLog>,
+    pub findings: Vec<Finding>,
+    pub behaviour: Behaviour,
+    #[serde(skip)]
+    pub processes: u64,
+    #[serde(skip)]
+    pub events: u64,
+}
+
+/// The sandbox a phase ran in: its uid and gid (one per run), host name,
+/// and the cgroup directories on the host that held its processes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxInfo {
+    pub uid: u32,
+    pub gid: u32,
+    pub hostname: String,
+    pub cgroups: Vec<String>,
+}
+
+/// The last bytes a command wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputTail {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Behaviour {
+    /// Files touched outside the package's own directory.
+    pub files: Vec<FileRecord>,
+    /// How many distinct files inside the package's directory were touched.
+    pub project_files: u64,
+    /// Every successful exec, in order, with its full argv.
+    pub commands: Vec<Command>,
+    /// Every connect attempt, and every UDP destination datagrams were
+    /// sent to (one entry per process and destination).
+    pub connections: Vec<Connection>,
+    /// Every distinct DNS query (name, type).
+    pub dns: Vec<DnsQueryRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub path: String,
+    pub read: bool,
+    pub write: bool,
+    pub delete: bool,
+    pub exec: bool,
+    #[serde(default)]
+    pub chmod: bool,
+    /// Every attempt failed.
+    pub failed: bool,
+    #[serde(skip)]
+    pub in_project: bool,
+}
+
+impl FileRecord {
+    pub fn new(path: &str) -> FileRecord {
+        FileRecord {
+            path: path.to_string(),
+            read: false,
+            write: false,
+            delete: false,
+            exec: false,
+            chmod: false,
+            failed: true,
+            in_project: false,
+        }
+    }
+    pub fn in_project(path: &str) -> FileRecord {
+        FileRecord { in_project: true, ..FileRecord::new(path) }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    pub argv: Vec<String>,
+    pub exe: String,
+    pub pid: i32,
+    pub parent: Option<i32>,
+    /// The process chain that ran it.
+    pub chain: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    pub family: String,
+    pub address: String,
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// `tcp` or `udp`.
+    pub transport: String,
+    /// `ok`, `unknown` or the errno (`ECONNREFUSED`, `EINPROGRESS`, ...).
+    /// For a datagram sent with no connect, the first send's.
+    pub result: String,
+    pub pid: i32,
+    /// UDP: the first bytes of the first datagram that is not a DNS
+    /// query (at most 64), bytes that are not printable ASCII written
+    /// `\xNN`. DNS queries are listed, decoded, in `dns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_bytes: Option<String>,
+    /// UDP: the canary values any datagram to this address carried.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub canaries: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsQueryRecord {
+    pub name: String,
+    pub r#type: String,
+    /// The resolver the query was sent to.
+    pub server: String,
+    /// The payload was cut; the name may be partial.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    pub pid: i32,
+}
+
+impl Report {
+    /// The most severe active finding, if any.
+    pub fn worst(&self) -> Option<Severity> {
+        self.phases.iter().flat_map(|p| &p.findings).filter(|f| f.is_active()).map(|f| f.severity).max()
+    }
+}

@@ -1,0 +1,120 @@
+//! The host side of a sandbox: a directory holding everything the run may
+//! write — the sandbox's HOME (with the canary credentials and a copy of
+//! the package's work dir), its `/tmp`, `/var/tmp` and `/dev/shm` — and the
+//! files shown over `/etc` inside. The directory is a tmpfs of `--disk`
+//! bytes, mounted in pkgtrace's private mount namespace: a package that
+//! fills the disk fills that, and it is gone when the run ends (or when
+//! pkgtrace dies). It lives outside the sandbox's view except for what is
+//! bound in.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::namespaces::{self as sandbox, SANDBOX_HOME};
+
+use crate::canaries::{self, Canary};
+
+/// The work dir's path inside the sandbox.
+pub const SANDBOX_PROJECT: &str = "/home/pkgtrace/project";
+
+pub struct Workspace {
+    pub root: PathBuf,
+    pub home: PathBuf,
+    pub etc: PathBuf,
+    /// Host directories bound writable inside, with their paths there.
+    pub writable: Vec<(PathBuf, String)>,
+    /// The run's uid and gid (the same number).
+    pub uid: u32,
+    /// The run's host name.
+    pub hostname: String,
+    mounted: bool,
+    keep: bool,
+}
+
+impl Workspace {
+    /// Prepares a workspace of at most `disk` bytes with `workdir` copied
+    /// in as the project, owned by `uid`. pkgtrace must be in its private
+    /// mount namespace ([`sandbox::private_mount_namespace`]).
+    pub fn create(workdir: &Path, canaries: &[Canary], uid: u32, disk: u64) -> io::Result<Workspace> {
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let root = std::env::temp_dir().join(format!("pkgtrace-run-{}-{stamp}", std::process::id()));
+        fs::create_dir_all(&root)?;
+        let mut ws = Workspace {
+            home: root.join("home"),
+            etc: root.join("etc"),
+            writable: Vec::new(),
+            root,
+            uid,
+            hostname: sandbox::host_name(),
+            mounted: false,
+            keep: false,
+        };
+        sandbox::mount_tmpfs(&ws.root, disk)
+            .map_err(|e| io::Error::other(format!("failed to mount the workspace's tmpfs: {e}")))?;
+        ws.mounted = true;
+        fs::create_dir_all(&ws.home)?;
+        fs::create_dir_all(&ws.etc)?;
+        canaries::plant(&ws.home, canaries)?;
+        let project = ws.home.join("project");
+        fs::create_dir_all(&project)?;
+        // cp -a keeps symlinks (node_modules/.bin) and modes.
+        let st = Command::new("cp").arg("-a").arg(format!("{}/.", workdir.display())).arg(&project).status()?;
+        if !st.success() {
+            return Err(io::Error::other(format!(
+                "failed to copy {} into the sandbox (larger than --disk?)",
+                workdir.display()
+            )));
+        }
+        let st = Command::new("chown").args(["-R", &format!("{uid}:{uid}")]).arg(&ws.home).status()?;
+        if !st.success() {
+            return Err(io::Error::other("failed to hand the sandbox's HOME to the sandbox user"));
+        }
+        ws.writable.push((ws.home.clone(), SANDBOX_HOME.to_string()));
+        for (dir, inside) in [("tmp", "/tmp"), ("var-tmp", "/var/tmp"), ("shm", "/dev/shm")] {
+            let host = ws.root.join(dir);
+            fs::create_dir(&host)?;
+            fs::set_permissions(&host, fs::Permissions::from_mode(0o1777))?;
+            ws.writable.push((host, inside.to_string()));
+        }
+        // Everything the sandbox user needs from /etc, and a resolver that
+        // is the DNS sink.
+        fs::write(ws.etc.join("resolv.conf"), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")?;
+        fs::write(ws.etc.join("hosts"), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n")?;
+        let mine = |l: &str| l.split(':').nth(2) == Some(&uid.to_string()) || l.starts_with("pkgtrace:");
+        let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let passwd: String = passwd.lines().filter(|l| !mine(l)).map(|l| format!("{l}\n")).collect();
+        fs::write(ws.etc.join("passwd"), format!("{passwd}pkgtrace:x:{uid}:{uid}:pkgtrace:{SANDBOX_HOME}:/bin/sh\n"))?;
+        let group = fs::read_to_string("/etc/group").unwrap_or_default();
+        let group: String = group.lines().filter(|l| !mine(l)).map(|l| format!("{l}\n")).collect();
+        fs::write(ws.etc.join("group"), format!("{group}pkgtrace:x:{uid}:\n"))?;
+        Ok(ws)
+    }
+
+    /// The files shown over `/etc` inside.
+    pub fn etc_files(&self) -> Vec<PathBuf> {
+        ["resolv.conf", "passwd", "group", "hosts"].iter().map(|f| self.etc.join(f)).collect()
+    }
+
+    /// Keep the workspace on disk (for debugging): its contents are copied
+    /// out of the tmpfs when the run ends.
+    pub fn keep(&mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        if self.keep && self.mounted {
+            let kept = self.root.with_extension("kept");
+            let _ = Command::new("cp").arg("-a").arg(&self.root).arg(&kept).status();
+            eprintln!("pkgtrace: sandbox workspace kept at {}", kept.display());
+        }
+        if self.mounted {
+            let _ = sandbox::unmount(&self.root);
+        }
+        let _ = fs::remove_dir_all(&self.root);
+    }
+}
