@@ -51,6 +51,7 @@ fn own_tracee(test: &str, name: &str) -> (String, PathBuf) {
 /// `pkgtrace trace --format json [extra] -- cmd`: the report, the exit code
 /// and the command's output (which pkgtrace sends to stderr).
 fn trace(extra: &[&str], cmd: &[&str]) -> (Value, i32, String) {
+    common::needs_root("live tracing");
     let out = Command::new(BIN)
         .args(["trace", "--format", "json"])
         .args(extra)

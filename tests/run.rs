@@ -49,6 +49,7 @@ fn left_behind(r: &Value) -> Vec<String> {
 
 /// `pkgtrace run` on a corpus package: the report and exit code.
 fn run(rel: &str, extra: &[&str]) -> (Value, i32) {
+    common::needs_root("pkgtrace run");
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("run-cache");
     let out = Command::new(BIN)
         .args(["run", "--format", "json", "--no-store", "--no-baseline", "--timeout", "120", "--cache"])
@@ -198,6 +199,7 @@ fn a_missing_package_is_a_one_line_error() {
 /// Runs a corpus package's install phase with `--results`, and reads the
 /// report stored under `stored_dir/<version>/`.
 fn run_and_read_stored(rel: &str, results: &Path, cache: &Path, stored_dir: &str) -> Value {
+    common::needs_root("pkgtrace run");
     let out = Command::new(BIN)
         .args(["run", "--format", "json", "--no-baseline", "--phase", "install", "--cache"])
         .arg(cache)

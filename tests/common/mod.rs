@@ -48,6 +48,16 @@ pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// Tests that trace (ptrace), build sandboxes (namespaces, mounts, cgroups)
+/// or run packages need root, as CI has: without it they fail with this
+/// message instead of an obscure one, and never skip.
+pub fn needs_root(what: &str) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    // Uid: real, effective, saved, filesystem.
+    let euid = status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|v| v.split_whitespace().nth(1));
+    assert_eq!(euid, Some("0"), "{what} needs root (ptrace, namespaces, cgroups): run the tests as root, as CI does");
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_pkgtrace")
 }
@@ -107,6 +117,7 @@ pub fn cache(label: &str) -> PathBuf {
 /// `pkgtrace run --format json --no-store --no-baseline --timeout SECS
 /// --cache <label's cache> EXTRA... PACKAGE`, stdin from /dev/null.
 pub fn run_command(label: &str, package: &Path, timeout_secs: u32, extra: &[&str]) -> Command {
+    needs_root("pkgtrace run");
     let mut cmd = Command::new(bin());
     cmd.args(["run", "--format", "json", "--no-store", "--no-baseline", "--timeout"])
         .arg(timeout_secs.to_string())
