@@ -1034,24 +1034,11 @@ mod outside_tests;
 
 #[cfg(test)]
 mod orphan_tests {
-    use std::sync::Arc;
 
     use super::*;
 
     fn analyze(lines: &[&str]) -> PhaseReport {
-        let pack = RulePack::embedded().unwrap();
-        let mut a = Analyzer::new(&pack, Context { phase: "install".into(), ..Context::default() });
-        let mut p = tracer::strace::Parser::new();
-        let file: Arc<str> = Arc::from("t.log");
-        let mut out = Vec::new();
-        for (i, l) in lines.iter().enumerate() {
-            p.feed(&file, i as u64 + 1, None, l.as_bytes(), &mut out);
-        }
-        p.finish(&file, lines.len() as u64, &mut out);
-        for ev in &out {
-            a.event(ev);
-        }
-        a.finish()
+        crate::testutil::analyze_lines(lines, Context { phase: "install".into(), ..Context::default() })
     }
 
     /// strace often prints a child's first calls before its parent's clone
