@@ -22,7 +22,6 @@ pub mod analysis;
 pub mod canary;
 pub use event::dns;
 pub mod findings;
-pub mod outcome;
 pub mod paths;
 pub mod pipeline;
 pub mod process;

@@ -33,9 +33,9 @@ pub mod outcome;
 pub mod stats;
 pub mod terminal;
 
-#[cfg(test)]
-#[allow(dead_code)] // the fuzzing helpers; not every test uses each
-mod testutil;
+/// Helpers for the workspace's unit tests (the fuzzing RNG); not an API.
+#[doc(hidden)]
+pub mod testutil;
 
 pub use bytes::Bytes;
 pub use error::SourceError;

@@ -1,9 +1,10 @@
-//! Helpers shared by the crate's unit tests.
+//! Helpers shared by the workspace's unit tests (event's and sandbox's).
 
 /// xorshift64: enough randomness for fuzzing without a dependency.
 pub struct Rng(pub u64);
 
 impl Rng {
+    #[allow(clippy::should_implement_trait)] // an RNG, not an iterator
     pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;

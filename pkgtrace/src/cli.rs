@@ -363,7 +363,7 @@ fn analyze(args: AnalyzeArgs) -> Result<i32> {
             }
         }
         let mut phase_report = analyzer.finish();
-        phase_report.run = run.map(analyzer::outcome::run_outcome);
+        phase_report.run = run;
         report.stats.processes += phase_report.processes;
         report.phases.push(phase_report);
     }
@@ -499,7 +499,7 @@ fn trace(args: TraceArgs) -> Result<i32> {
     }
     let mut phase = analyzer.finish();
     let processes = phase.processes;
-    phase.run = Some(analyzer::outcome::run_outcome(outcome));
+    phase.run = Some(outcome);
     let report = Report {
         schema_version: SCHEMA_VERSION,
         package: None,

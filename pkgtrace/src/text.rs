@@ -116,14 +116,7 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
         let _ = writeln!(out, "{}", st.dim(&format!("{how} ({} ptrace stops)", run.stops)));
         if !run.untraced.is_empty() {
             let list: Vec<String> = run.untraced.iter().map(|u| format!("{} ({})", u.pid, esc(&u.command))).collect();
-            let _ = writeln!(
-                out,
-                "{}",
-                st.paint(
-                    "1;31",
-                    &format!("UNTRACED PROCESSES ran in the sandbox; what they did is missing: {}", list.join(", "))
-                )
-            );
+            let _ = writeln!(out, "{}", st.paint("1;31", &format!("untraced: {}", list.join(", "))));
         }
     }
     for sev in Severity::ALL.iter().rev() {
@@ -295,7 +288,7 @@ mod tests {
         let mut phase = analyze_lines(&lines, ctx);
         phase.status = Some("failed".into());
         phase.error = Some("the command failed".into());
-        phase.run = Some(report::RunOutcome { signal: Some("SIGKILL".into()), ..Default::default() });
+        phase.run = Some(report::Outcome { signal: Some("SIGKILL".into()), ..Default::default() });
         phase.output = Some(OutputTail { stdout: "out\n".into(), stderr: "line one\nline two\n".into() });
         phase.sinks = Some(SinkLog {
             dns: Vec::new(),

@@ -45,7 +45,7 @@ pub struct PhaseReport {
     pub error: Option<String>,
     /// How the traced command ended (live runs, and streams recorded from them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub run: Option<crate::outcome::RunOutcome>,
+    pub run: Option<crate::Outcome>,
     /// The end of the command's output (sandboxed runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<OutputTail>,

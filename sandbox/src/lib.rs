@@ -19,8 +19,4 @@ pub mod namespaces;
 pub mod sinks;
 pub mod workspace;
 
-#[cfg(test)]
-#[allow(dead_code)] // the fuzzing helpers; not every test uses each
-mod testutil;
-
 pub use namespaces::{ChildSetup, SandboxSpec, UidLease, SANDBOX_HOME};

@@ -1092,7 +1092,7 @@ mod tests {
         drop((silent, silent_dns));
     }
 
-    use crate::testutil::Rng;
+    use event::testutil::Rng;
 
     fn garbage_payloads() -> Vec<Vec<u8>> {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);

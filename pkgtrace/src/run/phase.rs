@@ -195,9 +195,9 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
     if pids_hit {
         error = error.or(Some(format!("the phase hit its process limit ({}); forks were refused", spec.pids)));
     }
-    if let Some(untraced) = last.as_ref().map(|o| &o.untraced).filter(|u| !u.is_empty()) {
-        let list: Vec<String> = untraced.iter().map(|u| format!("{} ({})", u.pid, u.command)).collect();
-        error = Some(format!("UNTRACED processes ran in the sandbox, their behaviour is missing: {}", list.join(", ")));
+    if let Some(n) = last.as_ref().map(|o| o.untraced.len()).filter(|n| *n > 0) {
+        // The processes themselves are listed once, in `run.untraced`.
+        error = Some(format!("{n} process(es) ran UNTRACED in the sandbox: what they did is missing from this report"));
     }
     if let Some(e) = survivors {
         error = Some(format!("{e:#}"));
@@ -208,7 +208,7 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
         // The phase's time is that of all its commands.
         o.wall_ms = wall_ms;
         o.setup_ms = setup_ms.unwrap_or(0);
-        analyzer::outcome::run_outcome(o)
+        o
     });
     report.output = Some(output);
     report.sandbox = Some(SandboxInfo {

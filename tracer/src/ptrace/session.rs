@@ -691,15 +691,17 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
 
     fn spawned(&mut self, pid: i32, event: i32, shared: &Shared) -> std::io::Result<()> {
         let child = raw::event_msg(pid)? as i32;
+        // /proc/<child>/status tells a thread from a process (clone) and the
+        // child's pid inside a sandbox's PID namespace: read it once, and
+        // only when one of them is needed.
+        let status = (event == libc::PTRACE_EVENT_CLONE || self.ns_pids.is_some()).then(|| TaskStatus::read(child));
         let (syscall, thread) = match event {
             libc::PTRACE_EVENT_FORK => ("fork", false),
             libc::PTRACE_EVENT_VFORK => ("vfork", false),
-            _ => ("clone", is_thread(child)),
+            _ => ("clone", status.as_ref().is_some_and(|s| s.tgid.is_some_and(|tgid| tgid != child))),
         };
-        if let Some(map) = &mut self.ns_pids {
-            if let Some(inner) = ns_pid(child) {
-                map.insert(inner, child);
-            }
+        if let (Some(map), Some(inner)) = (&mut self.ns_pids, status.and_then(|s| s.ns_pid)) {
+            map.insert(inner, child);
         }
         if Some(pid) == self.init && self.root == 0 {
             // The init forked the command: the run's root.
@@ -810,10 +812,23 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
     }
 }
 
-/// A task's pid inside its own (innermost) PID namespace.
-fn ns_pid(tid: i32) -> Option<i32> {
-    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("NSpid:"))?.split_whitespace().last()?.parse().ok()
+/// What a new task's `/proc/<tid>/status` says that the tracer needs: its
+/// thread group (a thread's is not its own id: CLONE_THREAD) and its pid
+/// inside its own (innermost) PID namespace.
+struct TaskStatus {
+    tgid: Option<i32>,
+    ns_pid: Option<i32>,
+}
+
+impl TaskStatus {
+    fn read(tid: i32) -> TaskStatus {
+        let status = std::fs::read_to_string(format!("/proc/{tid}/status")).unwrap_or_default();
+        let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(str::split_whitespace);
+        TaskStatus {
+            tgid: field("Tgid:").and_then(|mut v| v.next()).and_then(|v| v.parse().ok()),
+            ns_pid: field("NSpid:").and_then(|v| v.last()).and_then(|v| v.parse().ok()),
+        }
+    }
 }
 
 /// The name of a call the filter refuses (they are not all in the table).
@@ -841,24 +856,10 @@ fn foreign_name(arch: u32, nr: u64) -> String {
     }
 }
 
-/// Is this new task a thread (CLONE_THREAD)? PTRACE_EVENT_CLONE covers
-/// both threads and processes cloned with an unusual exit signal; a
-/// thread's thread-group id is not its own id.
-fn is_thread(tid: i32) -> bool {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{tid}/status")) else { return false };
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Tgid:"))
-        .and_then(|v| v.trim().parse::<i32>().ok())
-        .is_some_and(|tgid| tgid != tid)
-}
-
+/// Signals are named as strace names them (real-time ones as `SIGRT_n`
+/// from 32), so live and recorded runs agree.
 fn signal_name(sig: i32) -> String {
-    match nix::sys::signal::Signal::try_from(sig) {
-        Ok(s) => s.as_str().to_string(),
-        Err(_) if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&sig) => format!("SIGRT_{}", sig - libc::SIGRTMIN()),
-        Err(_) => format!("SIG{sig}"),
-    }
+    crate::signal::name(i64::from(sig))
 }
 
 #[cfg(test)]
