@@ -4,8 +4,8 @@
 /// `Unparsed` events and the run goes on.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("failed to read {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    #[error("failed to read {path}: {cause}")]
+    Io { path: String, cause: std::io::Error },
     #[error("no logs found in {path}")]
     Empty { path: String },
 }

@@ -94,7 +94,7 @@ impl EventsReader {
     pub fn next_event(&mut self) -> Result<Option<Event>, SourceError> {
         loop {
             let got = read_line(&mut *self.reader, &mut self.buf)
-                .map_err(|source| SourceError::Io { path: self.name.to_string(), source })?;
+                .map_err(|source| SourceError::Io { path: self.name.to_string(), cause: source })?;
             if got.is_none() {
                 return Ok(None);
             }

@@ -251,7 +251,7 @@ pub(crate) fn list_tar(archive: &Path) -> Result<Vec<String>, PackageError> {
         .arg("-tzf")
         .arg(archive)
         .output()
-        .map_err(|source| PackageError::Tool { program: "tar".into(), source })?;
+        .map_err(|source| PackageError::Tool { program: "tar".into(), cause: source })?;
     if !out.status.success() {
         return Err(PackageError::CorruptArchive {
             path: archive.to_path_buf(),
@@ -269,7 +269,7 @@ pub(crate) fn read_tar_member(archive: &Path, member: &str) -> Result<Vec<u8>, P
         .arg("--")
         .arg(member)
         .output()
-        .map_err(|source| PackageError::Tool { program: "tar".into(), source })?;
+        .map_err(|source| PackageError::Tool { program: "tar".into(), cause: source })?;
     if !out.status.success() {
         return Err(PackageError::CorruptArchive {
             path: archive.to_path_buf(),

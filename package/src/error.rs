@@ -38,16 +38,16 @@ pub enum PackageError {
     #[error("failed to fetch {purl}: {detail}")]
     Fetch { purl: String, detail: String },
 
-    #[error("failed to run {program} (is it installed and on PATH?): {source}")]
-    Tool { program: String, source: io::Error },
+    #[error("failed to run {program} (is it installed and on PATH?): {cause}")]
+    Tool { program: String, cause: io::Error },
 
-    #[error("{context}: {source}")]
-    Io { context: String, source: io::Error },
+    #[error("{context}: {cause}")]
+    Io { context: String, cause: io::Error },
 }
 
 impl PackageError {
     /// An I/O error with a lowercase fragment saying what was being done.
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> PackageError {
-        PackageError::Io { context: context.into(), source }
+        PackageError::Io { context: context.into(), cause: source }
     }
 }

@@ -236,7 +236,7 @@ pub(crate) fn run(cmd: &mut Command) -> Result<Output, PackageError> {
         .collect();
     tracing::debug!(cmd = %line.join(" "), cwd = ?cmd.get_current_dir(), "running");
     cmd.stdin(std::process::Stdio::null());
-    let out = cmd.output().map_err(|source| PackageError::Tool { program, source })?;
+    let out = cmd.output().map_err(|source| PackageError::Tool { program, cause: source })?;
     if !out.status.success() {
         tracing::debug!(
             cmd = %line.join(" "),

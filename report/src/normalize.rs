@@ -1,10 +1,11 @@
-//! Normalisation of a report before it is stored. Sandbox paths become `$HOME`, `$PKG` and `$TMP` (with the random
-//! part of temp names as `XXXXXXXX`), and what differs between two runs of
-//! the same package — pids, the
-//! canary values unique to each run, the count of ptrace stops, event
-//! sequence numbers — is
-//! replaced by placeholders, so the stored reports of two runs are equal
-//! when the behaviour is.
+//! Normalisation of a report before it is stored. Sandbox paths (which the
+//! report's `sandbox` section names) become `$HOME`, `$PKG` and `$TMP` (with
+//! the random part of temp names as `XXXXXXXX`), and what differs between
+//! two runs of the same package — pids, the canary values and host name
+//! unique to each run, the count of ptrace stops, event sequence numbers —
+//! is replaced by placeholders, so the stored reports of two runs are equal
+//! when the behaviour is. It walks the report's JSON value tree (every
+//! string, whatever field holds it), not its text.
 
 use std::collections::HashMap;
 
@@ -27,11 +28,20 @@ pub fn normalized(report: &Report, canaries: &[String]) -> Value {
     }
     // The run's host name may show up in what the package did (a DNS name,
     // a file it wrote); who the sandbox was (uid, cgroups) is not stored.
+    // Its HOME and work directory become `$HOME` and `$PKG` (the longer
+    // first: the project is inside HOME).
+    let mut sandbox_paths: Vec<(String, String)> = Vec::new();
     for p in &report.phases {
         if let Some(sb) = &p.sandbox {
             replacements.push((sb.hostname.clone(), "$HOSTNAME".into()));
+            for (path, name) in [(&sb.project, "$PKG"), (&sb.home, "$HOME")] {
+                if !sandbox_paths.iter().any(|(p, _)| p == path) {
+                    sandbox_paths.push((path.clone(), name.into()));
+                }
+            }
         }
     }
+    sandbox_paths.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
     if let Some(phases) = v.get_mut("phases").and_then(Value::as_array_mut) {
         for p in phases {
             if let Some(o) = p.as_object_mut() {
@@ -40,21 +50,24 @@ pub fn normalized(report: &Report, canaries: &[String]) -> Value {
         }
     }
     let mut pids = HashMap::new();
-    walk(&mut v, &replacements, &mut pids);
+    walk(&mut v, &replacements, &sandbox_paths, &mut pids);
     v
 }
 
-/// Sandbox paths as placeholders: the package directory `$PKG`, the
-/// sandbox HOME `$HOME`, temp directories `$TMP`, and the random part of
-/// mkdtemp-style names (`pip-build-env-qps7myg3`, `tmp3uns4pbz`) as `XXXXXXXX`.
-fn placeholders(s: &str) -> String {
+/// Sandbox paths as placeholders: `sandbox` (the package directory as
+/// `$PKG`, HOME as `$HOME`, longest first), temp directories `$TMP`, and the
+/// random part of mkdtemp-style names (`pip-build-env-qps7myg3`,
+/// `tmp3uns4pbz`) as `XXXXXXXX`.
+fn placeholders(s: &str, sandbox: &[(String, String)]) -> String {
     static TMP_NAME: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let re = TMP_NAME.get_or_init(|| regex::Regex::new(r#"\$TMP/([^/\s'"]+)"#).expect("valid regex"));
-    let s = s
-        .replace("/home/pkgtrace/project", "$PKG")
-        .replace("/home/pkgtrace", "$HOME")
-        .replace("/var/tmp/", "$TMP/")
-        .replace("/tmp/", "$TMP/");
+    let mut s = s.to_string();
+    for (from, to) in sandbox {
+        if s.contains(from.as_str()) {
+            s = s.replace(from.as_str(), to);
+        }
+    }
+    let s = s.replace("/var/tmp/", "$TMP/").replace("/tmp/", "$TMP/");
     re.replace_all(&s, |c: &regex::Captures<'_>| format!("$TMP/{}", mask_random(&c[1]))).into_owned()
 }
 
@@ -77,7 +90,7 @@ fn mask_random(name: &str) -> String {
     }
 }
 
-fn walk(v: &mut Value, rep: &[(String, String)], pids: &mut HashMap<i64, i64>) {
+fn walk(v: &mut Value, rep: &[(String, String)], sandbox: &[(String, String)], pids: &mut HashMap<i64, i64>) {
     match v {
         Value::String(s) => {
             for (from, to) in rep {
@@ -85,11 +98,11 @@ fn walk(v: &mut Value, rep: &[(String, String)], pids: &mut HashMap<i64, i64>) {
                     *s = s.replace(from.as_str(), to);
                 }
             }
-            if s.contains("/home/pkgtrace") || s.contains("tmp/") {
-                *s = placeholders(s);
+            if s.contains("tmp/") || sandbox.iter().any(|(p, _)| s.contains(p.as_str())) {
+                *s = placeholders(s, sandbox);
             }
         }
-        Value::Array(a) => a.iter_mut().for_each(|x| walk(x, rep, pids)),
+        Value::Array(a) => a.iter_mut().for_each(|x| walk(x, rep, sandbox, pids)),
         Value::Object(map) => {
             map.remove("stops");
             map.remove("wall_ms");
@@ -103,7 +116,7 @@ fn walk(v: &mut Value, rep: &[(String, String)], pids: &mut HashMap<i64, i64>) {
                         continue;
                     }
                 }
-                walk(x, rep, pids);
+                walk(x, rep, sandbox, pids);
             }
         }
         _ => {}
@@ -112,10 +125,11 @@ fn walk(v: &mut Value, rep: &[(String, String)], pids: &mut HashMap<i64, i64>) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn sandbox_paths_become_placeholders() {
+        let sandbox =
+            [("/home/pkgtrace/project", "$PKG"), ("/home/pkgtrace", "$HOME")].map(|(p, n)| (p.into(), n.into()));
+        let placeholders = |s: &str| super::placeholders(s, &sandbox);
         assert_eq!(placeholders("/home/pkgtrace/project/node_modules/x"), "$PKG/node_modules/x");
         assert_eq!(placeholders("/home/pkgtrace/.npmrc"), "$HOME/.npmrc");
         assert_eq!(

@@ -64,12 +64,16 @@ pub struct PhaseReport {
 }
 
 /// The sandbox a phase ran in: its uid and gid (one per run), host name,
-/// and the cgroup directories on the host that held its processes.
+/// HOME and work directory, and the cgroup directories on the host that held its processes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SandboxInfo {
     pub uid: u32,
     pub gid: u32,
     pub hostname: String,
+    /// HOME and the package's work directory inside (stored reports name
+    /// them `$HOME` and `$PKG`).
+    pub home: String,
+    pub project: String,
     pub cgroups: Vec<String>,
 }
 

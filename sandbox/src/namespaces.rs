@@ -40,8 +40,16 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+/// HOME inside the sandbox (a macro so that paths under it are constants too).
+macro_rules! sandbox_home {
+    () => {
+        "/home/pkgtrace"
+    };
+}
+pub(crate) use sandbox_home;
+
 /// HOME inside the sandbox.
-pub const SANDBOX_HOME: &str = "/home/pkgtrace";
+pub const SANDBOX_HOME: &str = sandbox_home!();
 
 /// A non-loopback address given to loopback (label `lo:1`). glibc's
 /// getaddrinfo with AI_ADDRCONFIG (node's dns.lookup default) sends no DNS

@@ -18,7 +18,7 @@ use crate::namespaces::{self as sandbox, SANDBOX_HOME};
 use crate::canaries::{self, Canary};
 
 /// The work dir's path inside the sandbox.
-pub const SANDBOX_PROJECT: &str = "/home/pkgtrace/project";
+pub const SANDBOX_PROJECT: &str = concat!(crate::namespaces::sandbox_home!(), "/project");
 
 pub struct Workspace {
     pub root: PathBuf,

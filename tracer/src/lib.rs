@@ -9,7 +9,8 @@
 //!   the `event` crate), so a stream can be saved and analyzed again later
 //!   with the same result;
 //! - [`ptrace`] traces a command live (ptrace + seccomp-bpf), optionally
-//!   inside a sandbox built by a [`ptrace::ChildHook`] it is given.
+//!   inside a sandbox built by a [`ptrace::ChildHook`] it is given;
+//! - [`interest`]: what a call is to the analyzer, shared by both backends.
 //!
 //! ```no_run
 //! use tracer::strace::LogReader;
@@ -19,6 +20,7 @@
 //! }
 //! ```
 
+pub mod interest;
 pub mod jsonl;
 pub mod ptrace;
 pub mod signal;

@@ -43,7 +43,7 @@ impl Input {
 
 /// The logs a path names, in a stable order.
 pub fn discover(path: &Path) -> Result<Vec<Input>, SourceError> {
-    let io_err = |source| SourceError::Io { path: path.display().to_string(), source };
+    let io_err = |source| SourceError::Io { path: path.display().to_string(), cause: source };
     let meta = fs::metadata(path).map_err(io_err)?;
     if !meta.is_dir() {
         return Ok(vec![classify_file(path)?]);
@@ -99,7 +99,7 @@ fn classify_file(p: &Path) -> Result<Input, SourceError> {
     }
     // Sniff: an event stream starts with a JSON object.
     let mut r = crate::strace::reader::open_maybe_compressed(p)?;
-    let head = r.fill_buf().map_err(|source| SourceError::Io { path: p.display().to_string(), source })?;
+    let head = r.fill_buf().map_err(|source| SourceError::Io { path: p.display().to_string(), cause: source })?;
     let first = head.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') {
         return Ok(Input::Events(p.to_path_buf()));
@@ -119,7 +119,7 @@ fn looks_like_strace(p: &Path) -> Result<bool, SourceError> {
                 return Ok(!matches!(parse(&buf).1, Line::Unknown(_) | Line::HexDump { .. }));
             }
             Ok(None) => return Ok(false),
-            Err(source) => return Err(SourceError::Io { path: p.display().to_string(), source }),
+            Err(source) => return Err(SourceError::Io { path: p.display().to_string(), cause: source }),
         }
     }
     Ok(false)

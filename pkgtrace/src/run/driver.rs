@@ -172,7 +172,7 @@ fn toolchain(eco: Ecosystem) -> (Vec<PathBuf>, Vec<String>, Vec<(String, String)
     let cargo_bin = cargo_home.join("bin");
     let mut binds = Vec::new();
     let mut path = Vec::new();
-    let mut env = vec![("CARGO_HOME".to_string(), "/home/pkgtrace/.cargo".to_string())];
+    let mut env = vec![("CARGO_HOME".to_string(), format!("{}/.cargo", sandbox::namespaces::SANDBOX_HOME))];
     if rustup.is_dir() {
         env.push(("RUSTUP_HOME".into(), rustup.display().to_string()));
         binds.push(rustup);

@@ -215,6 +215,8 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
         uid: ws.uid,
         gid: ws.uid,
         hostname: ws.hostname.clone(),
+        home: SANDBOX_HOME.into(),
+        project: SANDBOX_PROJECT.into(),
         cgroups: cgroup.dirs().iter().map(|d| d.display().to_string()).collect(),
     });
     report.sinks = Some(sink_log);

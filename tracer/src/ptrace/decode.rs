@@ -3,7 +3,7 @@
 //! the sources apart. The result is filled in at syscall exit
 //! ([`set_result`]) for calls that need it.
 
-use crate::strace::decode::Interest;
+use crate::interest::Interest;
 use event::Bytes;
 use event::{Access, EventKind, Fd, Payload, SockAddr, SysResult};
 

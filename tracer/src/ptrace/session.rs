@@ -88,12 +88,12 @@ pub enum TraceError {
     Empty,
     #[error("failed to build the sandbox: {0}")]
     Sandbox(String),
-    #[error("failed to {what}: {source}")]
-    Os { what: &'static str, source: std::io::Error },
+    #[error("failed to {what}: {cause}")]
+    Os { what: &'static str, cause: std::io::Error },
 }
 
 fn os(what: &'static str) -> impl FnOnce(std::io::Error) -> TraceError {
-    move |source| TraceError::Os { what, source }
+    move |source| TraceError::Os { what, cause: source }
 }
 
 /// Why the watchdog killed the run.
@@ -247,13 +247,13 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
     }
     let status = raw::wait_stopped(child).map_err(os("wait for the command to start"))?;
     if !libc::WIFSTOPPED(status) {
-        return Err(TraceError::Os { what: "start the command", source: std::io::Error::other("it did not stop") });
+        return Err(TraceError::Os { what: "start the command", cause: std::io::Error::other("it did not stop") });
     }
     if let Err(e) = raw::seize(child, TRACE_OPTIONS) {
         let _ = raw::kill(child, libc::SIGKILL);
         return Err(TraceError::Os {
             what: "attach with ptrace (is ptrace allowed? see kernel.yama.ptrace_scope)",
-            source: e,
+            cause: e,
         });
     }
     raw::kill(child, libc::SIGCONT).map_err(os("continue the command"))?;
@@ -315,7 +315,7 @@ fn sandboxed(
             for fd in [ready_r, ready_w, err_r, err_w] {
                 raw::close(fd);
             }
-            return Err(TraceError::Os { what: "create the sandbox's PID, mount, IPC and UTS namespaces", source: e });
+            return Err(TraceError::Os { what: "create the sandbox's PID, mount, IPC and UTS namespaces", cause: e });
         }
     };
     if init == 0 {
@@ -337,7 +337,7 @@ fn sandboxed(
         if let Err(e) = std::fs::write(procs, init.to_string()) {
             let _ = raw::kill(init, libc::SIGKILL);
             let _ = raw::wait_stopped(init);
-            return Err(TraceError::Os { what: "put the run into its cgroup", source: e });
+            return Err(TraceError::Os { what: "put the run into its cgroup", cause: e });
         }
     }
     let failed_step = |fds: &mut Fds| -> Option<String> {
@@ -362,7 +362,7 @@ fn sandboxed(
         let _ = raw::wait_stopped(init);
         return Err(TraceError::Os {
             what: "attach with ptrace (is ptrace allowed? see kernel.yama.ptrace_scope)",
-            source: e,
+            cause: e,
         });
     }
     raw::write_all(ready_w, b"go");

@@ -5,7 +5,7 @@
 //! and whether the result is needed, costing a second stop at syscall exit).
 //! Calls not in the table run at full speed: the filter lets them through.
 
-use crate::strace::decode::Interest;
+use crate::interest::Interest;
 
 /// When the filter should stop on a call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

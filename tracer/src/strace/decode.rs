@@ -8,33 +8,7 @@ use event::Bytes;
 use event::{Access, EventKind, Fd, Payload, SockAddr, SysResult};
 
 use super::value::{self, split_top};
-
-/// Which decoder a call name needs, if any.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Interest {
-    Open,
-    Probe,
-    Exec,
-    Spawn,
-    Unlink,
-    Rename,
-    Mkdir,
-    Chmod,
-    Link,
-    Socket,
-    Connect,
-    Bind,
-    Listen,
-    Send,
-    Recv,
-    Chdir,
-    Dup,
-    Fcntl,
-    Close,
-    Ptrace,
-    Kill,
-    Other,
-}
+pub use crate::interest::Interest;
 
 /// The hot-path filter: None for calls pkgtrace has no use for.
 pub fn interest(name: &[u8]) -> Option<Interest> {

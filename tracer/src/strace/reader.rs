@@ -29,7 +29,7 @@ pub struct LogFile {
 
 /// Opens a possibly compressed file for buffered reading.
 pub fn open_maybe_compressed(path: &Path) -> Result<Box<dyn BufRead + Send>, SourceError> {
-    let err = |source| SourceError::Io { path: path.display().to_string(), source };
+    let err = |source| SourceError::Io { path: path.display().to_string(), cause: source };
     let mut file = File::open(path).map_err(err)?;
     let mut magic = [0u8; 4];
     let n = read_up_to(&mut file, &mut magic).map_err(err)?;
@@ -82,7 +82,7 @@ impl Stream {
                 self.next = Some((self.last_time, overlong));
             }
             Ok(None) => self.next = None,
-            Err(source) => return Err(SourceError::Io { path: self.name.to_string(), source }),
+            Err(source) => return Err(SourceError::Io { path: self.name.to_string(), cause: source }),
         }
         Ok(())
     }

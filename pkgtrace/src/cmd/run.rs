@@ -1,0 +1,143 @@
+//! `pkgtrace run`: the command line of a sandboxed run; the run itself is
+//! [`crate::run`].
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+
+use super::shared::{load_pack, seconds, ReportArgs};
+use crate::exit::Exit;
+use event::terminal::esc;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// A purl (`pkg:npm/left-pad@1.3.0`, `pkg:pypi/requests@2.31.0`,
+    /// `pkg:cargo/serde@1.0.200`; no version: the latest) or a local
+    /// directory or tarball.
+    #[arg(value_name = "PURL|PATH")]
+    package: String,
+    /// The ecosystem of a local path when it cannot be told (npm, pypi, cargo).
+    #[arg(long)]
+    ecosystem: Option<String>,
+    /// Phases to run, in order.
+    #[arg(long, value_delimiter = ',', default_value = "install,start")]
+    phase: Vec<String>,
+    /// Wall-clock limit of each phase; everything is killed past it.
+    #[arg(long, value_name = "SECS", default_value = "300")]
+    timeout: f64,
+    /// PyPI: install from the sdist (where build-time code runs).
+    #[arg(long)]
+    sdist: bool,
+    /// Results directory (`<ecosystem>/<name>/<version>/report.json`).
+    #[arg(long, value_name = "DIR", default_value = "pkgtrace-results")]
+    results: PathBuf,
+    /// Don't store the report.
+    #[arg(long)]
+    no_store: bool,
+    /// Don't compare with a control run of an empty package.
+    #[arg(long)]
+    no_baseline: bool,
+    /// Download cache (default: ~/.cache/pkgtrace).
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+    /// Keep the sandbox workspace on disk.
+    #[arg(long)]
+    keep: bool,
+    /// Memory limit of each phase (all its processes together): MiB, or
+    /// with a unit (512m, 4g).
+    #[arg(long, value_name = "SIZE", default_value = "4096", value_parser = parse_size)]
+    memory: u64,
+    /// Size limit of everything the package may write (HOME with the
+    /// project, /tmp, /var/tmp, /dev/shm together): MiB, or with a unit.
+    #[arg(long, value_name = "SIZE", default_value = "2g", value_parser = parse_size)]
+    disk: u64,
+    /// Most processes and threads a phase may have at once.
+    #[arg(long, value_name = "N", default_value = "1024")]
+    pids: u64,
+    /// Benchmarks only: run the phases in the sandbox without tracing.
+    #[arg(long, hide = true)]
+    untraced: bool,
+    /// Record each phase's events as DIR/<phase>.events.jsonl
+    /// (`pkgtrace analyze` reads them).
+    #[arg(long, value_name = "DIR")]
+    events: Option<PathBuf>,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+/// A size in bytes: `512` (MiB), `512k`, `256m`, `4g`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.strip_suffix('b').unwrap_or(&s);
+    let (num, shift) = match s.as_bytes().last() {
+        Some(b'k') => (&s[..s.len() - 1], 10),
+        Some(b'm') => (&s[..s.len() - 1], 20),
+        Some(b'g') => (&s[..s.len() - 1], 30),
+        _ => (s, 20),
+    };
+    let n: u64 = num.parse().map_err(|_| format!("not a size: {s:?} (e.g. 512m, 2g)"))?;
+    n.checked_shl(shift).filter(|v| *v >> shift == n && *v > 0).ok_or_else(|| format!("size out of range: {s:?}"))
+}
+
+pub fn run_package(args: RunArgs) -> Result<i32> {
+    let pack = load_pack(args.report.rules.as_deref())?;
+    let ecosystem = match &args.ecosystem {
+        Some(e) => Some(e.parse::<package::Ecosystem>().map_err(|e| anyhow::anyhow!("{e}"))?),
+        None => None,
+    };
+    let opts = crate::run::RunOptions {
+        phases: args.phase.clone(),
+        timeout: seconds("--timeout", args.timeout)?,
+        ecosystem,
+        sdist: args.sdist,
+        cache: args.cache.clone().unwrap_or_else(crate::run::driver::default_cache),
+        results: (!args.no_store).then(|| args.results.clone()),
+        baseline: !args.no_baseline,
+        keep: args.keep,
+        events: args.events.clone(),
+        untraced: args.untraced,
+        memory: args.memory,
+        disk: args.disk,
+        pids: args.pids,
+    };
+    let result = match crate::run::run(&args.package, &pack, &opts) {
+        Ok(r) => r,
+        Err(e) => {
+            // Bad input (unknown ecosystem, no such package or version, a
+            // corrupt tarball) is one line and exit 2; a sandbox the machine
+            // cannot give is exit 3.
+            eprintln!("pkgtrace: {}", esc(&format!("{e:#}")));
+            return Ok(Exit::of_error(&e).code());
+        }
+    };
+    let mut code = args.report.finish(&result.report)?;
+    for p in &result.report.phases {
+        if p.status.as_deref() == Some("error") {
+            let error = p.error.as_deref().unwrap_or("unknown error");
+            eprintln!("pkgtrace: phase {} could not run: {}", esc(&p.name), esc(error));
+            code = Exit::Environment.code();
+        }
+    }
+    if let Some(path) = &result.stored {
+        eprintln!("pkgtrace: report stored in {}", path.display());
+    }
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_are_mib_or_have_a_unit() {
+        assert_eq!(parse_size("4096"), Ok(4096 << 20));
+        assert_eq!(parse_size("256m"), Ok(256 << 20));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("1gb"), Ok(1 << 30));
+        assert!(parse_size("0").is_err(), "a zero limit is no limit anyone means");
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999999999g").is_err(), "overflow is an error, not a wrap");
+    }
+}

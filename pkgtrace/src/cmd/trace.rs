@@ -1,0 +1,139 @@
+//! `pkgtrace trace`: a command run under pkgtrace's own tracer, its events
+//! analyzed as they come (and recorded with `-o`), then one report.
+//!
+//! Also the hidden `pkgtrace traced-syscalls`, the live tracer's list of
+//! system calls.
+
+use std::io;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use tracer::jsonl::EventsWriter;
+use tracer::strace::ParseStats;
+use tracer::Event;
+
+use super::shared::{load_pack, seconds, ReportArgs};
+use crate::exit::Exit;
+use analyzer::analysis::{Analyzer, Context};
+use analyzer::pipeline::{pipeline, LIVE_BATCHES};
+use event::terminal::esc;
+use report::{Report, Stats, SCHEMA_VERSION};
+
+#[derive(Args)]
+pub struct TraceArgs {
+    /// Record the event stream (JSON Lines) to FILE; `pkgtrace analyze FILE`
+    /// gives the same report later.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    report: ReportArgs,
+    /// Kill the whole run after SECS seconds (the report says so).
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+    /// After the command exits, how long processes it left behind may run
+    /// before they are killed.
+    #[arg(long, value_name = "SECS", default_value = "2")]
+    linger: f64,
+    /// Print findings on stderr as they happen.
+    #[arg(long)]
+    follow: bool,
+    /// Phase name in the report.
+    #[arg(long, default_value = "trace")]
+    phase: String,
+    /// Ecosystem of the package (npm, pypi, cargo), for rules that ask.
+    #[arg(long)]
+    ecosystem: Option<String>,
+    /// The package's own directory (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    project: Option<String>,
+    /// A canary value planted in the run's credentials (repeatable).
+    #[arg(long = "canary", value_name = "VALUE")]
+    canaries: Vec<String>,
+    /// The command to trace, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<std::ffi::OsString>,
+}
+
+pub fn trace(args: TraceArgs) -> Result<i32> {
+    // A pack from --rules may be invalid: check it before anything runs.
+    // The built-in one is compiled while the command already runs.
+    let user_pack = args.report.rules.as_deref().map(|d| load_pack(Some(d))).transpose()?;
+    let cwd = std::env::current_dir().context("failed to read the current directory")?;
+    let ctx = Context {
+        phase: args.phase.clone(),
+        ecosystem: args.ecosystem.clone(),
+        // The command runs with our environment: its HOME is ours.
+        home: std::env::var("HOME").ok().filter(|h| h.starts_with('/')),
+        cwd: Some(cwd.display().to_string()),
+        project: args.project.clone(),
+        canaries: args.canaries.clone(),
+    };
+    let opts = tracer::ptrace::Options {
+        argv: args.command.clone(),
+        timeout: args.timeout.map(|t| seconds("--timeout", t)).transpose()?,
+        linger: seconds("--linger", args.linger)?,
+        stdout_to_stderr: true,
+        flush_each: args.follow,
+        untraced: false,
+        cgroup_procs: Vec::new(),
+        sandbox: None,
+        path: None,
+    };
+    let mut recorder = match &args.output {
+        Some(path) => {
+            let file = std::fs::File::create(path).with_context(|| format!("failed to create {}", path.display()))?;
+            Some(EventsWriter::new(io::BufWriter::new(file)))
+        }
+        None => None,
+    };
+    let pack = match user_pack {
+        Some(p) => p,
+        None => load_pack(None)?,
+    };
+    let mut analyzer = Analyzer::new(&pack, ctx);
+    let mut events = 0u64;
+    let mut shown = 0;
+    let follow = args.follow;
+    let trace = move |tx: crossbeam_channel::Sender<Vec<Event>>| {
+        tracer::ptrace::trace(&opts, |batch| {
+            let _ = tx.send(batch);
+        })
+    };
+    let outcome = pipeline(&mut analyzer, "tracer", LIVE_BATCHES, trace, |ev, analyzer| {
+        events += 1;
+        if let Some(w) = recorder.as_mut() {
+            w.write(ev).context("failed to write the event stream")?;
+        }
+        if follow && analyzer.findings().len() > shown {
+            for f in analyzer.findings().since(shown) {
+                let state = if f.is_active() { "" } else { " (suppressed)" };
+                eprintln!("pkgtrace: {} [{}] {}{state} — {}", f.severity, f.rule, esc(&f.message), esc(&f.process));
+            }
+            shown = analyzer.findings().len();
+        }
+        Ok(())
+    })??;
+    let stats = ParseStats { lines: 0, calls: outcome.stops, events, unparsed: 0 };
+    if let Some(w) = recorder {
+        w.finish_run(&stats, Some(&outcome)).context("failed to write the event stream")?;
+    }
+    let mut phase = analyzer.finish();
+    let processes = phase.processes;
+    phase.run = Some(outcome);
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        package: None,
+        canaries_leaked: Vec::new(),
+        phases: vec![phase],
+        stats: Stats { lines: 0, events, unparsed: 0, processes },
+    };
+    args.report.finish(&report)
+}
+
+/// Prints the system calls the live tracer stops on, comma-separated.
+pub fn traced_syscalls() -> Result<i32> {
+    let names: Vec<&str> = tracer::ptrace::syscalls::table().iter().map(|s| s.name).collect();
+    println!("{}", names.join(","));
+    Ok(Exit::Clean.code())
+}
