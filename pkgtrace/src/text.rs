@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use event::terminal::esc;
 use report::severity::Severity;
-use report::{PhaseReport, Report};
+use report::{PhaseReport, PhaseStatus, Report};
 
 /// How many entries of each behaviour list the text shows.
 const LIST_MAX: usize = 25;
@@ -96,7 +96,7 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
     let _ = writeln!(out, "{}", st.bold(&format!("== phase {}: {} findings", esc(&phase.name), active.len())));
     if let Some(status) = &phase.status {
         let error = phase.error.as_deref().map(|e| format!(" — {}", esc(e))).unwrap_or_default();
-        let _ = writeln!(out, "status: {}{error}", esc(status));
+        let _ = writeln!(out, "status: {status}{error}");
     }
     if let Some(run) = &phase.run {
         let mut how = match (&run.exit_code, &run.signal) {
@@ -219,7 +219,7 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
         }
     }
     if let Some(o) = &phase.output {
-        if phase.status.as_deref().is_some_and(|s| s != "completed") && !o.stderr.trim().is_empty() {
+        if phase.status.is_some_and(|s| s != PhaseStatus::Completed) && !o.stderr.trim().is_empty() {
             let _ = writeln!(out, "  stderr (end):");
             for line in o.stderr.lines().rev().take(8).collect::<Vec<_>>().into_iter().rev() {
                 let _ = writeln!(out, "    {}", st.dim(&esc(line).to_string()));
@@ -286,7 +286,7 @@ mod tests {
         ];
         let ctx = Context { phase: "install".into(), canaries: vec![CANARY.into()], ..Context::default() };
         let mut phase = analyze_lines(&lines, ctx);
-        phase.status = Some("failed".into());
+        phase.status = Some(PhaseStatus::Failed);
         phase.error = Some("the command failed".into());
         phase.run = Some(report::Outcome { signal: Some("SIGKILL".into()), ..Default::default() });
         phase.output = Some(OutputTail { stdout: "out\n".into(), stderr: "line one\nline two\n".into() });

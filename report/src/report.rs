@@ -34,12 +34,43 @@ pub struct Stats {
     pub processes: u64,
 }
 
+/// How a sandboxed phase went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhaseStatus {
+    /// Every command exited 0.
+    Completed,
+    /// A command exited non-zero or was killed by a signal.
+    Failed,
+    /// The phase hit `--timeout`; everything was killed.
+    Timeout,
+    /// The phase could not run (the sandbox could not be built, ...).
+    Error,
+}
+
+impl PhaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhaseStatus::Completed => "completed",
+            PhaseStatus::Failed => "failed",
+            PhaseStatus::Timeout => "timeout",
+            PhaseStatus::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for PhaseStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PhaseReport {
     pub name: String,
-    /// `completed`, `failed`, `timeout` or `error` (sandboxed runs).
+    /// How the phase went (sandboxed runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<PhaseStatus>,
     /// Why the phase could not run, when status is `error`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

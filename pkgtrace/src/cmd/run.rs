@@ -113,7 +113,7 @@ pub fn run_package(args: RunArgs) -> Result<i32> {
     };
     let mut code = args.report.finish(&result.report)?;
     for p in &result.report.phases {
-        if p.status.as_deref() == Some("error") {
+        if p.status == Some(report::PhaseStatus::Error) {
             let error = p.error.as_deref().unwrap_or("unknown error");
             eprintln!("pkgtrace: phase {} could not run: {}", esc(&p.name), esc(error));
             code = Exit::Environment.code();

@@ -17,7 +17,7 @@ use super::workspace::{Workspace, SANDBOX_PROJECT};
 use analyzer::analysis::{Analyzer, Context};
 use analyzer::pipeline::{pipeline, LIVE_BATCHES};
 use analyzer::rules::RulePack;
-use report::{OutputTail, PhaseReport, SandboxInfo};
+use report::{OutputTail, PhaseReport, PhaseStatus, SandboxInfo};
 use sandbox::sinks::{SinkLog, Sinks};
 
 /// What to run in a phase.
@@ -181,12 +181,12 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
     }
     let mut report = analyzer.finish();
     let status = match (&error, &last) {
-        (Some(_), _) | (None, None) => "error",
-        (None, Some(o)) if o.timed_out => "timeout",
-        (None, Some(o)) if o.exit_code == Some(0) => "completed",
-        _ => "failed",
+        (Some(_), _) | (None, None) => PhaseStatus::Error,
+        (None, Some(o)) if o.timed_out => PhaseStatus::Timeout,
+        (None, Some(o)) if o.exit_code == Some(0) => PhaseStatus::Completed,
+        _ => PhaseStatus::Failed,
     };
-    if memory_hit && status != "completed" {
+    if memory_hit && status != PhaseStatus::Completed {
         error = error.or(Some(format!(
             "the phase hit its memory limit ({} MiB); the kernel killed processes",
             spec.memory >> 20
@@ -202,7 +202,7 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
     if let Some(e) = survivors {
         error = Some(format!("{e:#}"));
     }
-    report.status = Some(status.to_string());
+    report.status = Some(status);
     report.error = error;
     report.run = last.map(|mut o| {
         // The phase's time is that of all its commands.
