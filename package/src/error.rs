@@ -51,3 +51,9 @@ impl PackageError {
         PackageError::Io { context: context.into(), cause: source }
     }
 }
+
+impl From<report::UnknownEcosystem> for PackageError {
+    fn from(e: report::UnknownEcosystem) -> PackageError {
+        PackageError::UnknownEcosystem(e.0)
+    }
+}

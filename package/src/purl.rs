@@ -6,7 +6,6 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -15,47 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::detect;
 use super::error::PackageError;
 
-/// A package ecosystem: decides the client used to fetch and the commands run inside.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Ecosystem {
-    Npm,
-    Pypi,
-    Cargo,
-}
-
-impl Ecosystem {
-    pub const ALL: [Ecosystem; 3] = [Ecosystem::Npm, Ecosystem::Pypi, Ecosystem::Cargo];
-
-    /// The purl type, which is also the directory name in caches and results.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Ecosystem::Npm => "npm",
-            Ecosystem::Pypi => "pypi",
-            Ecosystem::Cargo => "cargo",
-        }
-    }
-}
-
-impl fmt::Display for Ecosystem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Ecosystem {
-    type Err = PackageError;
-
-    /// Accepts the purl type and the usual aliases (`pip`, `python`, `crates`, `rust`), any case.
-    fn from_str(s: &str) -> Result<Ecosystem, PackageError> {
-        match s.to_ascii_lowercase().as_str() {
-            "npm" | "node" | "nodejs" => Ok(Ecosystem::Npm),
-            "pypi" | "pip" | "python" => Ok(Ecosystem::Pypi),
-            "cargo" | "crate" | "crates" | "crates.io" | "rust" => Ok(Ecosystem::Cargo),
-            _ => Err(PackageError::UnknownEcosystem(s.to_string())),
-        }
-    }
-}
+pub use report::Ecosystem;
 
 /// Where the package's files come from.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

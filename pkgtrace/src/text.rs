@@ -65,7 +65,7 @@ pub fn render(report: &Report, color: bool) -> String {
         let _ = writeln!(
             out,
             "{}",
-            st.bold(&format!("{} ({} {} {})", esc(&pkg.purl), esc(&pkg.ecosystem), esc(&pkg.name), esc(&pkg.version)))
+            st.bold(&format!("{} ({} {} {})", esc(&pkg.purl), pkg.ecosystem, esc(&pkg.name), esc(&pkg.version)))
         );
     }
     if !report.canaries_leaked.is_empty() {
@@ -306,7 +306,7 @@ mod tests {
             schema_version: SCHEMA_VERSION,
             package: Some(PackageInfo {
                 purl: "pkg:npm/x@1.0.0".into(),
-                ecosystem: "npm".into(),
+                ecosystem: report::Ecosystem::Npm,
                 name: "x".into(),
                 version: "1.0.0".into(),
             }),

@@ -18,6 +18,7 @@
 //! assert_eq!(r.worst(), None);
 //! ```
 
+pub mod ecosystem;
 pub mod finding;
 pub mod normalize;
 pub mod package;
@@ -26,6 +27,7 @@ pub mod report;
 pub mod severity;
 pub mod sinks;
 
+pub use ecosystem::{Ecosystem, UnknownEcosystem};
 /// How a traced command ended: the tracer's own type (serde only), so the
 /// report and a recorded stream's trailer have one shape by construction.
 pub use event::{Outcome, Untraced};

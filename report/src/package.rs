@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PackageInfo {
     pub purl: String,
-    pub ecosystem: String,
+    pub ecosystem: crate::Ecosystem,
     pub name: String,
     pub version: String,
 }

@@ -80,7 +80,7 @@ pub fn run(spec: &str, pack: &RulePack, opts: &RunOptions) -> Result<RunResult> 
         schema_version: SCHEMA_VERSION,
         package: Some(PackageInfo {
             purl: purl_of(&pkg, &staged),
-            ecosystem: staged.ecosystem.to_string(),
+            ecosystem: staged.ecosystem,
             name: staged.name.clone(),
             version: staged.version.clone(),
         }),
