@@ -14,7 +14,7 @@ use crate::process::{FdInfo, ProcessModel};
 use crate::rules::fact::{Actor, TARGET_ALL, TARGET_OUTSIDE, TARGET_OWN, TARGET_TREE};
 use crate::rules::{Fact, RulePack};
 use event::dns;
-use report::{Behaviour, Command, Connection, DnsQueryRecord, FileRecord, PhaseReport};
+use report::{Behaviour, Command, Connection, DnsQueryRecord, Exchange, FileRecord, PhaseReport};
 use std::sync::Arc;
 
 /// What the analyzer knows about the run besides the events.
@@ -47,6 +47,9 @@ const PAYLOAD_TEXT_MAX: usize = 4096;
 /// How many bytes of a datagram the report's connection shows.
 const FIRST_BYTES_MAX: usize = 64;
 
+/// How many bytes of what a sink received the report's `network` shows.
+const EXCHANGE_BYTES_MAX: usize = 1024;
+
 pub struct Analyzer<'r> {
     pack: &'r RulePack,
     ctx: Context,
@@ -56,6 +59,8 @@ pub struct Analyzer<'r> {
     project_files: u64,
     commands: Vec<Command>,
     connections: Vec<Connection>,
+    /// What the sandbox's sinks received (`request` events).
+    network: Vec<Exchange>,
     dns: Vec<DnsQueryRecord>,
     dns_seen: HashSet<(String, String)>,
     created: HashSet<String>,
@@ -93,6 +98,7 @@ impl<'r> Analyzer<'r> {
             project_files: 0,
             commands: Vec::new(),
             connections: Vec::new(),
+            network: Vec::new(),
             dns: Vec::new(),
             dns_seen: HashSet::new(),
             created: HashSet::new(),
@@ -398,6 +404,34 @@ impl<'r> Analyzer<'r> {
             }
             EventKind::Send { syscall, fd, addr, data, result } => {
                 self.send(ev, pid, syscall, fd, addr.as_ref(), data, result)
+            }
+            EventKind::Request { transport, protocol, addr, host, method, url, data } => {
+                let mut fact = self.addr_fact(pid, "request", protocol, addr);
+                fact.host = fact.host.or_else(|| host.clone());
+                fact.protocol = Some(protocol.clone());
+                fact.method = method.clone();
+                fact.url = url.clone();
+                fact.success = Some(true);
+                let text = String::from_utf8_lossy(data.bytes.as_slice()).into_owned();
+                let canaries = self.canaries_in(&text);
+                fact.canary = !canaries.is_empty();
+                fact.payload = Some(text);
+                self.check(&fact, ev);
+                let (address, port) = addr.ip_port().map(|(ip, port)| (ip.to_string(), port)).unwrap_or_default();
+                self.network.push(Exchange {
+                    transport: transport.clone(),
+                    protocol: protocol.clone(),
+                    address,
+                    port,
+                    host: fact.host.clone(),
+                    pid: if pid == 0 { 0 } else { self.model.leader_of(pid) },
+                    process: if pid == 0 { String::new() } else { fact.actor.chain.clone() },
+                    method: method.clone(),
+                    url: url.clone(),
+                    first_bytes: text_of(&data.bytes.as_slice()[..data.bytes.len().min(EXCHANGE_BYTES_MAX)]),
+                    size: data.len.unwrap_or(data.bytes.len() as u64),
+                    canaries,
+                });
             }
             EventKind::Recv { fd, addr, data, .. } => {
                 // DNS answers name the addresses that later connects go to.
@@ -867,6 +901,7 @@ impl<'r> Analyzer<'r> {
                 connections: self.connections,
                 dns: self.dns,
             },
+            network: self.network,
             processes: self.model.len() as u64,
             events: self.events,
         }
@@ -938,8 +973,13 @@ fn result_text(r: &tracer::SysResult) -> String {
 /// The first bytes of a payload as text a report can carry: printable
 /// ASCII as it is, `\\`, `\n`, `\r`, `\t`, and every other byte as `\xNN`.
 fn preview(bytes: &[u8]) -> String {
+    text_of(&bytes[..bytes.len().min(FIRST_BYTES_MAX)])
+}
+
+/// Bytes as text a report can carry (see [`preview`]).
+fn text_of(bytes: &[u8]) -> String {
     let mut out = String::new();
-    for &b in &bytes[..bytes.len().min(FIRST_BYTES_MAX)] {
+    for &b in bytes {
         match b {
             b'\\' => out.push_str("\\\\"),
             b'\n' => out.push_str("\\n"),

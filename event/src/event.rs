@@ -204,6 +204,27 @@ pub enum EventKind {
         data: Payload,
         result: SysResult,
     },
+    /// What a sandbox sink received on a connection or in a datagram the
+    /// run sent (the live tracer routes every internet destination into
+    /// the sinks): the destination the task asked for and the first bytes,
+    /// decrypted when the sink terminated TLS. Not a system call: the
+    /// sink's own record, tied to the task that connected or sent.
+    Request {
+        /// `tcp` or `udp`.
+        transport: String,
+        /// `http`, `https`, `tls`, `dns` or `raw`.
+        protocol: String,
+        addr: SockAddr,
+        /// The name the address was resolved from, the TLS server name or
+        /// the HTTP `Host`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        method: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+        data: Payload,
+    },
     /// chdir, fchdir.
     Chdir {
         syscall: String,
@@ -254,6 +275,7 @@ impl EventKind {
             EventKind::Superseded { .. } => "superseded",
             EventKind::Signal { .. } => "signal",
             EventKind::Open { .. } => "open",
+            EventKind::Request { .. } => "request",
             EventKind::Probe { .. } => "probe",
             EventKind::Unlink { .. } => "unlink",
             EventKind::Rename { .. } => "rename",

@@ -198,25 +198,22 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
         }
         more(out, b.connections.len(), st);
     }
-    if let Some(sinks) = &phase.sinks {
-        if !sinks.tcp.is_empty() {
-            let _ = writeln!(out, "  where it tried to go (the sandbox's sinks received):");
-            for t in sinks.tcp.iter().take(LIST_MAX) {
-                let host = t
-                    .host
-                    .clone()
-                    .or_else(|| t.tls_sni.clone())
-                    .or_else(|| t.http_host.clone())
-                    .unwrap_or_else(|| t.local_ip.to_string());
-                let what = t
-                    .http_request
-                    .clone()
-                    .or_else(|| t.tls_sni.as_ref().map(|s| format!("TLS ClientHello, SNI {s}")))
-                    .unwrap_or_else(|| format!("{} bytes", t.first_bytes.len()));
-                let _ = writeln!(out, "    {}:{} — {}", esc(&host), t.port, esc(&what));
+    if !phase.network.is_empty() {
+        let _ = writeln!(out, "  where it tried to go (the sandbox's sinks received):");
+        for x in phase.network.iter().take(LIST_MAX) {
+            let host = x.host.as_deref().unwrap_or(&x.address);
+            let what = match (&x.method, &x.url) {
+                (Some(m), Some(u)) => format!("{m} {u}"),
+                _ if x.protocol == "tls" => "TLS, handshake not completed (client does not trust the sandbox's CA)".into(),
+                _ => format!("{} bytes: \"{}\"", x.size, x.first_bytes.chars().take(60).collect::<String>()),
+            };
+            let _ = writeln!(out, "    {} {}:{} — {}", esc(&x.protocol), esc(host), x.port, esc(&what));
+            if !x.canaries.is_empty() {
+                let carried: Vec<String> = x.canaries.iter().map(|v| esc(v).to_string()).collect();
+                let _ = writeln!(out, "      {}", st.paint("1;31", &format!("carried canary {}", carried.join(", "))));
             }
-            more(out, sinks.tcp.len(), st);
         }
+        more(out, phase.network.len(), st);
     }
     if let Some(o) = &phase.output {
         if phase.status.is_some_and(|s| s != PhaseStatus::Completed) && !o.stderr.trim().is_empty() {
@@ -266,7 +263,6 @@ mod tests {
     use event::terminal::needs_escape;
     use report::{LeakedCanary, PackageInfo};
     use report::{OutputTail, Stats, SCHEMA_VERSION};
-    use sandbox::sinks::{SinkLog, TcpRecord};
 
     const CANARY: &str = "CANARY-npm-4f1c2a9e7d3b";
 
@@ -290,18 +286,20 @@ mod tests {
         phase.error = Some("the command failed".into());
         phase.run = Some(report::Outcome { signal: Some("SIGKILL".into()), ..Default::default() });
         phase.output = Some(OutputTail { stdout: "out\n".into(), stderr: "line one\nline two\n".into() });
-        phase.sinks = Some(SinkLog {
-            dns: Vec::new(),
-            tcp: vec![TcpRecord {
-                port: 443,
-                local_ip: "127.53.1.2".parse().unwrap(),
-                host: Some("collect.example".into()),
-                http_request: Some("GET /x HTTP/1.1".into()),
-                http_host: Some("collect.example".into()),
-                tls_sni: None,
-                first_bytes: b"GET /x HTTP/1.1\r\n".to_vec(),
-            }],
-        });
+        phase.network = vec![report::Exchange {
+            transport: "tcp".into(),
+            protocol: "https".into(),
+            address: "104.21.1.2".into(),
+            port: 443,
+            host: Some("collect.example".into()),
+            pid: 10,
+            process: "node x.js".into(),
+            method: Some("POST".into()),
+            url: Some("https://collect.example/x".into()),
+            first_bytes: format!("POST /x HTTP/1.1\\r\\n\\r\\nt={CANARY}"),
+            size: 40,
+            canaries: vec![CANARY.into()],
+        }];
         Report {
             schema_version: SCHEMA_VERSION,
             package: Some(PackageInfo {

@@ -34,8 +34,8 @@ pub use event::{Outcome, Untraced};
 pub use finding::{Evidence, Finding};
 pub use package::{LeakedCanary, PackageInfo};
 pub use report::{
-    Behaviour, Command, Connection, DnsQueryRecord, FileRecord, OutputTail, PhaseReport, PhaseStatus, Report,
+    Behaviour, Command, Connection, DnsQueryRecord, Exchange, FileRecord, OutputTail, PhaseReport, PhaseStatus, Report,
     SandboxInfo, Stats, SCHEMA_VERSION,
 };
 pub use severity::Severity;
-pub use sinks::{DnsRecord, SinkLog, TcpRecord};
+pub use sinks::{DnsRecord, SinkLog};

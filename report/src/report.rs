@@ -86,6 +86,11 @@ pub struct PhaseReport {
     /// What the sandbox's DNS and TCP sinks received.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sinks: Option<crate::sinks::SinkLog>,
+    /// What the sandbox's network sinks received, one entry per connection
+    /// or datagram, in arrival order: where it was going and what it
+    /// carried (HTTPS decrypted). Empty outside a sandbox.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network: Vec<Exchange>,
     pub findings: Vec<Finding>,
     pub behaviour: Behaviour,
     #[serde(skip)]
@@ -192,6 +197,39 @@ pub struct Connection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_bytes: Option<String>,
     /// UDP: the canary values any datagram to this address carried.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub canaries: Vec<String>,
+}
+
+/// One connection or datagram a sink received (the report's `network`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// `tcp` or `udp`.
+    pub transport: String,
+    /// What the bytes were: `http`, `https` (TLS the sink terminated),
+    /// `tls` (a handshake that did not complete: the client did not trust
+    /// the sandbox's CA), `dns`, or `raw`.
+    pub protocol: String,
+    /// The destination the package asked for.
+    pub address: String,
+    pub port: u16,
+    /// The name: the one the address was resolved from, else the TLS
+    /// server name, else the HTTP `Host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    pub pid: i32,
+    /// The process chain that sent it (`npm → sh → node x.js`).
+    pub process: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The first bytes (decrypted), at most 1 KiB, as text: printable
+    /// ASCII as is, `\\n`, `\\r`, `\\t`, `\\\\` and `\\xNN` for the rest.
+    pub first_bytes: String,
+    /// Bytes received in all (up to what the sink reads).
+    pub size: u64,
+    /// The canary values it carried.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub canaries: Vec<String>,
 }

@@ -1,7 +1,7 @@
 //! What the sandbox's network sinks received, as the report embeds it
 //! (filled by the `sandbox` crate's sinks).
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,47 +17,16 @@ pub struct DnsRecord {
     pub answer: Option<Ipv4Addr>,
     /// `"udp"` or `"tcp"`.
     pub transport: String,
+    /// The resolver the question was sent to, when it was not the
+    /// sandbox's own (a package asking 8.8.8.8 directly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
 }
 
-/// One connection to a TCP sink.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TcpRecord {
-    /// The port the client connected to.
-    pub port: u16,
-    /// The address the client connected to (IPv4-mapped IPv6 addresses are
-    /// reported as IPv4).
-    pub local_ip: IpAddr,
-    /// The name `local_ip` was handed out for by the DNS sink, if it was.
-    pub host: Option<String>,
-    /// The request line, when the bytes look like HTTP.
-    pub http_request: Option<String>,
-    /// The `Host` header (lower-cased), when the bytes look like HTTP.
-    pub http_host: Option<String>,
-    /// The server name of a TLS ClientHello (lower-cased).
-    pub tls_sni: Option<String>,
-    /// The first bytes the client sent, at most 256.
-    #[serde(with = "lossy_bytes")]
-    pub first_bytes: Vec<u8>,
-}
-
-/// Everything the sinks recorded, in arrival order.
+/// Everything the DNS sink was asked, in arrival order. What the other
+/// sinks received is in the phase's `network` section (the analyzer builds
+/// it from the sinks' `request` events, with the process that sent it).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SinkLog {
     pub dns: Vec<DnsRecord>,
-    pub tcp: Vec<TcpRecord>,
-}
-
-/// `first_bytes` is mostly text (an HTTP request) and a JSON array of
-/// numbers would make reports unreadable, so it is written as a string with
-/// invalid UTF-8 replaced.
-mod lossy_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&String::from_utf8_lossy(bytes))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
-        String::deserialize(deserializer).map(String::into_bytes)
-    }
 }

@@ -347,9 +347,10 @@ pub struct SandboxSpec {
     /// (with the project), /tmp, /var/tmp, /dev/shm. They should live on one
     /// size-limited tmpfs: a package that fills the disk fills that.
     pub writable: Vec<(std::path::PathBuf, String)>,
-    /// Host files shown read-only over files of the same name in `/etc`
-    /// (resolv.conf, passwd, group, hosts).
-    pub etc: Vec<std::path::PathBuf>,
+    /// Host files shown read-only over files inside, with the path each
+    /// covers (`/etc/resolv.conf`, `passwd`, `group`, `hosts`, the CA
+    /// bundle).
+    pub etc: Vec<(std::path::PathBuf, std::path::PathBuf)>,
     /// The working directory inside (e.g. `/home/pkgtrace/project`).
     pub cwd: String,
     /// The command's environment (`KEY=value`).
@@ -425,12 +426,10 @@ impl ChildSetup {
             writable.push((target.clone(), hold(&mut ops, source, "hold a writable directory")?));
         }
         let mut etc = Vec::new();
-        for source in &spec.etc {
-            let Some(name) = source.file_name() else { continue };
+        for (source, target) in &spec.etc {
             // /etc/resolv.conf may be a link into /run, which is covered:
             // the file is made again under the cover and bound there.
-            let target = Path::new("/etc").join(name);
-            let real = std::fs::canonicalize(&target).unwrap_or_else(|_| target.clone());
+            let real = std::fs::canonicalize(target).unwrap_or_else(|_| target.clone());
             etc.push((real, hold(&mut ops, source, "hold a file for /etc")?));
         }
         let mut ro = Vec::new();

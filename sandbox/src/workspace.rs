@@ -20,6 +20,28 @@ use crate::canaries::{self, Canary};
 /// The work dir's path inside the sandbox.
 pub const SANDBOX_PROJECT: &str = concat!(crate::namespaces::sandbox_home!(), "/project");
 
+/// Where distributions keep the system's CA bundle (Debian and Ubuntu,
+/// Fedora and RHEL, Alpine and others, SUSE).
+const SYSTEM_BUNDLES: [&str; 4] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+    "/etc/ssl/ca-bundle.pem",
+];
+
+/// The variables by which runtimes and tools that carry their own CA list
+/// take another: Node (added to its own), OpenSSL-based clients (Python's
+/// ssl, Ruby, Go's crypto/x509), requests, pip, curl, git.
+const CA_VARIABLES: [&str; 7] = [
+    "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+    "PIP_CERT",
+    "CURL_CA_BUNDLE",
+    "GIT_SSL_CAINFO",
+    "CARGO_HTTP_CAINFO",
+];
+
 pub struct Workspace {
     pub root: PathBuf,
     pub home: PathBuf,
@@ -30,6 +52,9 @@ pub struct Workspace {
     pub uid: u32,
     /// The run's host name.
     pub hostname: String,
+    /// Files of the workspace shown read-only over a path inside (beside
+    /// the `/etc` files): the CA bundle.
+    pub shown: Vec<(PathBuf, PathBuf)>,
     mounted: bool,
     keep: bool,
 }
@@ -49,6 +74,7 @@ impl Workspace {
             root,
             uid,
             hostname: sandbox::host_name(),
+            shown: Vec::new(),
             mounted: false,
             keep: false,
         };
@@ -93,9 +119,46 @@ impl Workspace {
         Ok(ws)
     }
 
-    /// The files shown over `/etc` inside.
-    pub fn etc_files(&self) -> Vec<PathBuf> {
-        ["resolv.conf", "passwd", "group", "hosts"].iter().map(|f| self.etc.join(f)).collect()
+    /// The files shown read-only inside: each workspace file and the path
+    /// it covers.
+    pub fn etc_files(&self) -> Vec<(PathBuf, PathBuf)> {
+        let etc = ["resolv.conf", "passwd", "group", "hosts"].iter().map(|f| (self.etc.join(f), Path::new("/etc").join(f)));
+        etc.chain(self.shown.iter().cloned()).collect()
+    }
+
+    /// Makes the sandbox trust `ca_pem` (the run's CA, a certificate only:
+    /// its key never leaves pkgtrace's memory): the system's CA bundle is
+    /// shown inside with the CA added, at every path where a distribution
+    /// keeps it; the returned variables point each runtime that does not
+    /// read the system bundle (Node, pip, requests, ...) at it too.
+    pub fn trust(&mut self, ca_pem: &str) -> io::Result<Vec<(String, String)>> {
+        let existing: Vec<&str> = SYSTEM_BUNDLES.iter().copied().filter(|p| Path::new(p).is_file()).collect();
+        let system = existing.first().map(fs::read_to_string).transpose()?.unwrap_or_default();
+        let bundle = self.etc.join("ca-certificates.crt");
+        let mut text = system;
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(ca_pem);
+        fs::write(&bundle, text)?;
+        fs::set_permissions(&bundle, fs::Permissions::from_mode(0o644))?;
+        let inside = match existing.first() {
+            Some(path) => {
+                for path in &existing {
+                    self.shown.push((bundle.clone(), PathBuf::from(path)));
+                }
+                (*path).to_string()
+            }
+            // No bundle on this host to cover: the runtimes' variables
+            // point at a copy in HOME.
+            None => {
+                let dir = self.home.join(".config");
+                fs::create_dir_all(&dir)?;
+                fs::copy(&bundle, dir.join("ca-certificates.crt"))?;
+                format!("{SANDBOX_HOME}/.config/ca-certificates.crt")
+            }
+        };
+        Ok(CA_VARIABLES.iter().map(|v| (v.to_string(), inside.clone())).collect())
     }
 
     /// Keep the workspace on disk (for debugging): its contents are copied

@@ -56,6 +56,11 @@ pub struct Fact {
     /// `TIOCSTI`, ...
     pub refused: Option<String>,
     pub payload: Option<String>,
+    /// A `request` (what a sandbox sink received): `http`, `https`, `tls`,
+    /// `dns`, `raw`; the HTTP method and the absolute URL.
+    pub protocol: Option<String>,
+    pub method: Option<String>,
+    pub url: Option<String>,
     pub canary: bool,
     pub phase: String,
     pub ecosystem: Option<String>,
@@ -111,7 +116,10 @@ impl Fact {
                 }
             }
             "dns" => self.dns_name.clone().unwrap_or_default(),
-            "connect" | "bind" | "listen" | "send" => {
+            "request" if self.url.is_some() => {
+                format!("{} {}", self.method.as_deref().unwrap_or("?"), self.url.as_deref().unwrap_or_default())
+            }
+            "connect" | "bind" | "listen" | "send" | "request" => {
                 let host = self.host.clone().or_else(|| self.ip.map(|i| i.to_string()));
                 match (host, self.port, &self.path) {
                     (Some(h), Some(p), _) if h.contains(':') => format!("[{h}]:{p}"),

@@ -79,6 +79,7 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
         cgroup_procs: Vec::new(),
         sandbox: None,
         path: None,
+        redirect: None,
     };
     let mut recorder = match &args.output {
         Some(path) => {

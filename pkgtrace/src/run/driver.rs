@@ -4,6 +4,7 @@
 //! report.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -15,6 +16,7 @@ use super::results;
 use super::workspace::Workspace;
 use analyzer::rules::RulePack;
 use package::{self, Ecosystem, FetchOptions, PackageRef, Source, Staged};
+use sandbox::sinks::RunCa;
 use report::{PhaseReport, Report, Stats, SCHEMA_VERSION};
 
 pub struct RunOptions {
@@ -127,6 +129,12 @@ fn run_phases(
     if opts.keep {
         ws.keep();
     }
+    // The run's CA: HTTPS from inside is terminated by the sinks with
+    // certificates it signs, which the sandbox trusts.
+    let ca = Arc::new(RunCa::generate().map_err(|e| unavailable(format!("failed to make the run's CA: {e:#}")))?);
+    let ca_env = ws
+        .trust(&ca.cert_pem())
+        .map_err(|e| unavailable(format!("failed to make the sandbox trust the run's CA: {e}")))?;
     let mut phases = Vec::new();
     let mut leaked = Vec::new();
     for name in &opts.phases {
@@ -136,6 +144,7 @@ fn run_phases(
             other => anyhow::bail!("unknown phase {other:?} (install, start)"),
         };
         let (ro_binds, path_prefix, mut env) = toolchain(staged.ecosystem);
+        env.extend(ca_env.iter().cloned());
         env.extend(staged.env.iter().cloned());
         let spec = PhaseSpec {
             name: name.clone(),
@@ -150,7 +159,7 @@ fn run_phases(
             memory: opts.memory,
             pids: opts.pids,
         };
-        let report = phase::run(&ws, &spec, pack, canaries)?;
+        let report = phase::run(&ws, &spec, pack, canaries, &ca)?;
         leaked.extend(leaks(&report, canaries));
         phases.push(report);
     }
@@ -185,7 +194,7 @@ fn toolchain(eco: Ecosystem) -> (Vec<PathBuf>, Vec<String>, Vec<(String, String)
 }
 
 /// Canaries in what left a phase: DNS names (the sink's and the traced
-/// queries), bytes the TCP sinks captured, and exfiltration findings.
+/// queries), what the sinks received, and exfiltration findings.
 fn leaks(phase: &PhaseReport, canaries: &[Canary]) -> Vec<LeakedCanary> {
     let mut found: Vec<(String, String)> = Vec::new();
     let mut add = |c: &Canary, via: String| found.push((c.name.clone(), via));
@@ -200,11 +209,15 @@ fn leaks(phase: &PhaseReport, canaries: &[Canary]) -> Vec<LeakedCanary> {
                 add(c, format!("dns {}", q.name));
             }
         }
-        for t in &sinks.tcp {
-            let text = String::from_utf8_lossy(&t.first_bytes);
-            let host = t.host.clone().or_else(|| t.http_host.clone()).unwrap_or_else(|| t.local_ip.to_string());
-            for c in found_in(&text, canaries) {
-                add(c, format!("tcp {host}:{}", t.port));
+    }
+    // What the sinks received (HTTPS decrypted) that carried a canary.
+    for x in &phase.network {
+        for value in &x.canaries {
+            for c in canaries.iter().filter(|c| &c.value == value) {
+                let to = x.url.clone().unwrap_or_else(|| {
+                    format!("{}:{}", x.host.as_deref().unwrap_or(&x.address), x.port)
+                });
+                add(c, format!("{} {to}", x.protocol));
             }
         }
     }

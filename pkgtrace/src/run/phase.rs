@@ -18,7 +18,8 @@ use analyzer::analysis::{Analyzer, Context};
 use analyzer::pipeline::{pipeline, LIVE_BATCHES};
 use analyzer::rules::RulePack;
 use report::{OutputTail, PhaseReport, PhaseStatus, SandboxInfo};
-use sandbox::sinks::{SinkLog, Sinks};
+use sandbox::namespaces::SANDBOX_ADDR;
+use sandbox::sinks::{RunCa, SinkLog, Sinks, World};
 
 /// What to run in a phase.
 pub struct PhaseSpec {
@@ -41,6 +42,10 @@ pub struct PhaseSpec {
     pub pids: u64,
 }
 
+/// Sequence numbers of the sinks' `request` events: after any the tracer
+/// gives (they come after the trace's events in the stream).
+const SINK_SEQ: u64 = 1 << 48;
+
 /// How much of the command's output the report keeps.
 const TAIL: usize = 2048;
 
@@ -50,7 +55,7 @@ pub const SANDBOX_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 /// Runs the phase's commands one after the other (stopping at the first
 /// that fails) in the sandbox, all analyzed as one phase.
-pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary]) -> Result<PhaseReport> {
+pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary], ca: &Arc<RunCa>) -> Result<PhaseReport> {
     let ctx = Context {
         phase: spec.name.clone(),
         ecosystem: spec.ecosystem.clone(),
@@ -131,18 +136,30 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
             sandbox: Some(setup.clone()),
             stdout_to_stderr: false,
             path: Some(path.clone()),
+            redirect: None,
         };
+        let world = World { local: vec![std::net::Ipv4Addr::from(SANDBOX_ADDR).into()], ca: Some(Arc::clone(ca)) };
         // The sandbox thread enters the new network namespace, binds the
         // sinks there, then forks the command: both live in that namespace.
         let sandboxed = move |tx: crossbeam_channel::Sender<Vec<Event>>| -> Result<(Outcome, SinkLog)> {
+            let mut opts = opts;
             enter_new_netns().context("failed to create the sandbox's network namespace (run as root)")?;
-            let sinks = Sinks::start("127.0.0.1:53".parse().expect("address"), &[80, 443, 8080, 8443])
-                .context("failed to start the DNS and TCP sinks")?;
+            // No fixed ports: every internet address reaches the world
+            // sink through the tracer's routes; loopback is the sandbox's.
+            let sinks = Sinks::start("127.0.0.1:53".parse().expect("address"), &[], Some(world))
+                .context("failed to start the network sinks")?;
+            opts.redirect = sinks.routes().map(|r| r as Arc<dyn ptrace::Redirect>);
             let outcome = ptrace::trace(&opts, |batch| {
                 let _ = tx.send(batch);
             });
-            let log = sinks.stop();
-            Ok((outcome?, log))
+            let recorded = sinks.stop();
+            // What the sinks received, as events of the tasks that sent it.
+            let requests: Vec<Event> =
+                recorded.received.iter().enumerate().map(|(i, r)| r.event(SINK_SEQ + i as u64)).collect();
+            if !requests.is_empty() {
+                let _ = tx.send(requests);
+            }
+            Ok((outcome?, recorded.log))
         };
         let traced = pipeline(&mut analyzer, "sandbox", LIVE_BATCHES, sandboxed, |ev, _| {
             if let Some(w) = recorder.as_mut() {
@@ -155,7 +172,6 @@ pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary
                 wall_ms += outcome.wall_ms;
                 setup_ms = setup_ms.or(Some(outcome.setup_ms));
                 sink_log.dns.extend(log.dns);
-                sink_log.tcp.extend(log.tcp);
                 let ok = outcome.exit_code == Some(0);
                 let stop = !ok || outcome.timed_out || outcome.interrupted;
                 last = Some(outcome);

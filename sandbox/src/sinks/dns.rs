@@ -48,7 +48,7 @@ pub(super) fn serve_udp(socket: &UdpSocket, shared: &Shared) {
     let mut buf = vec![0u8; 65_536];
     let mut serve_one = |socket: &UdpSocket| match socket.recv_from(&mut buf) {
         Ok((n, peer)) => {
-            if let Some(reply) = handle_dns(&buf[..n], "udp", shared) {
+            if let Some(reply) = handle_dns(&buf[..n], "udp", None, shared) {
                 if let Err(e) = socket.send_to(&reply, peer) {
                     tracing::debug!(%peer, error = %e, "DNS sink could not send a UDP reply");
                 }
@@ -78,7 +78,8 @@ pub(super) fn serve_udp(socket: &UdpSocket, shared: &Shared) {
 /// Serves DNS over TCP: each message has a 2-byte length prefix, in both
 /// directions, and a client may send several on one connection (glibc
 /// sends its A and AAAA questions together).
-pub(super) fn serve_dns_tcp(mut stream: TcpStream, shared: &Shared) {
+/// `server`: the resolver the client meant, when it was rerouted here.
+pub(super) fn serve_dns_tcp(mut stream: TcpStream, server: Option<SocketAddr>, shared: &Shared) {
     if prepare(&stream).is_err() {
         return;
     }
@@ -97,7 +98,7 @@ pub(super) fn serve_dns_tcp(mut stream: TcpStream, shared: &Shared) {
                 return;
             }
             let msg: Vec<u8> = buf.drain(..2 + len).skip(2).collect();
-            if let Some(reply) = handle_dns(&msg, "tcp", shared) {
+            if let Some(reply) = handle_dns(&msg, "tcp", server, shared) {
                 let Ok(reply_len) = u16::try_from(reply.len()) else { return };
                 let mut framed = reply_len.to_be_bytes().to_vec();
                 framed.extend_from_slice(&reply);
@@ -113,8 +114,13 @@ pub(super) fn serve_dns_tcp(mut stream: TcpStream, shared: &Shared) {
 }
 
 /// Records the questions of one DNS message and builds the reply, if one is
-/// due.
-pub(super) fn handle_dns(msg: &[u8], transport: &str, shared: &Shared) -> Option<Vec<u8>> {
+/// due. `server`: the resolver the client meant, when it was rerouted here.
+pub(super) fn handle_dns(
+    msg: &[u8],
+    transport: &str,
+    server: Option<SocketAddr>,
+    shared: &Shared,
+) -> Option<Vec<u8>> {
     let header = msg.get(..DNS_HEADER_LEN)?;
     if header[2] & 0x80 != 0 {
         // A response. Never answered, so that a reflected packet or two
@@ -135,6 +141,7 @@ pub(super) fn handle_dns(msg: &[u8], transport: &str, shared: &Shared) -> Option
             qtype: q.qtype.clone(),
             answer: if i == 0 { answer } else { None },
             transport: transport.to_owned(),
+            server: server.map(|s| s.to_string()),
         };
         shared.record_dns(shared.next_seq(), record);
     }
@@ -257,6 +264,7 @@ mod tests {
             qtype: qtype.into(),
             answer,
             transport: "udp".into(),
+            server: None,
         };
         assert_eq!(log.dns, [record("A", Some(expected)), record("AAAA", None)]);
         assert!(log.tcp.is_empty());
@@ -294,18 +302,18 @@ mod tests {
         // A response is never answered.
         let mut response = query(5, "x.example", 1);
         response[2] |= 0x80;
-        assert_eq!(handle_dns(&response, "udp", &shared), None);
-        assert_eq!(handle_dns(&[0; 11], "udp", &shared), None);
+        assert_eq!(handle_dns(&response, "udp", None, &shared), None);
+        assert_eq!(handle_dns(&[0; 11], "udp", None, &shared), None);
         // An undecodable question: bare FORMERR with the same id.
         let mut bad = query(6, "x.example", 1);
         bad[12] = 0x80;
-        let reply = handle_dns(&bad, "udp", &shared).unwrap();
+        let reply = handle_dns(&bad, "udp", None, &shared).unwrap();
         assert_eq!((word(&reply, 0), word(&reply, 2) & 0xF, word(&reply, 4)), (6, RCODE_FORMERR, 0));
         // Class CH: no address, but recorded.
         let mut chaos = query(7, "version.bind", 16);
         let len = chaos.len();
         chaos[len - 1] = 3;
-        let reply = handle_dns(&chaos, "udp", &shared).unwrap();
+        let reply = handle_dns(&chaos, "udp", None, &shared).unwrap();
         assert_eq!(word(&reply, 6), 0);
         assert_eq!(lock(&shared.dns).len(), 1);
     }

@@ -33,16 +33,24 @@
 //! a stop flag, so [`Sinks::stop`] returns promptly whatever clients do.
 //! Record counts are capped so a flood cannot exhaust the analyzer's memory.
 
+mod answer;
 mod dns;
 mod http;
+mod mitm;
+mod received;
+mod routes;
 mod server;
 mod sinkhole;
 mod tcp;
 #[cfg(test)]
 mod testutil;
 mod tls;
+mod udp;
 
-pub use report::sinks::{DnsRecord, SinkLog, TcpRecord};
+pub use mitm::RunCa;
+pub use received::{Received, MAX_KEPT};
+pub use report::sinks::{DnsRecord, SinkLog};
+pub use routes::{Route, Routes};
 use server::{is_timeout, lock, printable, Shared, ACCEPT_POLL, FINAL_ACCEPTS, POLL};
-pub use server::{Sinks, DEFAULT_TCP_PORTS};
-pub use sinkhole::sinkhole;
+pub use server::{Recorded, Sinks, World, DEFAULT_TCP_PORTS};
+pub use sinkhole::{sinkhole, POOL};

@@ -10,8 +10,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use super::mitm::RunCa;
+use super::received::Received;
+use super::routes::{Route, Routes};
 use super::sinkhole::Assignments;
-use super::{dns, tcp, DnsRecord, SinkLog, TcpRecord};
+use super::{dns, tcp, udp, DnsRecord, SinkLog};
 
 /// The ports every run should sink; the caller adds its extra ports to these
 /// and passes the whole list to [`Sinks::start`].
@@ -40,8 +43,12 @@ pub(super) struct Shared {
     /// number when it arrives and the lists are sorted at the end.
     seq: AtomicU64,
     pub(super) dns: Mutex<Vec<(u64, DnsRecord)>>,
-    tcp: Mutex<Vec<(u64, TcpRecord)>>,
+    received: Mutex<Vec<(u64, Received)>>,
     pub(super) names: Mutex<Assignments>,
+    /// The world's routes (see [`World`]).
+    routes: Option<Arc<Routes>>,
+    /// The run's CA, when TLS is terminated.
+    pub(super) ca: Option<Arc<RunCa>>,
     dropped: AtomicUsize,
     pub(super) panics: AtomicUsize,
 }
@@ -65,9 +72,14 @@ impl Shared {
         push_capped(&mut lock(&self.dns), (seq, record), &self.dropped);
     }
 
-    pub(super) fn record_tcp(&self, seq: u64, record: TcpRecord) {
-        tracing::debug!(port = record.port, ip = %record.local_ip, host = ?record.host, "TCP sink connection");
-        push_capped(&mut lock(&self.tcp), (seq, record), &self.dropped);
+    pub(super) fn record_received(&self, seq: u64, record: Received) {
+        tracing::debug!(dest = %record.dest, protocol = record.protocol, host = ?record.host, "network sink received");
+        push_capped(&mut lock(&self.received), (seq, record), &self.dropped);
+    }
+
+    /// Where a connection or datagram to the sink address `ip` was going.
+    pub(super) fn route(&self, ip: IpAddr) -> Option<Route> {
+        self.routes.as_ref()?.lookup(ip)
     }
 
     pub(super) fn name_for(&self, ip: IpAddr) -> Option<String> {
@@ -99,6 +111,27 @@ pub struct Sinks {
     threads: Vec<JoinHandle<()>>,
     dns_addr: SocketAddr,
     tcp_ports: Vec<u16>,
+    world_port: Option<u16>,
+}
+
+/// The rest of the internet: a TCP and a UDP socket on one port of
+/// 0.0.0.0 (the world port) that every connection and datagram to an
+/// internet address reaches, rerouted by the tracer through [`Routes`].
+#[derive(Debug, Default)]
+pub struct World {
+    /// The sandbox's own non-loopback addresses, reached directly.
+    pub local: Vec<IpAddr>,
+    /// Terminate TLS with this CA (which the sandbox trusts).
+    pub ca: Option<Arc<RunCa>>,
+}
+
+/// Everything the sinks recorded, in arrival order.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// The DNS sink's questions.
+    pub log: SinkLog,
+    /// Each connection and datagram, as `request` events will show it.
+    pub received: Vec<Received>,
 }
 
 /// What an accepted TCP connection is for.
@@ -117,7 +150,7 @@ impl Sinks {
     /// [`Sinks::dns_local_addr`] and [`Sinks::tcp_local_ports`]. `tcp_ports`
     /// is the complete list: include [`DEFAULT_TCP_PORTS`]. Repeated non-zero
     /// ports are bound once.
-    pub fn start(dns_addr: SocketAddr, tcp_ports: &[u16]) -> io::Result<Sinks> {
+    pub fn start(dns_addr: SocketAddr, tcp_ports: &[u16], world: Option<World>) -> io::Result<Sinks> {
         // Everything is bound before any thread starts, so a failure leaves
         // nothing running and the error names the port.
         let (udp, dns_tcp) = dns::bind_dns(dns_addr)?;
@@ -133,6 +166,18 @@ impl Sinks {
             ports.push(bound);
             listeners.extend(sockets.into_iter().map(|l| (Service::Sink, l)));
         }
+        let mut shared = Shared::default();
+        let mut world_udp = None;
+        let mut world_port = None;
+        if let Some(world) = world {
+            let (tcp, udp) = bind_world().map_err(|e| io::Error::new(e.kind(), format!("binding the world sink: {e}")))?;
+            let port = tcp.local_addr()?.port();
+            listeners.push((Service::Sink, tcp));
+            world_udp = Some(udp);
+            world_port = Some(port);
+            shared.routes = Some(Arc::new(Routes::new(port, world.local)));
+            shared.ca = world.ca;
+        }
         for (_, listener) in &listeners {
             // One thread polls all listeners; std has no poll(2), and a
             // blocking accept could not see the stop flag.
@@ -140,18 +185,35 @@ impl Sinks {
         }
         udp.set_read_timeout(Some(POLL))?;
 
-        let mut sinks = Sinks { shared: Arc::default(), threads: Vec::new(), dns_addr: dns_local, tcp_ports: ports };
+        let mut sinks =
+            Sinks { shared: Arc::new(shared), threads: Vec::new(), dns_addr: dns_local, tcp_ports: ports, world_port };
         let shared = Arc::clone(&sinks.shared);
         // If a spawn fails, `?` drops `sinks`, whose Drop stops the threads
         // already running.
         sinks
             .threads
             .push(thread::Builder::new().name("sink-dns-udp".into()).spawn(move || dns::serve_udp(&udp, &shared))?);
+        if let Some(socket) = world_udp {
+            let shared = Arc::clone(&sinks.shared);
+            sinks
+                .threads
+                .push(thread::Builder::new().name("sink-world-udp".into()).spawn(move || udp::serve(&socket, &shared))?);
+        }
         let shared = Arc::clone(&sinks.shared);
         sinks
             .threads
             .push(thread::Builder::new().name("sink-accept".into()).spawn(move || accept_loop(&listeners, &shared))?);
         Ok(sinks)
+    }
+
+    /// The routes into the world sink, for the tracer (None without a world).
+    pub fn routes(&self) -> Option<Arc<Routes>> {
+        self.shared.routes.clone()
+    }
+
+    /// The world port (TCP and UDP), when there is a world.
+    pub fn world_port(&self) -> Option<u16> {
+        self.world_port
     }
 
     /// The address the DNS sink listens on (UDP and TCP).
@@ -172,7 +234,7 @@ impl Sinks {
 
     /// Stops the threads (they must not block forever: use timeouts / nonblocking + a stop flag)
     /// and returns everything recorded, in arrival order.
-    pub fn stop(mut self) -> SinkLog {
+    pub fn stop(mut self) -> Recorded {
         self.shutdown();
         self.take_log()
     }
@@ -189,16 +251,19 @@ impl Sinks {
         }
     }
 
-    pub(super) fn take_log(&self) -> SinkLog {
+    pub(super) fn take_log(&self) -> Recorded {
         let dropped = self.shared.dropped.load(Ordering::SeqCst);
         if dropped > 0 {
             tracing::warn!(dropped, limit = MAX_RECORDS, "network sinks dropped records over the limit");
         }
         let mut dns = std::mem::take(&mut *lock(&self.shared.dns));
-        let mut tcp = std::mem::take(&mut *lock(&self.shared.tcp));
+        let mut received = std::mem::take(&mut *lock(&self.shared.received));
         dns.sort_by_key(|(seq, _)| *seq);
-        tcp.sort_by_key(|(seq, _)| *seq);
-        SinkLog { dns: dns.into_iter().map(|(_, r)| r).collect(), tcp: tcp.into_iter().map(|(_, r)| r).collect() }
+        received.sort_by_key(|(seq, _)| *seq);
+        Recorded {
+            log: SinkLog { dns: dns.into_iter().map(|(_, r)| r).collect() },
+            received: received.into_iter().map(|(_, r)| r).collect(),
+        }
     }
 }
 
@@ -210,6 +275,21 @@ impl Drop for Sinks {
 
 pub(super) fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted)
+}
+
+/// The world's TCP listener and UDP socket, on one free port of 0.0.0.0.
+/// The kernel picks the TCP port, which can be taken for UDP; a few fresh
+/// picks make that race harmless.
+fn bind_world() -> io::Result<(TcpListener, std::net::UdpSocket)> {
+    let mut last = None;
+    for _ in 0..16 {
+        let tcp = TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, 0))?;
+        match udp::bind(tcp.local_addr()?.port()) {
+            Ok(udp) => return Ok((tcp, udp)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| ErrorKind::AddrInUse.into()))
 }
 
 /// Accepts on every TCP listener and hands each connection to a thread.
@@ -254,13 +334,13 @@ fn dispatch(service: Service, stream: TcpStream, shared: &Arc<Shared>, workers: 
     }
     if workers.len() >= MAX_CONNECTIONS {
         if let Service::Sink = service {
-            shared.record_tcp(seq, tcp::sink_record(&stream, &[], shared));
+            shared.record_received(seq, tcp::unread(&stream, shared));
         }
         return;
     }
     let thread_shared = Arc::clone(shared);
     let spawned = thread::Builder::new().name("sink-conn".into()).spawn(move || match service {
-        Service::Dns => dns::serve_dns_tcp(stream, &thread_shared),
+        Service::Dns => dns::serve_dns_tcp(stream, None, &thread_shared),
         Service::Sink => tcp::serve_sink(stream, &thread_shared, seq),
     });
     match spawned {
@@ -384,7 +464,7 @@ mod tests {
             let _ = tls_sni(&buf);
             let _ = parse_http(&buf);
             let _ = request_complete(&buf);
-            if let Some(reply) = handle_dns(&buf, "udp", &shared) {
+            if let Some(reply) = handle_dns(&buf, "udp", None, &shared) {
                 assert!(reply.len() >= DNS_HEADER_LEN);
                 assert_eq!(reply[..2], buf[..2]);
             }

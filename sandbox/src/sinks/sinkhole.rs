@@ -1,4 +1,4 @@
-//! Sinkhole addresses: which address in 127.53.0.0/16 the DNS sink hands
+//! Sinkhole addresses: which address in 104.21.0.0/16 the DNS sink hands
 //! out for each name, and which name a connection to such an address was
 //! meant for.
 //!
@@ -9,10 +9,17 @@
 use std::collections::hash_map::{Entry, HashMap};
 use std::net::Ipv4Addr;
 
+/// The /16 names get their addresses from. Not loopback, which a client
+/// (or malware checking for a sandbox) can tell from an answer from the
+/// internet: 104.21.0.0/16 is where a great many ordinary sites behind a
+/// CDN resolve to. The tracer routes connects to these addresses into the
+/// sinks like every other internet address.
+pub const POOL: [u8; 2] = [104, 21];
+
 /// Sinkhole addresses tried for one name before giving up on a unique one.
 const MAX_PROBES: u32 = 64;
 
-/// The sinkhole address for a name: deterministic, in 127.53.0.0/16, never
+/// The sinkhole address for a name: deterministic, in [`POOL`], never
 /// the .0.0 or .0.1 host. `name` is compared as the DNS sink reports it
 /// (lower-cased, no trailing dot); case is ignored here too.
 ///
@@ -33,11 +40,11 @@ fn sinkhole_probe(name: &str, attempt: u32) -> Ipv4Addr {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     hash ^= hash >> 32;
-    // 65534 host numbers starting at 2 skip 127.53.0.0 and 127.53.0.1, which
+    // 65534 host numbers starting at 2 skip .0.0 and .0.1, which
     // look like network/well-known addresses in a report.
     let host = 2 + (hash % 65_534) as u16;
     let [hi, lo] = host.to_be_bytes();
-    Ipv4Addr::new(127, 53, hi, lo)
+    Ipv4Addr::new(POOL[0], POOL[1], hi, lo)
 }
 
 /// Which name each sinkhole address was given out for.
@@ -86,7 +93,7 @@ mod tests {
             assert_eq!(sinkhole(name), *ip);
             assert_eq!(sinkhole(&name.to_ascii_uppercase()), *ip);
             let [a, b, c, d] = ip.octets();
-            assert_eq!((a, b), (127, 53));
+            assert_eq!([a, b], POOL);
             assert!((c, d) != (0, 0) && (c, d) != (0, 1), "{ip}");
         }
         let mut unique = ips.clone();

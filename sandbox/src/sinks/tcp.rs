@@ -1,17 +1,27 @@
-//! The generic TCP sink: accepts a connection on any sink port, reads the
-//! first bytes the client sends before it expects an answer, and records
-//! them as a [`TcpRecord`], with what the HTTP and TLS parsers make of them.
+//! The generic TCP sink: accepts a connection on any sink port (the world
+//! port every rerouted connection reaches, or a fixed port on loopback),
+//! reads the first bytes the client sends before it expects an answer, and
+//! records them as a [`Received`], with what the HTTP and TLS parsers make
+//! of them.
 //!
-//! HTTP is answered with an empty `200 OK`; everything else is closed. The
-//! reading helpers ([`prepare`], [`fill`]) also serve DNS over TCP.
+//! HTTP is answered `200` with a plausible body ([`http_answer`]); TLS is
+//! terminated with the run's CA and the request inside answered the same
+//! way; DNS (port 53) goes to the DNS sink; everything else is recorded
+//! and closed. The reading helpers ([`prepare`], [`fill`]) also serve DNS
+//! over TCP.
 
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use super::http::{parse_http, HTTP_RESPONSE};
+use std::sync::Arc;
+
+use super::answer::http_answer;
+use super::http::{http_request_complete, parse_http, request_url};
+use super::mitm::{self, Accepted, RunCa};
+use super::received::{Received, MAX_KEPT};
 use super::tls::{tls_handshake, tls_sni};
-use super::{is_timeout, Shared, TcpRecord, POLL};
+use super::{is_timeout, Shared, POLL};
 
 /// A client that sends nothing for this long has said all it will say
 /// before it gets an answer.
@@ -26,8 +36,8 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 const DRAIN_LIMIT: Duration = Duration::from_millis(500);
 /// Bytes read from a TCP sink connection before it is classified.
 const MAX_FIRST_BYTES: usize = 4096;
-/// Bytes kept verbatim in a [`TcpRecord`].
-const MAX_RAW: usize = 256;
+/// Bytes of an HTTP request (head and body) read before it is answered.
+const MAX_REQUEST: usize = 64 * 1024;
 
 /// Listeners for one sink port and the port they got.
 ///
@@ -77,7 +87,7 @@ pub(super) enum Fill {
 /// The read comes before the checks so that bytes already waiting are
 /// collected even when the sinks are stopping.
 pub(super) fn fill(
-    stream: &mut TcpStream,
+    stream: &mut impl Read,
     buf: &mut Vec<u8>,
     cap: usize,
     shared: &Shared,
@@ -108,21 +118,148 @@ pub(super) fn fill(
     }
 }
 
-/// Serves one connection to a TCP sink.
+/// Serves one connection to a TCP sink: finds where it was going (the
+/// route of the address it reached), reads what the client sends before it
+/// expects an answer, terminates TLS when the run has a CA, answers HTTP
+/// (and HTTPS) plausibly, and records it all as one [`Received`].
 pub(super) fn serve_sink(mut stream: TcpStream, shared: &Shared, seq: u64) {
+    let (dest, pid) = destination(&stream, shared);
+    if dest.port() == 53 {
+        // DNS over TCP to any resolver: answered like the DNS sink.
+        return super::dns::serve_dns_tcp(stream, Some(dest), shared);
+    }
+    let mut record = Received {
+        transport: "tcp",
+        protocol: "raw",
+        dest,
+        pid,
+        host: shared.name_for(dest.ip()),
+        method: None,
+        url: None,
+        data: Vec::new(),
+        size: 0,
+    };
     let mut buf = Vec::new();
     if prepare(&stream).is_ok() {
         fill(&mut stream, &mut buf, MAX_FIRST_BYTES, shared, request_complete);
     }
-    let record = sink_record(&stream, &buf, shared);
-    let http = record.http_request.is_some();
-    shared.record_tcp(seq, record);
-    if http && stream.write_all(HTTP_RESPONSE).is_ok() {
-        let _ = stream.shutdown(Shutdown::Write);
-        drain(&mut stream, shared);
+    match (tls_handshake(&buf).is_some(), &shared.ca) {
+        (true, Some(ca)) => {
+            let ca = Arc::clone(ca);
+            serve_tls(stream, buf, &ca, shared, seq, record);
+        }
+        (true, None) => {
+            record.protocol = "tls";
+            record.host = record.host.or_else(|| tls_sni(&buf));
+            keep(&mut record, &buf);
+            shared.record_received(seq, record);
+        }
+        (false, _) => match parse_http(&buf) {
+            Some(_) => {
+                fill(&mut stream, &mut buf, MAX_REQUEST, shared, |b| http_request_complete(b, MAX_REQUEST));
+                let answer = describe_http(&mut record, "http", &buf);
+                shared.record_received(seq, record);
+                if stream.write_all(&answer).is_ok() {
+                    let _ = stream.shutdown(Shutdown::Write);
+                    drain(&mut stream, shared);
+                }
+            }
+            // Anything else: recorded, not answered (closed by the drop).
+            None => {
+                keep(&mut record, &buf);
+                shared.record_received(seq, record);
+            }
+        },
     }
-    // TLS and everything else: closed by the drop. A TLS client that gets
-    // no ServerHello fails like one behind a firewall that resets.
+}
+
+/// TLS terminated with the run's CA: the request inside, answered like
+/// plain HTTP. A client that does not trust the CA (it pins its own) ends
+/// the handshake; its server name is still recorded.
+fn serve_tls(stream: TcpStream, hello: Vec<u8>, ca: &RunCa, shared: &Shared, seq: u64, mut record: Received) {
+    let sni = tls_sni(&hello);
+    let deadline = Instant::now() + READ_DEADLINE;
+    match mitm::accept(stream, hello.clone(), ca, record.dest.ip(), deadline, &|| shared.stopping()) {
+        Accepted::Tls(mut tls) => {
+            record.host = record.host.or_else(|| tls.sni()).or(sni);
+            let mut buf = Vec::new();
+            fill(&mut tls, &mut buf, MAX_REQUEST, shared, |b| {
+                if parse_http(b).is_some() {
+                    http_request_complete(b, MAX_REQUEST)
+                } else {
+                    request_complete(b)
+                }
+            });
+            if parse_http(&buf).is_some() {
+                let answer = describe_http(&mut record, "https", &buf);
+                shared.record_received(seq, record);
+                if tls.write_all(&answer).is_ok() {
+                    let _ = tls.flush();
+                    tls.finish();
+                }
+            } else {
+                record.protocol = "tls";
+                keep(&mut record, &buf);
+                shared.record_received(seq, record);
+            }
+        }
+        Accepted::Failed { sni: failed_sni, error } => {
+            tracing::debug!(%error, "TLS handshake with the sink failed");
+            record.protocol = "tls";
+            record.host = record.host.or(failed_sni).or(sni);
+            keep(&mut record, &hello);
+            shared.record_received(seq, record);
+        }
+    }
+}
+
+/// Fills in an HTTP request's method, URL and bytes; returns the answer.
+fn describe_http(record: &mut Received, scheme: &'static str, buf: &[u8]) -> Vec<u8> {
+    record.protocol = scheme;
+    keep(record, buf);
+    let Some(req) = parse_http(buf) else { return Vec::new() };
+    let fallback = record.host.clone().unwrap_or_else(|| match record.dest.ip() {
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    });
+    record.url = Some(request_url(scheme, &req, &fallback, record.dest.port()));
+    record.host = record.host.take().or_else(|| req.host.clone());
+    record.method = Some(req.method.clone());
+    http_answer(&req.method, &req.target)
+}
+
+fn keep(record: &mut Received, buf: &[u8]) {
+    record.data = buf[..buf.len().min(MAX_KEPT)].to_vec();
+    record.size = buf.len() as u64;
+}
+
+/// Where a connection was going and who made it: its route when the tracer
+/// rerouted it, else the address it reached (a sink port on loopback).
+fn destination(stream: &TcpStream, shared: &Shared) -> (SocketAddr, Option<i32>) {
+    let local = stream.local_addr().ok();
+    let route = local.and_then(|a| shared.route(a.ip()));
+    match (route, local) {
+        (Some(r), _) => (r.dest, Some(r.pid)),
+        // A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d.
+        (None, Some(a)) => (SocketAddr::new(a.ip().to_canonical(), a.port()), None),
+        (None, None) => (SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), None),
+    }
+}
+
+/// The record of a connection that was closed unread (too many at once).
+pub(super) fn unread(stream: &TcpStream, shared: &Shared) -> Received {
+    let (dest, pid) = destination(stream, shared);
+    Received {
+        transport: "tcp",
+        protocol: "raw",
+        dest,
+        pid,
+        host: shared.name_for(dest.ip()),
+        method: None,
+        url: None,
+        data: Vec::new(),
+        size: 0,
+    }
 }
 
 /// Reads and discards until the client closes, briefly. Closing a socket
@@ -153,45 +290,6 @@ pub(super) fn request_complete(buf: &[u8]) -> bool {
     parse_http(buf).is_some() && (find(buf, b"\r\n\r\n").is_some() || find(buf, b"\n\n").is_some())
 }
 
-pub(super) fn sink_record(stream: &TcpStream, buf: &[u8], shared: &Shared) -> TcpRecord {
-    let local = stream.local_addr().ok();
-    // A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d.
-    let local_ip = local.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip().to_canonical());
-    let http = parse_http(buf);
-    TcpRecord {
-        port: local.map_or(0, |a| a.port()),
-        local_ip,
-        host: shared.name_for(local_ip),
-        http_request: http.as_ref().map(|h| h.request_line.clone()),
-        http_host: http.and_then(|h| h.host),
-        tls_sni: tls_sni(buf),
-        first_bytes: buf[..buf.len().min(MAX_RAW)].to_vec(),
-    }
-}
-
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::sinkhole::sinkhole;
-    use super::*;
-
-    #[test]
-    fn tcp_record_serializes_bytes_as_string() {
-        let record = TcpRecord {
-            port: 443,
-            local_ip: IpAddr::V4(sinkhole("x")),
-            host: Some("x".into()),
-            http_request: None,
-            http_host: None,
-            tls_sni: None,
-            first_bytes: b"GET \xff".to_vec(),
-        };
-        let json = serde_json::to_value(&record).unwrap();
-        assert_eq!(json["first_bytes"], "GET \u{fffd}");
-        let back: TcpRecord = serde_json::from_value(json).unwrap();
-        assert_eq!(back.first_bytes, "GET \u{fffd}".as_bytes());
-    }
 }

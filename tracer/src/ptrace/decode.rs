@@ -348,6 +348,7 @@ pub fn set_result(kind: &mut EventKind, res: SysResult) {
         | EventKind::Kill { result, .. }
         | EventKind::Other { result, .. } => *result = res,
         EventKind::Denied { .. }
+        | EventKind::Request { .. }
         | EventKind::Spawn { .. }
         | EventKind::Exit { .. }
         | EventKind::Superseded { .. }

@@ -6,9 +6,9 @@
 //! process_vm_readv is refused altogether, PTRACE_PEEKDATA reads word by
 //! word. A read that fails yields what was read, never a lost event.
 
-use std::io::IoSliceMut;
+use std::io::{IoSlice, IoSliceMut};
 
-use nix::sys::uio::{process_vm_readv, RemoteIoVec};
+use nix::sys::uio::{process_vm_readv, process_vm_writev, RemoteIoVec};
 use nix::unistd::Pid;
 
 use super::sys;
@@ -154,4 +154,11 @@ pub fn string_array(pid: i32, addr: u64) -> (Vec<Vec<u8>>, bool) {
 pub fn u64_at(pid: i32, addr: u64) -> Option<u64> {
     let raw = read(pid, addr, 8);
     <[u8; 8]>::try_from(raw.as_slice()).ok().map(u64::from_ne_bytes)
+}
+
+/// Writes `bytes` at `addr` in the tracee, all or nothing as far as the
+/// caller is concerned: false when any of it could not be written.
+pub fn write(pid: i32, addr: u64, bytes: &[u8]) -> bool {
+    let remote = [RemoteIoVec { base: addr as usize, len: bytes.len() }];
+    matches!(process_vm_writev(Pid::from_raw(pid), &[IoSlice::new(bytes)], &remote), Ok(n) if n == bytes.len())
 }

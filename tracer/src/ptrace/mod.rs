@@ -17,10 +17,12 @@
 pub mod decode;
 pub mod hook;
 pub mod mem;
+pub mod redirect;
 pub mod seccomp;
 pub mod session;
 mod sys;
 pub mod syscalls;
 
 pub use hook::ChildHook;
+pub use redirect::Redirect;
 pub use session::{trace, Options, Outcome, TraceError};

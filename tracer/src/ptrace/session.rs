@@ -34,10 +34,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use event::{Event, EventKind, Origin, SysResult};
 
+use super::redirect::{self, Restore};
 use super::decode::{entry, finish, set_result, sys_result, Ctx, FdPaths};
 use super::seccomp::{self, Policy, Refusal, DATA_DENY, DATA_EXIT, DATA_FOREIGN};
 use super::sys::{self as raw, OP_EXIT, OP_SECCOMP};
 use super::syscalls;
+use crate::interest::Interest;
 
 const PTRACE_EVENT_STOP: i32 = 128;
 
@@ -66,6 +68,9 @@ pub struct Options {
     pub sandbox: Option<std::sync::Arc<dyn super::ChildHook>>,
     /// The PATH to find the command on (default: pkgtrace's own).
     pub path: Option<String>,
+    /// Route the run's internet traffic somewhere else (the sandbox's
+    /// sinks; see [`super::redirect`]).
+    pub redirect: Option<std::sync::Arc<dyn super::Redirect>>,
     /// `cgroup.procs` files of the run's cgroups (one per hierarchy): the
     /// run's first process joins them before anything runs, so everything
     /// the run starts is in them. The first one is also searched, before
@@ -160,6 +165,8 @@ struct Task {
     thread: bool,
     /// The process whose fd table this task uses (itself, or its leader).
     owner: i32,
+    /// The call stopped at entry was rerouted: what to put back at exit.
+    restore: Option<Restore>,
 }
 
 /// Finds `cmd` on PATH the way execvp would.
@@ -459,6 +466,7 @@ fn follow(
         seq: 0,
         outcome: Outcome::default(),
         emit,
+        redirect: opts.redirect.clone(),
     };
     looper.tasks.insert(child, Task { started: true, owner: child, ..Task::default() });
     let result = looper.run(&shared, opts.linger);
@@ -525,6 +533,7 @@ struct Loop<'e, F: FnMut(Vec<Event>)> {
     seq: u64,
     outcome: Outcome,
     emit: &'e mut F,
+    redirect: Option<Arc<dyn super::Redirect>>,
 }
 
 /// `/proc/<n>` at the start of a path, with `n` mapped: the same path with
@@ -668,8 +677,18 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             self.first_exec = Some(Instant::now());
         }
         let Some(kind) = entry(sys, cx, &mut self.fd_paths, info.args) else { return raw::cont(pid, 0) };
-        if data & DATA_EXIT != 0 {
-            self.tasks.entry(pid).or_default().pending = Some((kind, info.args));
+        // The event above has the destination the task asked for; the call
+        // goes where the redirect says.
+        let restore = match (&self.redirect, sys.interest) {
+            (Some(r), Interest::Connect | Interest::Send) => {
+                redirect::reroute(pid, sys.name, info.args, info.stack_pointer, r.as_ref())
+            }
+            _ => None,
+        };
+        if data & DATA_EXIT != 0 || restore.is_some() {
+            let task = self.tasks.entry(pid).or_default();
+            task.pending = Some((kind, info.args));
+            task.restore = restore;
             raw::syscall(pid, 0)
         } else {
             self.push(pid, kind);
@@ -678,11 +697,24 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
     }
 
     fn exit_stop(&mut self, pid: i32) -> std::io::Result<()> {
-        let pending = self.tasks.get_mut(&pid).and_then(|t| t.pending.take());
+        let (pending, restore) =
+            self.tasks.get_mut(&pid).map(|t| (t.pending.take(), t.restore.take())).unwrap_or_default();
+        if let Some(restore) = restore {
+            redirect::restore(pid, &restore);
+        }
         if let (Some((mut kind, args)), Ok(info)) = (pending, raw::syscall_info(pid)) {
             if info.op == OP_EXIT {
                 let cx = self.ctx(pid);
                 finish(&mut kind, cx, &mut self.fd_paths, args, sys_result(info.rval, info.is_error));
+                // A datagram from a sink reads as coming from where the
+                // task sent its own.
+                if let (Some(r), EventKind::Recv { syscall, addr, result, .. }) = (&self.redirect, &mut kind) {
+                    if result.success() {
+                        if let Some(original) = redirect::unroute_source(pid, syscall, args, r.as_ref()) {
+                            *addr = Some(redirect::sock_addr(original));
+                        }
+                    }
+                }
             }
             self.push(pid, kind);
         }

@@ -28,6 +28,8 @@ pub struct SyscallInfo {
     pub rval: i64,
     pub is_error: bool,
     pub ret_data: u32,
+    /// The task's user stack pointer at the stop.
+    pub stack_pointer: u64,
 }
 
 #[repr(C)]
@@ -58,7 +60,8 @@ pub fn syscall_info(pid: i32) -> io::Result<SyscallInfo> {
         return Err(io::Error::last_os_error());
     }
     let w = raw.union_words;
-    let mut info = SyscallInfo { op: raw.op, arch: raw.arch, ..SyscallInfo::default() };
+    let mut info =
+        SyscallInfo { op: raw.op, arch: raw.arch, stack_pointer: raw.stack_pointer, ..SyscallInfo::default() };
     match raw.op {
         OP_ENTRY | OP_SECCOMP => {
             info.nr = w[0];
@@ -424,6 +427,28 @@ pub fn skip_syscall(pid: i32, errno: i32) -> io::Result<()> {
     regs.rax = (-(errno as i64)) as u64;
     // SAFETY: SETREGS reads one user_regs_struct from `regs`.
     if unsafe { libc::ptrace(libc::PTRACE_SETREGS, pid, std::ptr::null_mut::<libc::c_void>(), &regs) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The stopped tracee's registers.
+#[cfg(target_arch = "x86_64")]
+pub fn get_regs(pid: i32) -> io::Result<libc::user_regs_struct> {
+    // SAFETY: user_regs_struct is plain data; zero is valid.
+    let mut regs: libc::user_regs_struct = unsafe { std::mem::zeroed() };
+    // SAFETY: GETREGS writes one user_regs_struct into `regs`.
+    if unsafe { libc::ptrace(libc::PTRACE_GETREGS, pid, std::ptr::null_mut::<libc::c_void>(), &mut regs) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(regs)
+}
+
+/// Sets the stopped tracee's registers.
+#[cfg(target_arch = "x86_64")]
+pub fn set_regs(pid: i32, regs: &libc::user_regs_struct) -> io::Result<()> {
+    // SAFETY: SETREGS reads one user_regs_struct from `regs`.
+    if unsafe { libc::ptrace(libc::PTRACE_SETREGS, pid, std::ptr::null_mut::<libc::c_void>(), regs) } < 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(())
