@@ -12,7 +12,7 @@ use report::Severity;
 /// The fact kinds a rule may name in `event`.
 pub const FACT_KINDS: &[&str] = &[
     "open", "probe", "exec", "unlink", "rename", "mkdir", "chmod", "link", "connect", "bind", "listen", "send", "dns",
-    "dup", "ptrace", "kill", "denied", "other",
+    "dup", "ptrace", "kill", "denied", "other", "request",
 ];
 
 #[derive(Debug, Deserialize)]

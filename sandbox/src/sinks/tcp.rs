@@ -223,9 +223,20 @@ fn describe_http(record: &mut Received, scheme: &'static str, buf: &[u8]) -> Vec
         ip => ip.to_string(),
     });
     record.url = Some(request_url(scheme, &req, &fallback, record.dest.port()));
-    record.host = record.host.take().or_else(|| req.host.clone());
+    record.host = record.host.take().or_else(|| req.host.as_deref().map(host_without_port));
     record.method = Some(req.method.clone());
     http_answer(&req.method, &req.target)
+}
+
+/// `example.com:8080` → `example.com`, `[2001:db8::1]:80` → `2001:db8::1`.
+fn host_without_port(host: &str) -> String {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest).to_string();
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => name.to_string(),
+        _ => host.to_string(),
+    }
 }
 
 fn keep(record: &mut Received, buf: &[u8]) {
