@@ -31,20 +31,26 @@ enum Kind {
     Html,
 }
 
-const SHELL: &str = "#!/bin/sh\n# Stand-in served by the sandbox's network sink in place of the file requested.\nexit 0\n";
-const PYTHON: &str = "# Stand-in served by the sandbox's network sink in place of the file requested.\nimport sys\n\nsys.exit(0)\n";
+const SHELL: &str =
+    "#!/bin/sh\n# Stand-in served by the sandbox's network sink in place of the file requested.\nexit 0\n";
+const PYTHON: &str =
+    "# Stand-in served by the sandbox's network sink in place of the file requested.\nimport sys\n\nsys.exit(0)\n";
 /// Valid as a CommonJS script and as an ES module.
-const JAVASCRIPT: &str = "// Stand-in served by the sandbox's network sink in place of the file requested.\n\"use strict\";\n";
+const JAVASCRIPT: &str =
+    "// Stand-in served by the sandbox's network sink in place of the file requested.\n\"use strict\";\n";
 const TEXT: &str = "OK\n";
-const POWERSHELL: &str = "# Stand-in served by the sandbox's network sink in place of the file requested.\r\nexit 0\r\n";
-const BATCH: &str = "@echo off\r\nrem Stand-in served by the sandbox's network sink in place of the file requested.\r\nexit /b 0\r\n";
+const POWERSHELL: &str =
+    "# Stand-in served by the sandbox's network sink in place of the file requested.\r\nexit 0\r\n";
+const BATCH: &str =
+    "@echo off\r\nrem Stand-in served by the sandbox's network sink in place of the file requested.\r\nexit /b 0\r\n";
 const HTML: &str = "<!DOCTYPE html>\n<html>\n<head><title>Welcome</title></head>\n<body>\n<h1>Welcome</h1>\n<p>It works.</p>\n</body>\n</html>\n";
 /// A tar archive ends with two 512-byte zero blocks; an empty one is
 /// nothing else.
 const TAR_END: [u8; 1024] = [0; 1024];
-/// An empty ZIP is its end-of-central-directory record alone: the
-/// signature and eighteen zero bytes (no disk, no entries, no comment).
-const EMPTY_ZIP: [u8; 22] = [0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+/// The one file in the ZIP stand-in. An empty ZIP (its 22-byte end
+/// record alone) is valid, but Info-ZIP's `unzip` exits 1 on it ("zipfile
+/// is empty"), which would stop `unzip x.zip && ...`.
+const ZIP_ENTRY: (&str, &str) = ("README.txt", TEXT);
 
 /// The full HTTP/1.1 response to a request: always `200 OK`, `Connection:
 /// close`, the body's length and type, and the body unless `method` is
@@ -136,7 +142,7 @@ fn body(kind: Kind) -> Vec<u8> {
         Kind::Json => b"{}".to_vec(),
         Kind::TarGz => gzip_stored(&TAR_END),
         Kind::Tar => TAR_END.to_vec(),
-        Kind::Zip => EMPTY_ZIP.to_vec(),
+        Kind::Zip => zip_stored(ZIP_ENTRY.0, ZIP_ENTRY.1.as_bytes()),
         Kind::Gzip => gzip_stored(&[]),
         Kind::Text => TEXT.into(),
         Kind::PowerShell => POWERSHELL.into(),
@@ -159,6 +165,49 @@ fn gzip_stored(data: &[u8]) -> Vec<u8> {
     out.extend_from_slice(data);
     out.extend_from_slice(&crc32(data).to_le_bytes());
     out.extend_from_slice(&u32::from(len).to_le_bytes());
+    out
+}
+
+/// A ZIP archive (APPNOTE 4.3) of one file, stored: local header, data,
+/// central directory, end record. `name` and `data` are constants of a few
+/// bytes.
+fn zip_stored(name: &str, data: &[u8]) -> Vec<u8> {
+    let name_len = u16::try_from(name.len()).expect("a short name");
+    let size = u32::try_from(data.len()).expect("a small file");
+    let crc = crc32(data);
+    // Version 1.0, no flags, stored, 1980-01-01 00:00 (DOS time 0, date
+    // 0x21), CRC, sizes, name length, no extra field.
+    let common = |out: &mut Vec<u8>| {
+        for half in [10u16, 0, 0, 0, 0x21] {
+            out.extend_from_slice(&half.to_le_bytes());
+        }
+        for word in [crc, size, size] {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
+        out.extend_from_slice(&name_len.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+    };
+    let mut out = b"PK\x03\x04".to_vec();
+    common(&mut out);
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(data);
+    let directory_start = u32::try_from(out.len()).expect("a small archive");
+    // Made by version 1.0 on MS-DOS, then as in the local header, then no
+    // comment, disk 0, no attributes, and where the local header is.
+    out.extend_from_slice(b"PK\x01\x02\x0a\x00");
+    common(&mut out);
+    out.extend_from_slice(&[0; 2 + 2 + 2 + 4]);
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(name.as_bytes());
+    let directory_len = u32::try_from(out.len()).expect("a small archive") - directory_start;
+    // End record: disk 0, directory on disk 0, one entry here and in all.
+    out.extend_from_slice(b"PK\x05\x06");
+    for half in [0u16, 0, 1, 1] {
+        out.extend_from_slice(&half.to_le_bytes());
+    }
+    out.extend_from_slice(&directory_len.to_le_bytes());
+    out.extend_from_slice(&directory_start.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
     out
 }
 
@@ -287,8 +336,9 @@ mod tests {
         let head = http_answer("HEAD", "/pkg.zip");
         let (_, headers, body) = split(&head);
         assert!(body.is_empty());
-        assert_eq!(header(&headers, "content-length"), "22");
-        assert_eq!(head.len(), get.len() - 22);
+        let length: usize = header(&headers, "content-length").parse().unwrap();
+        assert!(length > 22);
+        assert_eq!(head.len(), get.len() - length);
         let connect = http_answer("CONNECT", "evil.example:443");
         assert!(connect.starts_with(b"HTTP/1.1 200 Connection established\r\n"));
         assert!(!String::from_utf8(connect).unwrap().to_ascii_lowercase().contains("content-length"));
@@ -317,8 +367,15 @@ mod tests {
 
         let (zip, kind) = get("/x.zip");
         assert_eq!(kind, "application/zip");
-        assert_eq!(zip.len(), 22);
-        assert_eq!(&zip[..4], b"PK\x05\x06");
+        assert_eq!(&zip[..4], b"PK\x03\x04");
+        assert_eq!(&zip[30..40], b"README.txt");
+        assert_eq!(&zip[40..43], b"OK\n");
+        assert_eq!(&zip[43..47], b"PK\x01\x02");
+        let end = &zip[zip.len() - 22..];
+        assert_eq!(&end[..4], b"PK\x05\x06");
+        assert_eq!(&end[8..12], [1, 0, 1, 0], "one entry");
+        assert_eq!(u32::from_le_bytes(end[16..20].try_into().unwrap()), 43, "directory after the one file");
+        assert_eq!(usize::try_from(u32::from_le_bytes(end[12..16].try_into().unwrap())).unwrap(), zip.len() - 22 - 43);
 
         let (tgz, kind) = get("/x.tgz");
         assert_eq!(kind, "application/gzip");
@@ -362,7 +419,8 @@ mod tests {
             d = sys.argv[1]\n\
             assert tarfile.open(d + '/a.tar.gz').getmembers() == []\n\
             assert tarfile.open(d + '/a.tar').getmembers() == []\n\
-            assert zipfile.ZipFile(d + '/a.zip').namelist() == []\n\
+            z = zipfile.ZipFile(d + '/a.zip')\n\
+            assert z.testzip() is None and z.read('README.txt') == b'OK\\n', z.namelist()\n\
             assert gzip.open(d + '/a.gz').read() == b''\n\
             compile(open(d + '/a.py').read(), 'a.py', 'exec')\n\
             print('ok')\n";
@@ -371,6 +429,12 @@ mod tests {
         assert_eq!(run(Command::new("tar").arg("-tzf").arg(d.join("a.tar.gz"))), "", "no members");
         assert_eq!(run(Command::new("tar").arg("-tf").arg(d.join("a.tar"))), "");
         assert_eq!(run(Command::new("gzip").arg("-t").arg(d.join("a.gz"))), "");
+        // Not installed everywhere (CI installs no unzip); Python's check
+        // above covers the format.
+        if Command::new("unzip").arg("-v").output().is_ok() {
+            let listing = run(Command::new("unzip").arg("-l").arg(d.join("a.zip")));
+            assert!(listing.contains("README.txt"), "{listing}");
+        }
         // `sh f` and `chmod +x f && ./f` both succeed.
         run(Command::new("sh").arg(d.join("install.sh")));
         run(Command::new("sh").arg("-c").arg("chmod +x \"$1\" && \"$1\"").arg("sh").arg(d.join("payload")));

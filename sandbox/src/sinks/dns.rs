@@ -266,8 +266,8 @@ mod tests {
             transport: "udp".into(),
             server: None,
         };
-        assert_eq!(log.dns, [record("A", Some(expected)), record("AAAA", None)]);
-        assert!(log.tcp.is_empty());
+        assert_eq!(log.log.dns, [record("A", Some(expected)), record("AAAA", None)]);
+        assert!(log.received.is_empty());
     }
 
     #[test]
@@ -291,9 +291,10 @@ mod tests {
         drop(stream);
 
         let log = stop_checked(sinks);
-        let got: Vec<_> = log.dns.iter().map(|r| (r.name.as_str(), r.qtype.as_str(), r.transport.as_str())).collect();
+        let got: Vec<_> =
+            log.log.dns.iter().map(|r| (r.name.as_str(), r.qtype.as_str(), r.transport.as_str())).collect();
         assert_eq!(got, [("a.example", "A", "tcp"), ("b.example", "TXT", "tcp")]);
-        assert_eq!(log.dns[0].answer, Some(sinkhole("a.example")));
+        assert_eq!(log.log.dns[0].answer, Some(sinkhole("a.example")));
     }
 
     #[test]

@@ -1,12 +1,8 @@
 //! HTTP/1 as the sinks see it: the request line, headers and body framing
 //! of the bytes a client sent, whether the whole request has arrived, and
-//! the URL it was for. Also the empty `200 OK` of the generic TCP sink.
+//! the URL it was for. What the sinks answer is `answer`'s business.
 
 use super::printable;
-
-/// The answer of the generic TCP sink to every HTTP request: success, so
-/// the client goes on and shows what it does next, and nothing to act on.
-pub(super) const HTTP_RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
 /// Header lines kept in [`HttpRequest::headers`]; a flood of headers must
 /// not become a flood of report strings.
@@ -19,9 +15,6 @@ fn trim_cr(line: &[u8]) -> &[u8] {
 /// What an HTTP/1 request has told so far. Every string is taken from the
 /// client through [`printable`].
 pub(super) struct HttpRequest {
-    /// The request line without its line end (cut when it has not arrived
-    /// whole).
-    pub(super) request_line: String,
     pub(super) method: String,
     /// The request target as sent: `/path?query` (origin form),
     /// `http://host/path` (absolute form), `host:port` (CONNECT) or `*`.
@@ -62,7 +55,6 @@ pub(super) fn parse_http(buf: &[u8]) -> Option<HttpRequest> {
     }
     let after_method = line.get(method_len + 1..).unwrap_or_default();
     let mut request = HttpRequest {
-        request_line: printable(line),
         method: printable(method),
         target: String::new(),
         host: None,
@@ -100,7 +92,8 @@ fn read_headers(buf: &[u8], start: usize, request: &mut HttpRequest) {
             return;
         }
         let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
-        let (name, value) = (line.get(..colon).unwrap_or_default(), line.get(colon + 1..).unwrap_or_default().trim_ascii());
+        let (name, value) =
+            (line.get(..colon).unwrap_or_default(), line.get(colon + 1..).unwrap_or_default().trim_ascii());
         if name.eq_ignore_ascii_case(b"host") && request.host.is_none() {
             request.host = Some(printable(value).to_ascii_lowercase());
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
@@ -215,57 +208,8 @@ pub(super) fn request_url(scheme: &str, req: &HttpRequest, fallback_host: &str, 
 
 #[cfg(test)]
 mod tests {
-    use std::io::{Read, Write};
-    use std::net::IpAddr;
-
-    use super::super::sinkhole::sinkhole;
-    use super::super::testutil::{connect, localhost, query, start, stop_checked, udp_exchange};
-    use super::super::TcpRecord;
     use super::*;
     use event::testutil::Rng;
-
-    #[test]
-    fn http_request_is_recorded_and_answered() {
-        let sinks = start();
-        let port = sinks.tcp_local_ports()[0];
-        let request = b"GET /x HTTP/1.1\r\nHost: evil.example\r\n\r\n";
-
-        // First straight to 127.0.0.1, then to the sinkhole address of a
-        // name the DNS sink handed out.
-        let mut stream = connect(localhost(), port);
-        stream.write_all(request).unwrap();
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).unwrap();
-        assert!(response.starts_with(b"HTTP/1.1 200 OK\r\n"), "{}", String::from_utf8_lossy(&response));
-        assert!(response.ends_with(b"\r\n\r\n"), "empty body");
-
-        udp_exchange(sinks.dns_local_addr(), &query(3, "evil.example", 1));
-        let ip = IpAddr::V4(sinkhole("evil.example"));
-        let mut stream = connect(ip, port);
-        stream.write_all(b"POST /upload HTTP/1.0\nhost: Evil.Example:8080\n\nbody").unwrap();
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).unwrap();
-        assert!(response.starts_with(b"HTTP/1.1 200 OK\r\n"));
-
-        let log = stop_checked(sinks);
-        assert_eq!(log.tcp.len(), 2, "{:?}", log.tcp);
-        assert_eq!(
-            log.tcp[0],
-            TcpRecord {
-                port,
-                local_ip: localhost(),
-                host: None,
-                http_request: Some("GET /x HTTP/1.1".into()),
-                http_host: Some("evil.example".into()),
-                tls_sni: None,
-                first_bytes: request.to_vec(),
-            }
-        );
-        let second = &log.tcp[1];
-        assert_eq!((second.local_ip, second.host.as_deref()), (ip, Some("evil.example")));
-        assert_eq!(second.http_request.as_deref(), Some("POST /upload HTTP/1.0"));
-        assert_eq!(second.http_host.as_deref(), Some("evil.example:8080"));
-    }
 
     fn parsed(buf: &[u8]) -> HttpRequest {
         parse_http(buf).expect("an HTTP request")
@@ -276,7 +220,6 @@ mod tests {
         let buf = b"POST /collect?id=1 HTTP/1.1\r\nHost: Evil.Example\r\nContent-Type: application/json\r\nX-Odd:\tv\x01\r\nno colon here\r\n\r\n{\"a\":1}";
         let req = parsed(buf);
         assert_eq!((req.method.as_str(), req.target.as_str()), ("POST", "/collect?id=1"));
-        assert_eq!(req.request_line, "POST /collect?id=1 HTTP/1.1");
         assert_eq!(req.host.as_deref(), Some("evil.example"));
         let headers: Vec<(&str, &str)> = req.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         assert_eq!(
@@ -360,7 +303,10 @@ mod tests {
     #[test]
     fn absolute_urls() {
         let url = |scheme, buf: &[u8], fallback, port| request_url(scheme, &parsed(buf), fallback, port);
-        assert_eq!(url("http", b"GET /x?y=1 HTTP/1.1\r\nHost: Evil.Example\r\n\r\n", "127.0.0.1", 80), "http://evil.example/x?y=1");
+        assert_eq!(
+            url("http", b"GET /x?y=1 HTTP/1.1\r\nHost: Evil.Example\r\n\r\n", "127.0.0.1", 80),
+            "http://evil.example/x?y=1"
+        );
         assert_eq!(
             url("https", b"GET /x HTTP/1.1\r\nHost: evil.example:8443\r\n\r\n", "127.0.0.1", 8443),
             "https://evil.example:8443/x",

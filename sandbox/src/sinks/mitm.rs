@@ -29,7 +29,7 @@ use rcgen::{
     KeyPair, KeyUsagePurpose, SanType, SerialNumber,
 };
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::{Acceptor, ServerConfig, ServerConnection};
 use rustls::sign::{CertifiedKey, SigningKey, SingleCertAndKey};
 
@@ -65,7 +65,6 @@ enum LeafName {
 pub struct RunCa {
     provider: Arc<CryptoProvider>,
     issuer: Issuer<'static, KeyPair>,
-    cert_der: CertificateDer<'static>,
     cert_pem: String,
     subject: String,
     /// One key for every leaf of the run: generating a key per name would
@@ -99,7 +98,8 @@ impl RunCa {
         let mut params = CertificateParams::default();
         params.distinguished_name = subject;
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         params.serial_number = Some(serial(&provider)?);
         let now = SystemTime::now();
         params.not_before = (now - DAY).into();
@@ -111,7 +111,6 @@ impl RunCa {
         let leaf_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
         let leaf_signer = provider.key_provider.load_private_key(leaf_der).context("failed to load the leaf key")?;
         Ok(RunCa {
-            cert_der: cert.der().clone(),
             cert_pem: cert.pem(),
             issuer: Issuer::new(params, key),
             provider,
@@ -230,7 +229,8 @@ impl Write for Transport {
 /// client's close, with or without `close_notify`, as `Ok(0)`. Dropping it
 /// sends `close_notify` (see [`TlsStream::finish`]).
 pub(super) struct TlsStream {
-    conn: ServerConnection,
+    /// Boxed: a connection is over a kilobyte, and [`Accepted`] moves it.
+    conn: Box<ServerConnection>,
     io: Transport,
     sni: Option<String>,
     finished: bool,
@@ -240,11 +240,6 @@ impl TlsStream {
     /// The server name the client asked for (lower-cased).
     pub(super) fn sni(&self) -> Option<String> {
         self.sni.clone()
-    }
-
-    /// The socket underneath, for its addresses and timeouts.
-    pub(super) fn socket(&self) -> &TcpStream {
-        &self.io.sock
     }
 
     /// Sends `close_notify`, best effort: the client may be gone. Once;
@@ -332,14 +327,19 @@ pub(super) enum Accepted {
     /// No TLS session: the handshake failed (the client does not trust the
     /// run CA, spoke something else, went silent or away). `sni` is the
     /// name its ClientHello asked for, if it got that far.
-    Failed { sni: Option<String>, error: String },
+    Failed {
+        sni: Option<String>,
+        error: String,
+    },
 }
 
 impl fmt::Debug for Accepted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Accepted::Tls(stream) => f.debug_struct("Tls").field("sni", &stream.sni).finish_non_exhaustive(),
-            Accepted::Failed { sni, error } => f.debug_struct("Failed").field("sni", sni).field("error", error).finish(),
+            Accepted::Failed { sni, error } => {
+                f.debug_struct("Failed").field("sni", sni).field("error", error).finish()
+            }
         }
     }
 }
@@ -404,7 +404,7 @@ pub(super) fn accept(
         }
     };
     match handshake(&mut conn, &mut io, &expired) {
-        Ok(()) => Accepted::Tls(TlsStream { conn, io, sni, finished: false }),
+        Ok(()) => Accepted::Tls(TlsStream { conn: Box::new(conn), io, sni, finished: false }),
         Err(error) => Accepted::Failed { sni, error },
     }
 }
@@ -446,7 +446,8 @@ mod tests {
     use std::process::Command;
     use std::thread::{self, JoinHandle};
 
-    use rustls::pki_types::ServerName;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
     use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
     use super::super::answer::http_answer;
@@ -463,8 +464,15 @@ mod tests {
     #[derive(Debug)]
     enum Seen {
         /// The SNI, the ALPN protocol and the plaintext request.
-        Request { sni: Option<String>, alpn: Option<Vec<u8>>, request: Vec<u8> },
-        Failed { sni: Option<String>, error: String },
+        Request {
+            sni: Option<String>,
+            alpn: Option<Vec<u8>>,
+            request: Vec<u8>,
+        },
+        Failed {
+            sni: Option<String>,
+            error: String,
+        },
     }
 
     /// Serves one connection on 127.0.0.1 as the TCP sink will: reads the
@@ -514,9 +522,14 @@ mod tests {
         (port, server)
     }
 
-    fn client_config(trusted: &RunCa, alpn: &[&[u8]], versions: &[&'static rustls::SupportedProtocolVersion]) -> Arc<ClientConfig> {
+    fn client_config(
+        trusted: &RunCa,
+        alpn: &[&[u8]],
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> Arc<ClientConfig> {
         let mut roots = RootCertStore::empty();
-        roots.add(trusted.cert_der.clone()).unwrap();
+        // Through the PEM, as the sandbox hands the CA on.
+        roots.add(CertificateDer::from_pem_slice(trusted.cert_pem().as_bytes()).unwrap()).unwrap();
         let mut config = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_protocol_versions(versions)
             .unwrap()
@@ -559,7 +572,7 @@ mod tests {
         assert_eq!(client.conn.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_3));
         assert_eq!(client.conn.alpn_protocol(), Some(HTTP1), "h2 is not offered back");
         assert!(response.starts_with(b"HTTP/1.1 200 OK\r\n"), "{}", String::from_utf8_lossy(&response));
-        assert!(response.ends_with(b"</html>\n"));
+        assert!(response.ends_with(b"exit 0\n"), "a path without an extension gets the shell script");
         match server.join().unwrap() {
             Seen::Request { sni, alpn, request } => {
                 assert_eq!(sni.as_deref(), Some("evil.example"));
@@ -580,7 +593,9 @@ mod tests {
         let response = exchange(&mut client, b"GET /i.sh HTTP/1.1\r\nHost: evil.example\r\n\r\n").unwrap();
         assert_eq!(client.conn.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_2));
         assert_eq!(client.conn.alpn_protocol(), None, "no ALPN answer instead of a fatal alert");
-        assert!(response.ends_with(b"#!/bin/sh\n# Stand-in served by the sandbox's network sink in place of the file requested.\nexit 0\n"));
+        assert!(response.ends_with(
+            b"#!/bin/sh\n# Stand-in served by the sandbox's network sink in place of the file requested.\nexit 0\n"
+        ));
         assert!(matches!(server.join().unwrap(), Seen::Request { request, .. } if request.starts_with(b"GET /i.sh ")));
     }
 
@@ -633,30 +648,45 @@ mod tests {
         let outcome = accept(sock, Vec::new(), &ca, addr.ip(), started + Duration::from_millis(500), &|| false);
         let elapsed = started.elapsed();
         assert!(elapsed >= Duration::from_millis(500) && elapsed < Duration::from_millis(1500), "{elapsed:?}");
-        assert!(matches!(&outcome, Accepted::Failed { sni: None, error } if error.contains("timed out")), "{outcome:?}");
+        assert!(
+            matches!(&outcome, Accepted::Failed { sni: None, error } if error.contains("timed out")),
+            "{outcome:?}"
+        );
 
         // The stop flag ends the wait long before the deadline.
         let started = Instant::now();
-        let outcome = accept(
-            connected(&listener),
-            Vec::new(),
-            &ca,
-            addr.ip(),
-            started + Duration::from_secs(30),
-            &|| started.elapsed() > Duration::from_millis(200),
-        );
+        let outcome =
+            accept(connected(&listener), Vec::new(), &ca, addr.ip(), started + Duration::from_secs(30), &|| {
+                started.elapsed() > Duration::from_millis(200)
+            });
         assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
         assert!(matches!(outcome, Accepted::Failed { .. }));
 
         // Half a ClientHello, then silence: the name is in the half.
         let hello = client_hello();
-        let outcome = accept(connected(&listener), hello[..120].to_vec(), &ca, addr.ip(), Instant::now() + Duration::from_millis(300), &|| false);
+        let outcome = accept(
+            connected(&listener),
+            hello[..120].to_vec(),
+            &ca,
+            addr.ip(),
+            Instant::now() + Duration::from_millis(300),
+            &|| false,
+        );
         assert!(matches!(&outcome, Accepted::Failed { sni: Some(sni), .. } if sni == "sni.example"), "{outcome:?}");
 
         // Plain HTTP is not TLS.
-        let outcome =
-            accept(connected(&listener), b"GET / HTTP/1.1\r\n\r\n".to_vec(), &ca, addr.ip(), Instant::now() + HANDSHAKE_LIMIT, &|| false);
-        assert!(matches!(&outcome, Accepted::Failed { sni: None, error } if error.starts_with("bad ClientHello")), "{outcome:?}");
+        let outcome = accept(
+            connected(&listener),
+            b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+            &ca,
+            addr.ip(),
+            Instant::now() + HANDSHAKE_LIMIT,
+            &|| false,
+        );
+        assert!(
+            matches!(&outcome, Accepted::Failed { sni: None, error } if error.starts_with("bad ClientHello")),
+            "{outcome:?}"
+        );
         drop(silent);
     }
 

@@ -389,8 +389,8 @@ mod tests {
         let started = Instant::now();
         let log = stop_checked(sinks);
         assert!(started.elapsed() < IDLE_LIMIT, "stop took {:?}", started.elapsed());
-        assert_eq!(log.tcp.len(), 1);
-        assert!(log.tcp[0].first_bytes.is_empty());
+        assert_eq!(log.received.len(), 1);
+        assert!(log.received[0].data.is_empty());
         drop((silent, silent_dns));
     }
 
@@ -445,7 +445,7 @@ mod tests {
         let started = Instant::now();
         let log = stop_checked(sinks);
         assert!(started.elapsed() < Duration::from_secs(3));
-        assert!(!log.tcp.is_empty());
+        assert!(!log.received.is_empty());
         drop(streams);
     }
 

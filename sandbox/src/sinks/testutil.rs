@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::{SinkLog, Sinks};
+use super::{Recorded, Sinks};
 
 const LOCAL_DNS: &str = "127.0.0.1:0";
 const IO_TIMEOUT: Duration = Duration::from_secs(3);
@@ -25,11 +25,11 @@ pub(super) fn client_hello() -> Vec<u8> {
 }
 
 pub(super) fn start() -> Sinks {
-    Sinks::start(LOCAL_DNS.parse().unwrap(), &[0, 0]).unwrap()
+    Sinks::start(LOCAL_DNS.parse().unwrap(), &[0, 0], None).unwrap()
 }
 
 /// Stops like [`Sinks::stop`] and also checks that no thread panicked.
-pub(super) fn stop_checked(mut sinks: Sinks) -> SinkLog {
+pub(super) fn stop_checked(mut sinks: Sinks) -> Recorded {
     sinks.shutdown();
     assert_eq!(sinks.shared.panics.load(Ordering::SeqCst), 0, "a sink thread panicked");
     sinks.take_log()

@@ -130,11 +130,11 @@ mod tests {
         assert!(started.elapsed() < IDLE_LIMIT, "closed after the ClientHello, not after the idle timeout");
 
         let log = stop_checked(sinks);
-        assert_eq!(log.tcp.len(), 1);
-        let record = &log.tcp[0];
-        assert_eq!(record.tls_sni.as_deref(), Some("sni.example"));
-        assert_eq!((record.http_request.as_ref(), record.port), (None, port));
-        assert_eq!(record.first_bytes, client_hello(), "227 bytes, under the 256-byte cap");
+        assert_eq!(log.received.len(), 1);
+        let record = &log.received[0];
+        assert_eq!((record.protocol, record.host.as_deref()), ("tls", Some("sni.example")));
+        assert_eq!((record.url.as_ref(), record.dest.port()), (None, port));
+        assert_eq!(record.data, client_hello());
     }
 
     #[test]
