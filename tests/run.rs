@@ -121,12 +121,25 @@ fn check(rel: &str) {
     assert_eq!(mounts(), mounts_before, "{rel}: the host's mounts changed");
     let left = left_behind(&r);
     assert!(left.is_empty(), "{rel}: the run left behind: {left:?}");
+    // Nothing left the machine: every TCP connection to an internet address
+    // that got through landed in a sink (the network section lists it).
     for ph in r["phases"].as_array().unwrap() {
+        let sunk: Vec<(String, u64)> = ph["network"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|x| (x["address"].as_str().unwrap_or("").to_string(), x["port"].as_u64().unwrap_or(0)))
+            .collect();
         for c in ph["behaviour"]["connections"].as_array().unwrap() {
             let addr = c["address"].as_str().unwrap_or("");
             let local = addr.starts_with("127.") || addr == "::1" || addr.starts_with('/') || addr.starts_with('@');
-            if !local && c["family"] != "unix" {
-                assert_ne!(c["result"], "ok", "{rel}: a connection to {addr} succeeded");
+            let through = c["result"] == "ok" || c["result"] == "EINPROGRESS";
+            if !local && c["family"] != "unix" && c["transport"] == "tcp" && through {
+                let port = c["port"].as_u64().unwrap_or(0);
+                assert!(
+                    sunk.contains(&(addr.to_string(), port)),
+                    "{rel}: {addr}:{port} was reached but no sink got it"
+                );
             }
         }
     }
@@ -141,9 +154,15 @@ fn npm_steal_npmrc_dns() {
     assert!(leaked
         .iter()
         .any(|l| l["canary"] == "npm token (~/.npmrc)" && l["via"].as_str().unwrap().starts_with("dns ")));
-    assert!(leaked.iter().any(|l| l["via"] == "tcp exfil.attacker.example:80"), "{leaked:?}");
-    let sinks = &phase(&r, "install")["sinks"];
-    assert!(sinks["tcp"].as_array().unwrap().iter().any(|t| t["http_host"] == "exfil.attacker.example"));
+    assert!(
+        leaked.iter().any(|l| l["via"].as_str().unwrap().starts_with("http http://exfil.attacker.example/")),
+        "{leaked:?}"
+    );
+    let network = phase(&r, "install")["network"].as_array().expect("the network section");
+    assert!(
+        network.iter().any(|x| x["host"] == "exfil.attacker.example" && x["method"].is_string()),
+        "the HTTP request reached the sink: {network:?}"
+    );
 }
 
 #[test]

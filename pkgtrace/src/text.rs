@@ -204,7 +204,9 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
             let host = x.host.as_deref().unwrap_or(&x.address);
             let what = match (&x.method, &x.url) {
                 (Some(m), Some(u)) => format!("{m} {u}"),
-                _ if x.protocol == "tls" => "TLS, handshake not completed (client does not trust the sandbox's CA)".into(),
+                _ if x.protocol == "tls" => {
+                    "TLS, handshake not completed (client does not trust the sandbox's CA)".into()
+                }
                 _ => format!("{} bytes: \"{}\"", x.size, x.first_bytes.chars().take(60).collect::<String>()),
             };
             let _ = writeln!(out, "    {} {}:{} — {}", esc(&x.protocol), esc(host), x.port, esc(&what));

@@ -122,7 +122,8 @@ impl Workspace {
     /// The files shown read-only inside: each workspace file and the path
     /// it covers.
     pub fn etc_files(&self) -> Vec<(PathBuf, PathBuf)> {
-        let etc = ["resolv.conf", "passwd", "group", "hosts"].iter().map(|f| (self.etc.join(f), Path::new("/etc").join(f)));
+        let etc =
+            ["resolv.conf", "passwd", "group", "hosts"].iter().map(|f| (self.etc.join(f), Path::new("/etc").join(f)));
         etc.chain(self.shown.iter().cloned()).collect()
     }
 

@@ -16,8 +16,8 @@ use super::results;
 use super::workspace::Workspace;
 use analyzer::rules::RulePack;
 use package::{self, Ecosystem, FetchOptions, PackageRef, Source, Staged};
-use sandbox::sinks::RunCa;
 use report::{PhaseReport, Report, Stats, SCHEMA_VERSION};
+use sandbox::sinks::RunCa;
 
 pub struct RunOptions {
     /// `install`, `start`, in the order given.
@@ -214,9 +214,8 @@ fn leaks(phase: &PhaseReport, canaries: &[Canary]) -> Vec<LeakedCanary> {
     for x in &phase.network {
         for value in &x.canaries {
             for c in canaries.iter().filter(|c| &c.value == value) {
-                let to = x.url.clone().unwrap_or_else(|| {
-                    format!("{}:{}", x.host.as_deref().unwrap_or(&x.address), x.port)
-                });
+                let to =
+                    x.url.clone().unwrap_or_else(|| format!("{}:{}", x.host.as_deref().unwrap_or(&x.address), x.port));
                 add(c, format!("{} {to}", x.protocol));
             }
         }

@@ -55,7 +55,13 @@ pub const SANDBOX_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 /// Runs the phase's commands one after the other (stopping at the first
 /// that fails) in the sandbox, all analyzed as one phase.
-pub fn run(ws: &Workspace, spec: &PhaseSpec, pack: &RulePack, canaries: &[Canary], ca: &Arc<RunCa>) -> Result<PhaseReport> {
+pub fn run(
+    ws: &Workspace,
+    spec: &PhaseSpec,
+    pack: &RulePack,
+    canaries: &[Canary],
+    ca: &Arc<RunCa>,
+) -> Result<PhaseReport> {
     let ctx = Context {
         phase: spec.name.clone(),
         ecosystem: spec.ecosystem.clone(),

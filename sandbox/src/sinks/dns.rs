@@ -115,12 +115,7 @@ pub(super) fn serve_dns_tcp(mut stream: TcpStream, server: Option<SocketAddr>, s
 
 /// Records the questions of one DNS message and builds the reply, if one is
 /// due. `server`: the resolver the client meant, when it was rerouted here.
-pub(super) fn handle_dns(
-    msg: &[u8],
-    transport: &str,
-    server: Option<SocketAddr>,
-    shared: &Shared,
-) -> Option<Vec<u8>> {
+pub(super) fn handle_dns(msg: &[u8], transport: &str, server: Option<SocketAddr>, shared: &Shared) -> Option<Vec<u8>> {
     let header = msg.get(..DNS_HEADER_LEN)?;
     if header[2] & 0x80 != 0 {
         // A response. Never answered, so that a reflected packet or two

@@ -641,9 +641,7 @@ mod tests {
         let ca = RunCa::generate().unwrap();
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let addr = listener.local_addr().unwrap();
-        let silent = TcpStream::connect(addr).unwrap();
-        let (sock, _) = listener.accept().unwrap();
-        sock.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        let (_silent, sock) = connected(&listener);
         let started = Instant::now();
         let outcome = accept(sock, Vec::new(), &ca, addr.ip(), started + Duration::from_millis(500), &|| false);
         let elapsed = started.elapsed();
@@ -655,49 +653,39 @@ mod tests {
 
         // The stop flag ends the wait long before the deadline.
         let started = Instant::now();
-        let outcome =
-            accept(connected(&listener), Vec::new(), &ca, addr.ip(), started + Duration::from_secs(30), &|| {
-                started.elapsed() > Duration::from_millis(200)
-            });
+        let (_silent, sock) = connected(&listener);
+        let outcome = accept(sock, Vec::new(), &ca, addr.ip(), started + Duration::from_secs(30), &|| {
+            started.elapsed() > Duration::from_millis(200)
+        });
         assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
         assert!(matches!(outcome, Accepted::Failed { .. }));
 
         // Half a ClientHello, then silence: the name is in the half.
         let hello = client_hello();
-        let outcome = accept(
-            connected(&listener),
-            hello[..120].to_vec(),
-            &ca,
-            addr.ip(),
-            Instant::now() + Duration::from_millis(300),
-            &|| false,
-        );
+        let (_silent, sock) = connected(&listener);
+        let outcome =
+            accept(sock, hello[..120].to_vec(), &ca, addr.ip(), Instant::now() + Duration::from_millis(300), &|| false);
         assert!(matches!(&outcome, Accepted::Failed { sni: Some(sni), .. } if sni == "sni.example"), "{outcome:?}");
 
         // Plain HTTP is not TLS.
-        let outcome = accept(
-            connected(&listener),
-            b"GET / HTTP/1.1\r\n\r\n".to_vec(),
-            &ca,
-            addr.ip(),
-            Instant::now() + HANDSHAKE_LIMIT,
-            &|| false,
-        );
+        let (_client, sock) = connected(&listener);
+        let outcome =
+            accept(sock, b"GET / HTTP/1.1\r\n\r\n".to_vec(), &ca, addr.ip(), Instant::now() + HANDSHAKE_LIMIT, &|| {
+                false
+            });
         assert!(
             matches!(&outcome, Accepted::Failed { sni: None, error } if error.starts_with("bad ClientHello")),
             "{outcome:?}"
         );
-        drop(silent);
     }
 
-    /// A connection to `listener` whose client stays silent (and open
-    /// until the test ends: it is leaked on purpose, the test is short).
-    fn connected(listener: &TcpListener) -> TcpStream {
+    /// A connection to `listener`: the client end, which the test keeps
+    /// open and silent, and the server end with the sink's read timeout.
+    fn connected(listener: &TcpListener) -> (TcpStream, TcpStream) {
         let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        std::mem::forget(client);
         let (sock, _) = listener.accept().unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
-        sock
+        (client, sock)
     }
 
     /// The run CA's certificate in a file, as the sandbox will hand it to

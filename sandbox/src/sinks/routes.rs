@@ -128,7 +128,8 @@ mod tests {
     #[test]
     fn local_destinations_are_not_rerouted() {
         let routes = Routes::new(4000, vec!["10.255.255.1".parse().unwrap()]);
-        for local in ["127.0.0.1:80", "127.64.0.9:4000", "0.0.0.0:80", "[::1]:443", "[::ffff:127.0.0.1]:80", "10.255.255.1:8080"]
+        for local in
+            ["127.0.0.1:80", "127.64.0.9:4000", "0.0.0.0:80", "[::1]:443", "[::ffff:127.0.0.1]:80", "10.255.255.1:8080"]
         {
             assert_eq!(routes.route(1, local.parse().unwrap()), None, "{local}");
         }

@@ -170,7 +170,8 @@ impl Sinks {
         let mut world_udp = None;
         let mut world_port = None;
         if let Some(world) = world {
-            let (tcp, udp) = bind_world().map_err(|e| io::Error::new(e.kind(), format!("binding the world sink: {e}")))?;
+            let (tcp, udp) =
+                bind_world().map_err(|e| io::Error::new(e.kind(), format!("binding the world sink: {e}")))?;
             let port = tcp.local_addr()?.port();
             listeners.push((Service::Sink, tcp));
             world_udp = Some(udp);
@@ -195,9 +196,9 @@ impl Sinks {
             .push(thread::Builder::new().name("sink-dns-udp".into()).spawn(move || dns::serve_udp(&udp, &shared))?);
         if let Some(socket) = world_udp {
             let shared = Arc::clone(&sinks.shared);
-            sinks
-                .threads
-                .push(thread::Builder::new().name("sink-world-udp".into()).spawn(move || udp::serve(&socket, &shared))?);
+            sinks.threads.push(
+                thread::Builder::new().name("sink-world-udp".into()).spawn(move || udp::serve(&socket, &shared))?,
+            );
         }
         let shared = Arc::clone(&sinks.shared);
         sinks

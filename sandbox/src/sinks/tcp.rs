@@ -359,7 +359,14 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("http", format!("127.0.0.1:{port}"), None, Some("evil.example"), Some("GET"), Some("http://evil.example/x")),
+                (
+                    "http",
+                    format!("127.0.0.1:{port}"),
+                    None,
+                    Some("evil.example"),
+                    Some("GET"),
+                    Some("http://evil.example/x")
+                ),
                 (
                     "http",
                     "203.0.113.9:8080".to_string(),
@@ -407,7 +414,10 @@ mod tests {
         let got: Vec<_> = log.received.iter().map(|r| (r.transport, r.protocol, r.dest.to_string(), r.pid)).collect();
         assert_eq!(
             got,
-            [("udp", "dns", "8.8.8.8:53".to_string(), Some(9)), ("udp", "raw", "203.0.113.53:9999".to_string(), Some(9))]
+            [
+                ("udp", "dns", "8.8.8.8:53".to_string(), Some(9)),
+                ("udp", "raw", "203.0.113.53:9999".to_string(), Some(9))
+            ]
         );
         assert_eq!(log.received[0].host.as_deref(), Some("exfil.example"));
         assert_eq!(log.received[1].data, b"dG9rZW4=");

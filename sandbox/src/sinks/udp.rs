@@ -90,10 +90,13 @@ pub(super) fn serve(socket: &UdpSocket, shared: &Shared) {
 fn handle(socket: &UdpSocket, data: &[u8], peer: SocketAddr, to: Ipv4Addr, shared: &Shared) {
     let route = shared.route(IpAddr::V4(to));
     let dest = route.map_or(SocketAddr::from((to, socket.local_addr().map_or(0, |a| a.port()))), |r| r.dest);
-    let dns = dest.port() == 53;
     let mut host = shared.name_for(dest.ip());
-    if dns {
+    let mut dns = false;
+    if dest.port() == 53 {
+        // Answered whatever it is (a resolver answers garbage with an
+        // error); listed as DNS only when it holds a question.
         let question = event::dns::decode_query(data, false);
+        dns = !question.is_empty();
         host = question.first().map(|q| q.name.clone()).or(host);
         if let Some(reply) = handle_dns(data, "udp", Some(dest), shared) {
             reply_from(socket, &reply, peer, to);

@@ -34,8 +34,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use event::{Event, EventKind, Origin, SysResult};
 
-use super::redirect::{self, Restore};
 use super::decode::{entry, finish, set_result, sys_result, Ctx, FdPaths};
+use super::redirect::{self, Restore};
 use super::seccomp::{self, Policy, Refusal, DATA_DENY, DATA_EXIT, DATA_FOREIGN};
 use super::sys::{self as raw, OP_EXIT, OP_SECCOMP};
 use super::syscalls;
@@ -929,6 +929,7 @@ mod tests {
             cgroup_procs: vec![dir.join("cgroup.procs")],
             untraced: false,
             stdout_to_stderr: true,
+            redirect: None,
         };
         let outcome = trace(&opts, |_| {}).unwrap();
         let _ = raw::kill(stray, libc::SIGKILL);
