@@ -197,3 +197,42 @@ fn every_format_of_demo_gives_the_same_findings() {
         assert_eq!(key(&formats.join(name)), reference, "{name}");
     }
 }
+
+/// CVE-2022-32222, the finding this field started from: node 18.4.0 looks
+/// for openssl.cnf under its build machine's `/home/iojs`, and a plain
+/// `strace -f` log of it starting (no environment, so no HOME) must say so;
+/// 18.5.0, fixed, must not. Nothing tells the analyzer where HOME is: a
+/// home is the traced user's only on evidence.
+#[test]
+fn cve_2022_32222_is_flagged_in_a_plain_log_of_node_18_4_and_not_18_5() {
+    let pack = RulePack::embedded().expect("the built-in pack loads");
+    let analyze_plain = |name: &str| {
+        let mut analyzer = Analyzer::new(&pack, Context { phase: "start".into(), ..Context::default() });
+        let path = corpus().join("cve").join(name);
+        for input in discover(&path).expect("corpus path") {
+            analyzer::pipeline::run_input(&input, &mut analyzer).expect("corpus log reads");
+        }
+        analyzer.finish()
+    };
+    let loud = |phase: &report::PhaseReport| -> Vec<(String, String)> {
+        phase
+            .findings
+            .iter()
+            .filter(|f| f.is_active() && f.severity >= report::Severity::Medium)
+            .map(|f| (f.rule.clone(), f.subject.clone()))
+            .collect()
+    };
+    let old = analyze_plain("node-18.4.0-start.log");
+    assert_eq!(
+        loud(&old),
+        [(
+            "config-from-user-writable-path".to_string(),
+            "/home/iojs/build/ws/out/Release/obj.target/deps/openssl/openssl.cnf".to_string()
+        )],
+        "only the build-path lookup, and not the traced command itself"
+    );
+    let finding = old.findings.iter().find(|f| f.rule == "config-from-user-writable-path").unwrap();
+    assert_eq!(finding.severity, report::Severity::High);
+    let fixed = analyze_plain("node-18.5.0-start.log");
+    assert_eq!(loud(&fixed), [], "18.5.0 reads /etc/ssl/openssl.cnf only");
+}

@@ -69,6 +69,10 @@ pub struct Analyzer<'r> {
     /// IP → host name, from DNS answers the sandbox saw.
     names: HashMap<IpAddr, String>,
     env_home: Option<String>,
+    /// With HOME unknown: the homes (`/root`, `/home/<user>`) the trace
+    /// shows to be the traced user's: the command started or changed
+    /// directory there, or something there was opened, run or found.
+    own_homes: HashSet<String>,
     /// Events of tasks not yet reported by their parent's Spawn.
     orphans: HashMap<i32, Vec<Event>>,
     orphaned: usize,
@@ -89,6 +93,7 @@ impl<'r> Analyzer<'r> {
         if ctx.project.is_none() {
             ctx.project = ctx.cwd.clone();
         }
+        let own_homes = ctx.cwd.as_deref().and_then(home_of).map(str::to_string).into_iter().collect();
         Analyzer {
             pack,
             model: ProcessModel::new(ctx.cwd.clone()),
@@ -105,6 +110,7 @@ impl<'r> Analyzer<'r> {
             dirs: HashSet::new(),
             names: HashMap::new(),
             env_home: None,
+            own_homes,
             bound: HashMap::new(),
             datagrams: HashMap::new(),
             actors: HashMap::new(),
@@ -184,6 +190,7 @@ impl<'r> Analyzer<'r> {
                 fact.actor = Arc::new(actor);
                 fact.path = Some(path.clone());
                 fact.home_rel = self.home_rel(&path);
+                fact.foreign_home = self.foreign_home(&path);
                 fact.in_project = self.ctx.project.as_deref().is_some_and(|d| paths::is_within(&path, d));
                 fact.env = env.clone();
                 fact.success = known(result);
@@ -198,9 +205,11 @@ impl<'r> Analyzer<'r> {
                 });
                 fact.created_in_run = self.created.contains(&path) || created_script;
                 fact.canary = self.has_canary(argv.iter().chain(env.iter()).map(String::as_str));
-                // A failed exec on PATH search is an attempt, not a command.
-                let failed_path_search = result.failed() && result.errno.as_deref() == Some("ENOENT");
-                if !failed_path_search || self.pack.wants("exec") {
+                // The command the user (or pkgtrace, for a phase) asked to
+                // trace is not behaviour: the first program of a process no
+                // traced process started (and its PATH-search attempts).
+                let own_command = self.model.get(pid).is_none_or(|p| p.parent.is_none() && p.exe.is_none());
+                if !own_command {
                     self.check(&fact, ev);
                 }
                 if result.success() {
@@ -246,6 +255,7 @@ impl<'r> Analyzer<'r> {
                 }
                 let newly_created = ok && *create && !self.files.contains_key(&path);
                 let mut fact = self.path_fact(pid, "open", syscall, &path);
+                self.home_evidence(&path, ok);
                 fact.access = Some(*access);
                 fact.creates = *create || *truncate;
                 fact.success = known(result);
@@ -274,6 +284,7 @@ impl<'r> Analyzer<'r> {
                     fact.errno = result.errno.clone();
                     self.check(&fact, ev);
                 }
+                self.home_evidence(&path, result.success());
             }
             EventKind::Unlink { syscall, path, dirfd, result } => {
                 let path = self.model.resolve(pid, dirfd.as_ref(), &path.lossy());
@@ -455,6 +466,7 @@ impl<'r> Analyzer<'r> {
                         Some(self.model.resolve(pid, None, &path.lossy()))
                     };
                     if let Some(dir) = dir.filter(|d| d.starts_with('/')) {
+                        self.home_evidence(&dir, true);
                         self.model.task(pid).cwd = Some(dir);
                     }
                 }
@@ -714,6 +726,7 @@ impl<'r> Analyzer<'r> {
     fn path_fact(&mut self, pid: i32, kind: &'static str, syscall: &str, path: &str) -> Fact {
         let mut f = self.base_fact(pid, kind, syscall);
         f.home_rel = self.home_rel(path);
+        f.foreign_home = self.foreign_home(path);
         f.in_project = self.ctx.project.as_deref().is_some_and(|d| paths::is_within(path, d));
         f.created_in_run = self.created.contains(path);
         f.target = self.proc_target(pid, path);
@@ -735,6 +748,28 @@ impl<'r> Analyzer<'r> {
             f.host = f.ip.and_then(|ip| self.names.get(&ip).cloned());
         } else if let SockAddr::Unix { path, r#abstract } = addr {
             f.path = Some(format!("{}{}", if *r#abstract { "@" } else { "" }, path.lossy()));
+        }
+    }
+
+    /// Is `path` in a home that nothing shows to be the traced user's?
+    /// Only when HOME is unknown: then a home is the user's on evidence
+    /// (see `own_homes`), never by its place under `/home`.
+    fn foreign_home(&self, path: &str) -> bool {
+        if self.ctx.home.is_some() || self.env_home.is_some() {
+            return false;
+        }
+        home_of(path).is_some_and(|h| !self.own_homes.contains(h))
+    }
+
+    /// A successful access under a home is evidence that it is the traced
+    /// user's (with HOME unknown).
+    fn home_evidence(&mut self, path: &str, ok: bool) {
+        if ok && self.ctx.home.is_none() && self.env_home.is_none() {
+            if let Some(h) = home_of(path) {
+                if !self.own_homes.contains(h) {
+                    self.own_homes.insert(h.to_string());
+                }
+            }
         }
     }
 
@@ -906,6 +941,16 @@ impl<'r> Analyzer<'r> {
             events: self.events,
         }
     }
+}
+
+/// The home directory `path` is in: `/root` or `/home/<user>`.
+fn home_of(path: &str) -> Option<&str> {
+    if path == "/root" || path.starts_with("/root/") {
+        return Some("/root");
+    }
+    let rest = path.strip_prefix("/home/")?;
+    let user = rest.split('/').next().filter(|u| !u.is_empty())?;
+    Some(&path[..6 + user.len()])
 }
 
 /// Which ecosystem a package manager's command line belongs to.
@@ -1131,5 +1176,52 @@ mod dir_tests {
         let chmods: Vec<&str> =
             r.findings.iter().filter(|f| f.rule == "chmod-exec-created-file").map(|f| f.subject.as_str()).collect();
         assert_eq!(chmods, vec!["/tmp/build/run.sh"]);
+    }
+
+    fn install(lines: &[&str]) -> PhaseReport {
+        crate::testutil::analyze_lines(lines, Context { phase: "install".into(), ..Context::default() })
+    }
+
+    fn rules_on(r: &PhaseReport, rule: &str) -> Vec<String> {
+        r.findings.iter().filter(|f| f.rule == rule).map(|f| f.subject.clone()).collect()
+    }
+
+    #[test]
+    fn with_home_unknown_a_home_is_the_users_only_on_evidence() {
+        let r = install(&[
+            r#"7 execve("/usr/bin/node", ["node", "app.js"], 0x1 /* 1 var */) = 0"#,
+            // alice's home is shown to be the user's: a file there opened.
+            r#"7 openat(AT_FDCWD, "/home/alice/.config/app.json", O_RDONLY) = 3"#,
+            r#"7 openat(AT_FDCWD, "/home/alice/ssl/openssl.cnf", O_RDONLY) = -1 ENOENT (No such file or directory)"#,
+            // Nothing says /home/iojs is: a build machine's path.
+            r#"7 openat(AT_FDCWD, "/home/iojs/build/openssl.cnf", O_RDONLY) = -1 ENOENT (No such file or directory)"#,
+            // Credential paths still match in any home.
+            r#"7 openat(AT_FDCWD, "/home/bob/.npmrc", O_RDONLY) = -1 ENOENT (No such file or directory)"#,
+        ]);
+        assert_eq!(rules_on(&r, "config-from-user-writable-path"), ["/home/iojs/build/openssl.cnf"]);
+        assert_eq!(rules_on(&r, "read-registry-token"), ["/home/bob/.npmrc"]);
+        // With HOME known, another user's home is foreign whatever happens.
+        let ctx = Context { phase: "install".into(), home: Some("/home/carol".into()), ..Context::default() };
+        let r = crate::testutil::analyze_lines(
+            &[
+                r#"7 execve("/usr/bin/node", ["node", "app.js"], 0x1 /* 1 var */) = 0"#,
+                r#"7 openat(AT_FDCWD, "/home/carol/ssl/openssl.cnf", O_RDONLY) = -1 ENOENT (No such file or directory)"#,
+                r#"7 openat(AT_FDCWD, "/home/dave/ssl/openssl.cnf", O_RDONLY) = -1 ENOENT (No such file or directory)"#,
+            ],
+            ctx,
+        );
+        assert_eq!(rules_on(&r, "config-from-user-writable-path"), ["/home/dave/ssl/openssl.cnf"]);
+    }
+
+    #[test]
+    fn the_traced_command_itself_is_not_behaviour_but_what_it_runs_is() {
+        let r = install(&[
+            r#"7 execve("/tmp/x/node", ["node", "-e", "1"], 0x1 /* 1 var */) = 0"#,
+            "7 clone(child_stack=NULL, flags=SIGCHLD) = 8",
+            r#"8 execve("/tmp/x/node", ["node", "-e", "2"], 0x1 /* 1 var */) = 0"#,
+        ]);
+        let subjects = rules_on(&r, "exec-from-temp-or-memfd");
+        assert_eq!(subjects, ["node -e 2"], "the child is the command's behaviour, the command is not");
+        assert_eq!(r.behaviour.commands.len(), 2, "both are listed as commands");
     }
 }

@@ -18,7 +18,13 @@ pub struct Fact {
     /// Absolute, normalised (or relative when the cwd was unknown).
     pub path: Option<String>,
     /// The path relative to the traced HOME (`.ssh/id_rsa`), when inside it.
+    /// With HOME unknown (a log with no environment), relative to whichever
+    /// home it is in (`/root`, `/home/<user>`), so credential paths match.
     pub home_rel: Option<String>,
+    /// The path is in a home directory nothing shows to be the traced
+    /// user's (HOME unknown and no evidence for it): another user's, or a
+    /// build machine's path that does not exist here (`/home/iojs/build`).
+    pub foreign_home: bool,
     pub source: Option<String>,
     pub access: Option<Access>,
     /// The open creates or truncates: a write even when O_RDONLY is absent.
@@ -95,8 +101,9 @@ pub const TARGET_ALL: &str = "all";
 pub const TARGETS: &[&str] = &[TARGET_OWN, TARGET_TREE, TARGET_OUTSIDE, TARGET_ALL];
 
 impl Fact {
+    /// Inside the traced user's own HOME.
     pub fn in_home(&self) -> bool {
-        self.home_rel.is_some()
+        self.home_rel.is_some() && !self.foreign_home
     }
 
     /// A kill with signal 0: nothing is delivered, the sender only learns
