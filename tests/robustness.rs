@@ -1,6 +1,7 @@
 //! Bad input gets a clear error and loses nothing: random bytes, garbage
 //! lines among valid ones, truncated logs, huge lines, non-UTF-8 paths,
-//! mutated corpus lines, empty and corrupt inputs.
+//! mutated corpus lines, empty and corrupt inputs, compressed logs cut
+//! half-way (what came before the cut is reported).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -29,6 +30,17 @@ fn analyze(path: &Path) -> (Value, Output) {
     assert!(c == 0 || c == 1, "{p}: exit {c}: {}", stderr(&o));
     let v =
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{p}: invalid JSON ({e}); stderr {}", stderr(&o)));
+    (v, o)
+}
+
+/// `analyze --format json` of several paths with the corpus options;
+/// asserts exit 0/1, no panic, valid JSON.
+fn analyze_paths(paths: &[&str]) -> (Value, Output) {
+    let o = run(&[&["analyze", "--format", "json"][..], &CORPUS_OPTS, paths].concat());
+    assert_no_panic(&o, &paths.join(" "));
+    let c = code(&o);
+    assert!(c == 0 || c == 1, "{paths:?}: exit {c}: {}", stderr(&o));
+    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("invalid JSON ({e}); stderr {}", stderr(&o)));
     (v, o)
 }
 
@@ -134,12 +146,32 @@ fn random_bytes() {
     assert!(data.contains(&0) && std::str::from_utf8(&data).is_err());
     let path = dir.path().join("random.log");
     std::fs::write(&path, &data).unwrap();
-    let (r, o) = analyze(&path);
+    let p = path.to_str().unwrap();
+    // Alone, it holds no system call: an input error, not "0 findings".
+    let o = run(&[&["analyze", "--format", "json"][..], &CORPUS_OPTS, &[p]].concat());
+    assert_no_panic(&o, p);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(o.stdout.is_empty(), "no report of nothing");
+    assert!(
+        stderr(&o).contains(&format!("pkgtrace: {p}: no system call could be read from it (")),
+        "the error names the file: {}",
+        stderr(&o)
+    );
+    // Beside a real log, its lines are unparsed events, warned about.
+    let o = run(&[
+        &["analyze", "--format", "json"][..],
+        &CORPUS_OPTS,
+        &[p, &corpus("formats/recommended.log").to_string_lossy()],
+    ]
+    .concat());
+    assert_no_panic(&o, p);
+    let c = code(&o);
+    assert!(c == 0 || c == 1, "{p}: exit {c}: {}", stderr(&o));
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
     let lines = data.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count() as u64;
     let st = &r["stats"];
     assert!(st["unparsed"].as_u64().unwrap() > 0, "{st}");
     assert!(st["lines"].as_u64().unwrap() >= lines / 2, "lines counted: {st} (about {lines})");
-    let p = path.to_str().unwrap();
     let warned = warned_lines(&stderr(&o), p);
     assert!(!warned.is_empty(), "warnings name {p}:N: {}", stderr(&o));
     assert!(warned.iter().all(|n| *n >= 1 && *n <= st["lines"].as_u64().unwrap() + 1), "{warned:?}");
@@ -523,17 +555,28 @@ fn mutation_fuzz_parse() {
 fn empty_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("empty.log");
+    let p = path.to_str().unwrap();
     std::fs::write(&path, b"").unwrap();
-    let (r, _) = analyze(&path);
-    assert_eq!(r["stats"]["lines"], 0);
-    assert_eq!(r["stats"]["events"], 0);
-    assert!(findings(&r).is_empty());
-    let o = run(&["analyze", path.to_str().unwrap()]);
-    assert_eq!(code(&o), 0);
-    // Only blank lines.
-    std::fs::write(&path, b"\n\n\n").unwrap();
-    let (r, _) = analyze(&path);
-    assert!(findings(&r).is_empty());
+    let o = run(&["analyze", "--format", "json", p]);
+    assert_no_panic(&o, p);
+    assert_eq!(code(&o), 2, "an empty log is bad input, not a clean run: {}", stderr(&o));
+    assert!(o.stdout.is_empty(), "no report of nothing");
+    assert!(stderr(&o).contains(&format!("{p}: no system call could be read from it (it is empty)")), "{}", stderr(&o));
+    // Only blank lines, or only garbage: the same.
+    for (bytes, lines) in [(&b"\n\n\n"[..], 3), (&b"this is not strace\nnor is this\n"[..], 2)] {
+        std::fs::write(&path, bytes).unwrap();
+        let o = run(&["analyze", p]);
+        assert_eq!(code(&o), 2, "{}", stderr(&o));
+        let want = format!("pkgtrace: {p}: no system call could be read from it ({lines} lines, none in strace's format); is it an strace -f log?");
+        assert!(stderr(&o).contains(&want), "{}", stderr(&o));
+    }
+    // Beside a real log, an empty one is warned about and the rest is reported.
+    std::fs::write(&path, b"").unwrap();
+    let good = corpus("formats/recommended.log");
+    let (with_empty, o) = analyze_paths(&[p, good.to_str().unwrap()]);
+    assert!(stderr(&o).contains(&format!("{p}: no system call could be read from it")), "{}", stderr(&o));
+    let (alone, _) = analyze(&good);
+    assert_eq!(findings(&with_empty), findings(&alone));
 }
 
 #[test]
@@ -552,11 +595,14 @@ fn directory_without_logs() {
     assert_eq!(code(&o), 2);
 }
 
+/// Compressed inputs from which not one line can be read: an input error
+/// that names the file.
 #[test]
 fn corrupt_compressed_files() {
     let dir = tempfile::tempdir().unwrap();
     let zst = std::fs::read(corpus("formats/recommended.log.zst")).unwrap();
     let gz = std::fs::read(corpus("formats/recommended.log.gz")).unwrap();
+    // This log is one zstd block: half of it decodes to nothing.
     let mut flipped = zst.clone();
     let mid = flipped.len() / 2;
     for b in &mut flipped[mid..mid + 16] {
@@ -565,13 +611,13 @@ fn corrupt_compressed_files() {
     let mut magic_junk = vec![0x28, 0xb5, 0x2f, 0xfd];
     let mut rng = Rng(3);
     magic_junk.extend((0..4096).map(|_| rng.byte()));
-    let mut gz_cut = gz[..gz.len() / 2].to_vec();
-    gz_cut.truncate(gz.len() / 2);
+    let mut gz_junk = gz[..10].to_vec();
+    gz_junk.extend((0..4096).map(|_| rng.byte()));
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("truncated.log.zst", zst[..zst.len() / 2].to_vec()),
         ("flipped.log.zst", flipped),
         ("junk.log.zst", magic_junk),
-        ("truncated.log.gz", gz_cut),
+        ("junk.log.gz", gz_junk),
     ];
     for (name, bytes) in cases {
         let path = dir.path().join(name);
@@ -580,14 +626,135 @@ fn corrupt_compressed_files() {
         let o = run(&["analyze", "--format", "json", p]);
         assert_no_panic(&o, name);
         let c = code(&o);
-        assert_eq!(c, 2, "{name}: a corrupt input is an input error; stderr {}", stderr(&o));
+        assert_eq!(c, 2, "{name}: nothing could be read: an input error; stderr {}", stderr(&o));
         assert!(stderr(&o).contains(name), "{name}: the error names the file: {}", stderr(&o));
-        if !o.stdout.is_empty() {
-            serde_json::from_slice::<Value>(&o.stdout)
-                .unwrap_or_else(|e| panic!("{name}: partial report is not JSON: {e}"));
-        }
+        assert!(o.stdout.is_empty(), "{name}: no report of nothing");
         let o = run(&["parse", p]);
         assert_no_panic(&o, name);
         assert_eq!(code(&o), 2, "{name}: parse: {}", stderr(&o));
     }
+}
+
+/// creds.log (credential reads by line 480) followed by other corpus logs:
+/// a log whose first half has findings, to cut in the middle.
+fn creds_then_more() -> Vec<Vec<u8>> {
+    let mut lines = Vec::new();
+    for log in ["behaviour/creds.log", "formats/k.log", "formats/read-all.log", "formats/pathsearch.log"] {
+        lines.extend(corpus_lines(log));
+    }
+    lines
+}
+
+/// `plain` compressed by the CLI tool `tool` (`gzip`, `zstd`) into `out`.
+fn compress(tool: &str, plain: &Path, out: &Path) {
+    let o =
+        Command::new(tool).arg("-c").arg(plain).output().unwrap_or_else(|e| panic!("run {tool} (CI installs it): {e}"));
+    assert!(o.status.success(), "{tool}: {}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(out, o.stdout).unwrap();
+}
+
+/// `N` of the `FILE: corrupt <format> data after N lines: ...; the report
+/// covers the lines before it` line on stderr.
+fn cut_after(stderr: &str, file: &str, format: &str) -> u64 {
+    let head = format!("pkgtrace: {file}: corrupt {format} data after ");
+    let line =
+        stderr.lines().find(|l| l.starts_with(&head)).unwrap_or_else(|| panic!("no `{head}N lines` line:\n{stderr}"));
+    assert!(line.ends_with("; the report covers the lines before it"), "{line}");
+    line[head.len()..].split(' ').next().unwrap().parse().unwrap_or_else(|_| panic!("{line}"))
+}
+
+/// A real gzip file cut half-way: the lines before the cut are analyzed
+/// exactly as the same lines uncompressed would be, stderr and
+/// `stats.cut` say where it was cut, and the verdict is the normal one.
+#[test]
+fn truncated_gzip_reports_the_lines_before_the_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = creds_then_more();
+    let plain = dir.path().join("creds.log");
+    write_lines(&plain, &lines);
+    let gz = dir.path().join("creds.log.gz");
+    compress("gzip", &plain, &gz);
+    let bytes = std::fs::read(&gz).unwrap();
+    let cut = dir.path().join("cut.log.gz");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let p = cut.to_str().unwrap();
+    let (got, o) = analyze(&cut);
+    let n = cut_after(&stderr(&o), p, "gzip");
+    let total = lines.len() as u64;
+    assert!(n > 0 && n < total, "cut after {n} of {total} lines");
+    assert_eq!(got["stats"]["lines"], n);
+    let cuts = got["stats"]["cut"].as_array().expect("stats.cut");
+    assert_eq!(cuts.len(), 1, "{cuts:?}");
+    assert_eq!(cuts[0]["file"], p);
+    assert_eq!(cuts[0]["lines"], n);
+    assert_eq!(cuts[0]["what"], "corrupt gzip data");
+    // The same lines, uncompressed, give the same findings.
+    let head = dir.path().join("head.log");
+    write_lines(&head, &lines[..n as usize]);
+    let (want, _) = analyze(&head);
+    assert!(has_finding(&want, "read-ssh-private-key", "/home/pkgtrace/.ssh/id_rsa"), "cut after creds.log");
+    assert_eq!(findings_sans_position(&got), findings_sans_position(&want));
+    // parse keeps the cut in the stream's trailer: analyzing the stream
+    // says the same.
+    let o = run(&["parse", p]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let events = dir.path().join("cut.events.jsonl");
+    std::fs::write(&events, &o.stdout).unwrap();
+    let (again, o) = analyze(&events);
+    assert_eq!(cut_after(&stderr(&o), p, "gzip"), n);
+    assert_eq!(again["stats"], got["stats"]);
+}
+
+/// Bytes flipped in the middle of a gzip file: no panic, no abort; what
+/// decoded before the damage is reported, and the damage is named.
+#[test]
+fn corrupted_gzip_reports_what_came_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = creds_then_more();
+    let plain = dir.path().join("creds.log");
+    write_lines(&plain, &lines);
+    let gz = dir.path().join("creds.log.gz");
+    compress("gzip", &plain, &gz);
+    let mut bytes = std::fs::read(&gz).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 16] {
+        *b ^= 0x5a;
+    }
+    let bad = dir.path().join("flipped.log.gz");
+    std::fs::write(&bad, &bytes).unwrap();
+    let (got, o) = analyze(&bad);
+    let n = cut_after(&stderr(&o), bad.to_str().unwrap(), "gzip");
+    assert!(n > 0, "lines before the damage were read");
+    assert_eq!(got["stats"]["cut"][0]["lines"], n);
+    assert!(has_finding(&got, "read-ssh-private-key", "/home/pkgtrace/.ssh/id_rsa"), "{:?}", rule_subjects(&got));
+}
+
+/// The same for zstd, on a log of several blocks (zstd decodes a block at
+/// a time, so a cut inside the first one leaves nothing).
+#[test]
+fn truncated_zstd_reports_the_lines_before_the_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = Vec::new();
+    for log in [
+        "behaviour/creds.log",
+        "formats/k.log",
+        "formats/read-all.log",
+        "formats/pathsearch.log",
+        "formats/recommended.log",
+    ] {
+        lines.extend(corpus_lines(log));
+    }
+    let plain = dir.path().join("several.log");
+    write_lines(&plain, &lines);
+    let zst = dir.path().join("several.log.zst");
+    compress("zstd", &plain, &zst);
+    let bytes = std::fs::read(&zst).unwrap();
+    let cut = dir.path().join("cut.log.zst");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let (got, o) = analyze(&cut);
+    let n = cut_after(&stderr(&o), cut.to_str().unwrap(), "zstd");
+    assert!(n > 0 && n < lines.len() as u64, "cut after {n} of {} lines", lines.len());
+    assert_eq!(got["stats"]["lines"], n);
+    assert_eq!(got["stats"]["cut"][0]["what"], "corrupt zstd data");
+    assert!(has_finding(&got, "read-ssh-private-key", "/home/pkgtrace/.ssh/id_rsa"), "{:?}", rule_subjects(&got));
 }

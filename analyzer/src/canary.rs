@@ -16,6 +16,13 @@ pub fn contains(text: &str, canaries: &[String]) -> bool {
     if lowered.iter().any(|c| lower.contains(c.as_str())) {
         return true;
     }
+    contains_encoded(text, canaries)
+}
+
+/// Does `text` carry one of `values` hex-, base32- or base64-encoded in a
+/// token of 8+ characters (case-insensitively once decoded)?
+pub fn contains_encoded(text: &str, values: &[String]) -> bool {
+    let lowered: Vec<String> = values.iter().map(|c| c.to_ascii_lowercase()).collect();
     let tokens = text.split(|c: char| !(c.is_ascii_alphanumeric() || "+/_-".contains(c))).filter(|t| t.len() >= 8);
     for token in tokens {
         for decoded in [hex(token), base32(token), base64(token)].into_iter().flatten() {

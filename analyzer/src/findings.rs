@@ -23,6 +23,7 @@ impl Findings {
         subject: String,
         pid: i32,
         process: String,
+        package: Option<String>,
         evidence: Evidence,
         verdict: Verdict<'_>,
     ) {
@@ -41,6 +42,7 @@ impl Findings {
                 f.suppressed_by = None;
                 f.pid = pid;
                 f.process = process;
+                f.package = package;
                 f.evidence = evidence;
             }
             return;
@@ -53,6 +55,7 @@ impl Findings {
             subject,
             pid,
             process,
+            package,
             evidence,
             count: 1,
             tags: rule.tags.clone(),

@@ -87,6 +87,12 @@ pub struct Process {
     pub fds: HashMap<i32, FdInfo>,
     /// HOME from the last exec's recorded environment.
     pub home: Option<String>,
+    /// The package whose script or code it runs; inherited by children.
+    pub package: Option<String>,
+    /// That package's own directory (where its scripts start).
+    pub package_dir: Option<String>,
+    /// It talked to an internet address: what it writes may be downloaded.
+    pub online: bool,
     pub exec_count: u32,
     pub exited: bool,
 }
@@ -165,6 +171,8 @@ impl ProcessModel {
             Some(existing) if !existing.exited && existing.parent.is_none() && Some(child) != self.root => {
                 existing.parent = Some(parent_pid);
                 existing.cwd = existing.cwd.take().or(p.cwd);
+                existing.package = existing.package.take().or(p.package);
+                existing.package_dir = existing.package_dir.take().or(p.package_dir);
                 if existing.exe.is_none() {
                     existing.exe = p.exe;
                     existing.argv = p.argv;
@@ -185,6 +193,9 @@ impl ProcessModel {
                         cwd: p.cwd,
                         fds: p.fds,
                         home: p.home,
+                        package: p.package,
+                        package_dir: p.package_dir,
+                        online: false,
                         exec_count: 0,
                         exited: false,
                     },

@@ -41,4 +41,4 @@ pub use bytes::Bytes;
 pub use error::SourceError;
 pub use event::{Access, Event, EventKind, Fd, Origin, Payload, SockAddr, SysResult};
 pub use outcome::{Outcome, Untraced};
-pub use stats::ParseStats;
+pub use stats::{InputCut, ParseStats};

@@ -84,6 +84,9 @@ pub(crate) fn fetch(ctx: &Ctx) -> Result<Fetched, PackageError> {
     Ok(Fetched {
         name: pkg.name.clone(),
         version,
+        // Nothing of pkgtrace's own to set up: the staging crate and its
+        // vendored sources are complete, and the toolchain is bound read-only.
+        setup: Vec::new(),
         install: vec![argv(&["cargo", "build", "--offline"])],
         start: vec![argv(&["cargo", "run", "--offline", "--quiet"])],
         env: env_pairs(&[("CARGO_NET_OFFLINE", "true"), ("CARGO_TERM_COLOR", "never")]),
@@ -163,7 +166,7 @@ fn lib_name(crate_dir: &Path, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fetch::testutil::run_phase;
+    use crate::fetch::testutil::{run_install, run_phase};
     use crate::{parse, stage, Ecosystem, FetchOptions, PackageError};
 
     #[test]
@@ -222,7 +225,7 @@ mod tests {
         assert!(main.starts_with("use pkgtrace_evil_crate as _;"), "{main}");
         assert!(staged.workdir.join(".cargo/config.toml").is_file());
 
-        run_phase(&staged, &staged.install);
+        run_install(&staged);
         assert!(marker.exists(), "cargo build did not run build.rs");
         run_phase(&staged, &staged.start);
     }
@@ -234,7 +237,7 @@ mod tests {
         let staged = stage(&pkg, t.path(), &FetchOptions::default()).unwrap();
         assert_eq!(staged.version, "1.0.11");
         assert!(staged.workdir.join("vendor/itoa/Cargo.toml").is_file());
-        run_phase(&staged, &staged.install);
+        run_install(&staged);
         run_phase(&staged, &staged.start);
     }
 

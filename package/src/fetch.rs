@@ -39,6 +39,10 @@ pub struct Staged {
     pub version: String,
     /// A directory to copy into the sandbox as the package's work dir (the "project").
     pub workdir: PathBuf,
+    /// pkgtrace's own set-up commands (PyPI: creating the venv), run before
+    /// `install` in the install phase, sandboxed and traced like it so that
+    /// they are contained, but not analyzed: what they do is not the package's.
+    pub setup: Vec<Vec<String>>,
     /// Commands to run INSIDE the sandbox, offline, with cwd = the work dir copy, per phase.
     pub install: Vec<Vec<String>>,
     pub start: Vec<Vec<String>>,
@@ -58,6 +62,7 @@ pub struct FetchOptions {
 pub(crate) struct Fetched {
     pub name: String,
     pub version: String,
+    pub setup: Vec<Vec<String>>,
     pub install: Vec<Vec<String>>,
     pub start: Vec<Vec<String>>,
     pub env: Vec<(String, String)>,
@@ -78,15 +83,24 @@ pub(crate) struct Ctx<'a> {
 /// The marker file: the staging without its absolute work dir (the directory may move).
 #[derive(Serialize, Deserialize)]
 struct Marker {
+    /// [`MARKER_FORMAT`]; a staging of another format (or of none) is not reused.
+    #[serde(default)]
+    format: u32,
     ecosystem: Ecosystem,
     name: String,
     version: String,
+    setup: Vec<Vec<String>>,
     install: Vec<Vec<String>>,
     start: Vec<Vec<String>>,
     env: Vec<(String, String)>,
 }
 
 const MARKER: &str = "staged.json";
+/// What the phase commands of a staging look like. Raised whenever they
+/// change, so that a cached staging with the old ones is staged again
+/// (2: PyPI's venv became a set-up command, its start imports what the
+/// installed distribution provides).
+const MARKER_FORMAT: u32 = 2;
 const WORK: &str = "work";
 
 /// `$XDG_CACHE_HOME/pkgtrace/fetch`, else `~/.cache/pkgtrace/fetch`.
@@ -139,9 +153,11 @@ pub fn stage(pkg: &PackageRef, cache: &Path, opts: &FetchOptions) -> Result<Stag
         }
     }
     let marker = Marker {
+        format: MARKER_FORMAT,
         ecosystem: pkg.ecosystem,
         name: fetched.name,
         version: fetched.version,
+        setup: fetched.setup,
         install: fetched.install,
         start: fetched.start,
         env: fetched.env,
@@ -175,13 +191,14 @@ pub fn stage(pkg: &PackageRef, cache: &Path, opts: &FetchOptions) -> Result<Stag
 /// A complete staging in `dir`, if there is one.
 fn load(dir: &Path) -> Option<Staged> {
     let text = fs::read(dir.join(MARKER)).ok()?;
-    let m: Marker = serde_json::from_slice(&text).ok()?;
+    let m: Marker = serde_json::from_slice(&text).ok().filter(|m: &Marker| m.format == MARKER_FORMAT)?;
     let workdir = dir.join(WORK);
     workdir.is_dir().then_some(Staged {
         ecosystem: m.ecosystem,
         name: m.name,
         version: m.version,
         workdir,
+        setup: m.setup,
         install: m.install,
         start: m.start,
         env: m.env,
@@ -306,6 +323,13 @@ pub(crate) mod testutil {
 
     use super::*;
 
+    /// Runs the set-up commands, then those of the install phase.
+    pub fn run_install(staged: &Staged) -> Vec<Output> {
+        let mut out = run_phase(staged, &staged.setup);
+        out.extend(run_phase(staged, &staged.install));
+        out
+    }
+
     /// Runs the staged commands of one phase in `workdir` with the staged environment.
     pub fn run_phase(staged: &Staged, cmds: &[Vec<String>]) -> Vec<Output> {
         cmds.iter()
@@ -339,9 +363,11 @@ mod tests {
         fs::create_dir_all(dir.join(WORK)).unwrap();
         assert!(load(&dir).is_none());
         let m = Marker {
+            format: MARKER_FORMAT,
             ecosystem: Ecosystem::Npm,
             name: "x".into(),
             version: "1.0.0".into(),
+            setup: vec![],
             install: vec![argv(&["true"])],
             start: vec![],
             env: vec![],
@@ -350,6 +376,14 @@ mod tests {
         let staged = load(&dir).unwrap();
         assert_eq!(staged.workdir, dir.join(WORK));
         assert_eq!(staged.install, vec![argv(&["true"])]);
+        // A staging whose commands are of an older format is staged again.
+        let old = Marker { format: MARKER_FORMAT - 1, ..m };
+        fs::write(dir.join(MARKER), serde_json::to_vec(&old).unwrap()).unwrap();
+        assert!(load(&dir).is_none());
+        let before_setup =
+            r#"{"ecosystem": "npm", "name": "x", "version": "1.0.0", "install": [], "start": [], "env": []}"#;
+        fs::write(dir.join(MARKER), before_setup).unwrap();
+        assert!(load(&dir).is_none());
     }
 
     #[test]
@@ -359,9 +393,11 @@ mod tests {
         let dir = cache.join("cargo/nonexistent-crate-xyz/9.9.9");
         fs::create_dir_all(dir.join(WORK)).unwrap();
         let m = Marker {
+            format: MARKER_FORMAT,
             ecosystem: Ecosystem::Cargo,
             name: "nonexistent-crate-xyz".into(),
             version: "9.9.9".into(),
+            setup: vec![],
             install: vec![],
             start: vec![],
             env: vec![],

@@ -126,6 +126,9 @@ pub(crate) fn fetch(ctx: &Ctx) -> Result<Fetched, PackageError> {
     Ok(Fetched {
         name: pkg.name.clone(),
         version,
+        // Nothing of pkgtrace's own to set up: the staging project is complete,
+        // and `npm rebuild` is the package manager running the package's scripts.
+        setup: Vec::new(),
         install: vec![argv(&["npm", "rebuild", "--offline", "--no-audit", "--no-fund", "--foreground-scripts"])],
         start: vec![start_command(&pkg.name, &manifest)],
         env: env_pairs(&[
@@ -206,7 +209,7 @@ fn has_condition(v: &Value, key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fetch::testutil::run_phase;
+    use crate::fetch::testutil::{run_install, run_phase};
     use crate::{parse, stage, Ecosystem, FetchOptions};
     use serde_json::json;
 
@@ -272,9 +275,10 @@ mod tests {
         assert_eq!((staged.name.as_str(), staged.version.as_str()), ("pkgtrace-evil-local", "1.2.3"));
         assert!(staged.workdir.join("node_modules/pkgtrace-evil-local/index.js").is_file());
         assert_eq!(staged.start, vec![argv(&["node", "-e", "require('pkgtrace-evil-local')"])]);
+        assert!(staged.setup.is_empty());
 
         // The install phase (here outside any sandbox, on our own harmless package) runs the scripts offline.
-        run_phase(&staged, &staged.install);
+        run_install(&staged);
         assert!(marker_dir.join("postinstall").exists(), "npm rebuild did not run postinstall");
         run_phase(&staged, &staged.start);
     }

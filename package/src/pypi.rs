@@ -1,7 +1,9 @@
 //! PyPI staging: a work dir with `dist/` holding the package (a wheel, or the
 //! sdist when asked) and every dependency and build requirement as wheels,
-//! so that inside the sandbox a venv is created and `pip install --no-index
-//! --find-links dist` installs offline, then `python -c "import <module>"`.
+//! so that inside the sandbox a venv is created (pkgtrace's set-up, not
+//! analyzed), `pip install --no-index --find-links dist` installs offline,
+//! and the start program ([`START_PY`]) imports the top-level modules of the
+//! distribution that was installed.
 //!
 //! No package code runs here: `pip download` of an sdist would run its
 //! `setup.py egg_info` (or build backend) to learn its dependencies, so an
@@ -24,7 +26,7 @@ use serde_json::Value;
 
 use super::detect::{list_tar, one_line, read_tar_member, rfc822_headers};
 use super::error::PackageError;
-use super::fetch::{argv, copy_tree, env_pairs, mkdir, run, Ctx, Fetched};
+use super::fetch::{argv, copy_tree, env_pairs, mkdir, run, write_file, Ctx, Fetched};
 use super::purl::{normalize_pypi_name, validate_version, Source};
 
 const PYPI_SIMPLE: &str = "https://pypi.org/simple";
@@ -76,6 +78,68 @@ except Exception as e:
     sys.exit(1)
 "#;
 
+/// The start phase's program, written into the work dir as [`START_SCRIPT`]
+/// and run by the venv's python as `pkgtrace-start.py <name> <guess>`: it
+/// imports what the installed distribution `<name>` (normalised) provides,
+/// as `importlib.metadata` finds it inside the sandbox, so nothing about the
+/// installed files has to be guessed outside. The modules are those in its
+/// `top_level.txt`, else those its `RECORD` lists at the top of
+/// site-packages (`x.py`, `x/__init__.py`, an extension `x.*.so`; not under
+/// `*.dist-info`, `*.data`, `__pycache__`, `..`; not `test`/`tests`); of
+/// these, the public ones, or the `_private` ones when there is no public
+/// one (PyYAML's `_yaml` is imported by `yaml` anyway). Else `<guess>`, the
+/// module staging read from the archive. Each is imported in sorted order;
+/// the exit status is 1 when none could be.
+///
+/// A file rather than `python -c`: the inline-code rule admits only
+/// `python -c "import <module>"` as pkgtrace's own start, so a longer `-c`
+/// program would be a finding in every PyPI start phase.
+const START_PY: &str = r#"
+import importlib, importlib.metadata as md, os, sys
+
+# This file's directory is the work dir: import only what is installed.
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path = [p for p in sys.path if os.path.abspath(p) != here]
+name, guess = sys.argv[1], sys.argv[2]
+
+def top_module(path):
+    """The top-level module a RECORD entry is part of, if it is one."""
+    parts = path.parts
+    if ".." in parts or "__pycache__" in parts or parts[0].endswith((".dist-info", ".data")):
+        return None
+    if parts[1:] == ("__init__.py",):
+        return parts[0]
+    if len(parts) == 1 and parts[0].endswith(".py"):
+        return parts[0][:-3]
+    if len(parts) == 1 and parts[0].endswith(".so"):
+        return parts[0].split(".")[0]  # x.cpython-311-x86_64-linux-gnu.so
+    return None
+
+def provided(dist):
+    top = dist.read_text("top_level.txt")
+    names = top.split() if top is not None else map(top_module, dist.files or [])
+    names = {n for n in names if n and n.isidentifier() and n not in ("test", "tests")}
+    return sorted({n for n in names if not n.startswith("_")} or names)
+
+try:
+    modules = provided(md.distribution(name)) or [guess]
+except md.PackageNotFoundError:
+    print(f"pkgtrace-start: no installed distribution {name}, importing {guess}", file=sys.stderr)
+    modules = [guess]
+imported = 0
+for module in modules:
+    try:
+        importlib.import_module(module)
+        imported += 1
+        print(f"pkgtrace-start: imported {module}", file=sys.stderr)
+    except (Exception, SystemExit) as e:
+        print(f"pkgtrace-start: import {module} failed: {type(e).__name__}: {e}", file=sys.stderr)
+sys.exit(0 if imported else 1)
+"#;
+
+/// The start program's file name in the work dir (a `-` keeps it from being importable).
+const START_SCRIPT: &str = "pkgtrace-start.py";
+
 /// What the package itself is, once in `dist/` (or `src/`).
 struct Dist {
     /// What the inside `pip install` is given, relative to the work dir.
@@ -84,7 +148,7 @@ struct Dist {
     requires: Vec<String>,
     /// Build requirements to stage as wheels (empty for a wheel).
     build_requires: Vec<String>,
-    /// The module the start phase imports.
+    /// The module the start phase imports when the installed distribution names none.
     module: String,
     version: Option<String>,
 }
@@ -123,14 +187,23 @@ pub(crate) fn fetch(ctx: &Ctx) -> Result<Fetched, PackageError> {
         Some(v) => validate_version(&v)?,
         None => "unknown".to_string(),
     };
+    write_file(&ctx.work.join(START_SCRIPT), START_PY)?;
     Ok(Fetched {
         name: pkg.name.clone(),
         version,
-        install: vec![
-            argv(&["python3", "-m", "venv", ".venv"]),
-            argv(&[".venv/bin/python", "-m", "pip", "install", "--no-index", "--find-links", "dist", &dist.target]),
-        ],
-        start: vec![argv(&[".venv/bin/python", "-c", &format!("import {}", dist.module)])],
+        // The venv is pkgtrace's harness: the package's install begins with pip.
+        setup: vec![argv(&["python3", "-m", "venv", ".venv"])],
+        install: vec![argv(&[
+            ".venv/bin/python",
+            "-m",
+            "pip",
+            "install",
+            "--no-index",
+            "--find-links",
+            "dist",
+            &dist.target,
+        ])],
+        start: vec![start_command(&pkg.name, &dist.module)],
         env: env_pairs(&[
             ("PIP_NO_INDEX", "1"),
             ("PIP_FIND_LINKS", "dist"),
@@ -138,6 +211,11 @@ pub(crate) fn fetch(ctx: &Ctx) -> Result<Fetched, PackageError> {
             ("PIP_NO_INPUT", "1"),
         ]),
     })
+}
+
+/// Runs [`START_PY`] for the distribution `name`, falling back to `guess`.
+fn start_command(name: &str, guess: &str) -> Vec<String> {
+    argv(&[".venv/bin/python", START_SCRIPT, &normalize_pypi_name(name), guess])
 }
 
 fn dependency_error(purl: &str, e: PackageError) -> PackageError {
@@ -699,7 +777,8 @@ fn usable_requirements(reqs: impl Iterator<Item = String>) -> Vec<String> {
     out
 }
 
-/// The module the start phase imports: from `top_level.txt` when there is
+/// The module the start phase falls back to when the installed distribution
+/// names none (see [`START_PY`]): from `top_level.txt` when there is
 /// one, else the top-level packages and modules among the files. Preference:
 /// the one named like the distribution, then the longest whose name is part
 /// of the distribution's (`evil_py` for `pkgtrace-evil-py`), then packages
@@ -758,7 +837,7 @@ fn pick_module(dist_name: &str, top_level: Option<&str>, files: &[String]) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fetch::testutil::run_phase;
+    use crate::fetch::testutil::{run_install, run_phase};
     use crate::{parse, stage, Ecosystem, FetchOptions};
 
     fn files(list: &[&str]) -> Vec<String> {
@@ -778,6 +857,109 @@ mod tests {
         let files_ = files(&["backend.py", "evil_backend/__init__.py"]);
         assert_eq!(pick_module("pkgtrace-evil-backend", None, &files_), "evil_backend");
         assert_eq!(pick_module("foo", None, &files(&["helper.py", "core/__init__.py"])), "core");
+    }
+
+    /// A fake installed distribution in `site`: its dist-info with METADATA,
+    /// a RECORD listing `record`, and `top_level.txt` when given; each listed
+    /// `.py` file outside the dist-info exists and says when it is imported
+    /// (those named `*broken*` raise instead).
+    fn fake_dist(site: &Path, dist_info: &str, name: &str, record: &[&str], top_level: Option<&str>) {
+        let info = site.join(dist_info);
+        fs::create_dir_all(&info).unwrap();
+        fs::write(info.join("METADATA"), format!("Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")).unwrap();
+        let mut lines: Vec<String> = record.iter().map(|r| format!("{r},,")).collect();
+        lines.push(format!("{dist_info}/METADATA,,"));
+        lines.push(format!("{dist_info}/RECORD,,"));
+        if let Some(top) = top_level {
+            fs::write(info.join("top_level.txt"), top).unwrap();
+            lines.push(format!("{dist_info}/top_level.txt,,"));
+        }
+        fs::write(info.join("RECORD"), lines.join("\n") + "\n").unwrap();
+        for file in record.iter().filter(|r| r.ends_with(".py") && !r.starts_with("..")) {
+            let path = site.join(file);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let code =
+                if file.contains("broken") { "raise RuntimeError('boom')\n" } else { "print('loaded', __name__)\n" };
+            fs::write(path, code).unwrap();
+        }
+    }
+
+    /// Runs the start program as the sandbox does (from the work dir, which
+    /// holds it) with `site` on the path: the modules that ran, in order,
+    /// whether it exited 0, and its stderr.
+    fn run_start(work: &Path, site: &Path, name: &str, guess: &str) -> (Vec<String>, bool, String) {
+        fs::write(work.join(START_SCRIPT), START_PY).unwrap();
+        let cmd = start_command(name, guess);
+        let out = Command::new("python3")
+            .args(&cmd[1..])
+            .current_dir(work)
+            .env("PYTHONPATH", site)
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env_remove("PYTHONSAFEPATH")
+            .output()
+            .unwrap();
+        let loaded = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("loaded ").map(str::to_string))
+            .collect();
+        (loaded, out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    /// The start program imports what the installed distribution provides:
+    /// from its RECORD (public top-level modules and packages; not tests,
+    /// caches, dist-info or `..` paths), from `top_level.txt` when there is
+    /// one, `_private` modules only when there is nothing public, and the
+    /// staging's guess when the distribution is missing or names nothing.
+    #[test]
+    fn start_program_imports_what_the_distribution_provides() {
+        let t = tempfile::tempdir().unwrap();
+        let (work, site) = (t.path().join("work"), t.path().join("site"));
+        fs::create_dir_all(&work).unwrap();
+        // A decoy in the work dir: the installed module must win, not it.
+        fs::create_dir_all(work.join("fakeyaml")).unwrap();
+        fs::write(work.join("fakeyaml/__init__.py"), "print('loaded decoy')\n").unwrap();
+        let yaml = [
+            "fakeyaml/__init__.py",
+            "fakeyaml/__pycache__/__init__.cpython-311.pyc",
+            "_fakeyaml/__init__.py",
+            "fakeyaml_cli.py",
+            "tests/__init__.py",
+            "../../../bin/fakeyaml",
+        ];
+        // Found by its normalised name, whatever METADATA spells.
+        fake_dist(&site, "pkgtrace_fake.yaml-6.0.dist-info", "PkgTrace-Fake.YAML", &yaml, None);
+        let (loaded, ok, err) = run_start(&work, &site, "PkgTrace_Fake.YAML", "nothing_here");
+        assert_eq!((loaded, ok), (files(&["fakeyaml", "fakeyaml_cli"]), true), "{err}");
+        assert!(err.contains("pkgtrace-start: imported fakeyaml\n"), "{err}");
+
+        // top_level.txt, when there is one, rather than the RECORD.
+        let top = ["faketop/__init__.py", "fakeextra.py", "_faketop.py"];
+        fake_dist(&site, "pkgtrace_fake_top-1.0.dist-info", "pkgtrace-fake-top", &top, Some("_faketop\nfaketop\n"));
+        assert_eq!(run_start(&work, &site, "pkgtrace-fake-top", "x").0, files(&["faketop"]));
+
+        // Only private modules: those.
+        fake_dist(&site, "pkgtrace_fake_private-1.0.dist-info", "pkgtrace-fake-private", &["_fakeprivate.py"], None);
+        assert_eq!(run_start(&work, &site, "pkgtrace-fake-private", "x").0, files(&["_fakeprivate"]));
+
+        // Not installed, or naming no module: the staging's guess.
+        fs::write(site.join("fakeguess.py"), "print('loaded', __name__)\n").unwrap();
+        let (loaded, ok, err) = run_start(&work, &site, "pkgtrace-not-installed", "fakeguess");
+        assert_eq!((loaded, ok), (files(&["fakeguess"]), true), "{err}");
+        assert!(err.contains("no installed distribution pkgtrace-not-installed"), "{err}");
+        fake_dist(&site, "pkgtrace_fake_empty-1.0.dist-info", "pkgtrace-fake-empty", &[], None);
+        assert_eq!(run_start(&work, &site, "pkgtrace-fake-empty", "fakeguess").0, files(&["fakeguess"]));
+
+        // A module that fails to import is reported and the others still run;
+        // the program fails only when none imported.
+        let some = ["fakebroken/__init__.py", "fakefine.py"];
+        fake_dist(&site, "pkgtrace_fake_some-1.0.dist-info", "pkgtrace-fake-some", &some, None);
+        let (loaded, ok, err) = run_start(&work, &site, "pkgtrace-fake-some", "x");
+        assert_eq!((loaded, ok), (files(&["fakefine"]), true), "{err}");
+        assert!(err.contains("pkgtrace-start: import fakebroken failed: RuntimeError: boom"), "{err}");
+        fake_dist(&site, "pkgtrace_fake_none-1.0.dist-info", "pkgtrace-fake-none", &["fakebroken2.py"], None);
+        let (loaded, ok, err) = run_start(&work, &site, "pkgtrace-fake-none", "x");
+        assert!(loaded.is_empty() && !ok, "{err}");
+        assert!(err.contains("pkgtrace-start: import fakebroken2 failed"), "{err}");
     }
 
     #[test]
@@ -926,7 +1108,7 @@ mod tests {
         let staged = stage(&pkg, &t.path().join("cache"), &FetchOptions::default()).unwrap();
         assert!(!marker.exists(), "setup.py ran during staging");
         assert_eq!(staged.version, "0.0.1");
-        assert_eq!(staged.start, vec![argv(&[".venv/bin/python", "-c", "import evil_py"])]);
+        assert_eq!(staged.start, vec![start_command("pkgtrace-evil-py", "evil_py")]);
         assert!(staged.workdir.join("src/setup.py").is_file());
         let dist: Vec<String> = fs::read_dir(staged.workdir.join("dist"))
             .unwrap()
@@ -934,7 +1116,7 @@ mod tests {
             .collect();
         assert!(dist.iter().any(|f| f.starts_with("setuptools-") && f.ends_with(".whl")), "{dist:?}");
 
-        run_phase(&staged, &staged.install);
+        run_install(&staged);
         assert!(marker.exists(), "the offline install did not run setup.py");
         run_phase(&staged, &staged.start);
     }
@@ -967,7 +1149,7 @@ mod tests {
         let staged = stage(&pkg, &cache, &FetchOptions::default()).unwrap();
         assert!(!marker.exists() && !setup_marker.exists(), "build code ran during staging");
         assert_eq!(staged.version, "0.0.2");
-        assert_eq!(staged.start, vec![argv(&[".venv/bin/python", "-c", "import evil_backend"])]);
+        assert_eq!(staged.start, vec![start_command("pkgtrace-evil-backend", "evil_backend")]);
 
         // The same project as an sdist archive.
         let sdist = t.path().join("pkgtrace-evil-backend-0.0.2.tar.gz");
@@ -977,11 +1159,11 @@ mod tests {
         let pkg = parse(sdist.to_str().unwrap(), Some(Ecosystem::Pypi)).unwrap();
         let from_sdist = stage(&pkg, &cache, &FetchOptions::default()).unwrap();
         assert!(!marker.exists() && !setup_marker.exists(), "build code ran during staging");
-        let target = from_sdist.install[1].last().map(String::as_str);
+        let target = from_sdist.install[0].last().map(String::as_str);
         assert_eq!(target, Some("dist/pkgtrace-evil-backend-0.0.2.tar.gz"));
         assert_eq!(from_sdist.start, staged.start);
 
-        run_phase(&from_sdist, &from_sdist.install);
+        run_install(&from_sdist);
         assert!(marker.exists(), "the offline install did not run the build backend");
         run_phase(&from_sdist, &from_sdist.start);
     }
@@ -1025,9 +1207,12 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         let staged = stage(&pkg, t.path(), &FetchOptions::default()).unwrap();
         assert_eq!((staged.name.as_str(), staged.version.as_str()), ("six", "1.16.0"));
         assert!(staged.workdir.join("dist/six-1.16.0-py2.py3-none-any.whl").is_file());
-        assert_eq!(staged.start, vec![argv(&[".venv/bin/python", "-c", "import six"])]);
-        run_phase(&staged, &staged.install);
-        run_phase(&staged, &staged.start);
+        assert_eq!(staged.start, vec![start_command("six", "six")]);
+        assert_eq!(staged.setup, vec![argv(&["python3", "-m", "venv", ".venv"])]);
+        run_install(&staged);
+        let start = run_phase(&staged, &staged.start);
+        let stderr = String::from_utf8_lossy(&start[0].stderr);
+        assert!(stderr.contains("pkgtrace-start: imported six"), "{stderr}");
     }
 
     #[test]
@@ -1036,8 +1221,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         let pkg = parse("pkg:pypi/six@1.16.0", None).unwrap();
         let staged = stage(&pkg, t.path(), &FetchOptions { sdist: true }).unwrap();
         assert!(staged.workdir.join("dist/six-1.16.0.tar.gz").is_file());
-        assert_eq!(staged.install[1].last().map(String::as_str), Some("dist/six-1.16.0.tar.gz"));
-        run_phase(&staged, &staged.install);
+        assert_eq!(staged.install[0].last().map(String::as_str), Some("dist/six-1.16.0.tar.gz"));
+        run_install(&staged);
         run_phase(&staged, &staged.start);
     }
 
@@ -1066,6 +1251,6 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         assert_eq!(wheel.version, sdist.version);
         assert!(wheel.workdir.join(format!("dist/six-{}-py2.py3-none-any.whl", wheel.version)).is_file());
         assert!(sdist.workdir.join(format!("dist/six-{}.tar.gz", sdist.version)).is_file());
-        assert_eq!(wheel.install[1].last(), Some(&format!("dist/six-{}-py2.py3-none-any.whl", wheel.version)));
+        assert_eq!(wheel.install[0].last(), Some(&format!("dist/six-{}-py2.py3-none-any.whl", wheel.version)));
     }
 }

@@ -130,11 +130,12 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
             let _ = writeln!(out, "{} {}{count}", st.severity(f.severity), esc(&f.message));
             let at = f.evidence.at.as_deref().map(|a| format!(" at {}", esc(a))).unwrap_or_default();
             let result = f.evidence.result.as_deref().map(|r| format!(" → {}", esc(r))).unwrap_or_default();
+            let package = f.package.as_deref().map(|p| format!(" for package {}", esc(p))).unwrap_or_default();
             let _ = writeln!(
                 out,
                 "         {}",
                 st.dim(&format!(
-                    "[{}] by {} (pid {}){at}, {}{result}",
+                    "[{}] by {} (pid {}){package}{at}, {}{result}",
                     esc(&f.rule),
                     esc(&f.process),
                     f.pid,
@@ -171,7 +172,8 @@ fn render_phase(out: &mut String, phase: &PhaseReport, st: &Style) {
         let _ = writeln!(out, "  commands:");
         for c in b.commands.iter().take(LIST_MAX) {
             let argv = analyzer::rules::fact::shell_words(&c.argv);
-            let _ = writeln!(out, "    {} {}", esc(&shorten(&argv)), st.dim(&format!("({})", esc(&c.chain))));
+            let failed = c.failed.as_ref().map(|e| format!(" — could not start: {}", esc(e))).unwrap_or_default();
+            let _ = writeln!(out, "    {}{failed} {}", esc(&shorten(&argv)), st.dim(&format!("({})", esc(&c.chain))));
         }
         more(out, b.commands.len(), st);
     }

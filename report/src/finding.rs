@@ -27,6 +27,14 @@ pub struct Finding {
     pub pid: i32,
     /// The process chain, root first: `npm → sh → node collect.js`.
     pub process: String,
+    /// The package (`name@version`, or `name` when the version is not
+    /// known) whose lifecycle script, build script or code did it: from
+    /// the environment npm and cargo give a package's scripts, or the
+    /// directory they run in (`node_modules/<name>`, pip's build directory
+    /// of a distribution). None for the package manager itself, and in a
+    /// trace that shows neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
     pub evidence: Evidence,
     pub count: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -30,7 +30,7 @@ pub mod sinks;
 pub use ecosystem::{Ecosystem, UnknownEcosystem};
 /// How a traced command ended: the tracer's own type (serde only), so the
 /// report and a recorded stream's trailer have one shape by construction.
-pub use event::{Outcome, Untraced};
+pub use event::{InputCut, Outcome, Untraced};
 pub use finding::{Evidence, Finding};
 pub use package::{LeakedCanary, PackageInfo};
 pub use report::{

@@ -13,6 +13,43 @@ use serde_json::Value;
 
 use crate::report::Report;
 
+/// A finding's subject with the sandbox's identity as placeholders
+/// (`$PKG`, `$HOME`, `$HOSTNAME`, `$USER`), to compare the subjects of two
+/// runs (a baseline's and a package's) that had different identities.
+pub fn identity_free(s: &str, sandbox: &crate::report::SandboxInfo) -> String {
+    let paths = [(sandbox.project.clone(), "$PKG".to_string()), (sandbox.home.clone(), "$HOME".to_string())];
+    let paths: Vec<(String, String)> = paths.into_iter().filter(|(p, _)| !p.is_empty()).collect();
+    let mut out = placeholders(s, &paths);
+    if !sandbox.hostname.is_empty() {
+        out = out.replace(&sandbox.hostname, "$HOSTNAME");
+    }
+    replace_word(&out, &sandbox.user, "$USER")
+}
+
+/// `word` replaced where it stands alone (not inside a longer name: user
+/// `sam` leaves `sample` alone).
+fn replace_word(s: &str, word: &str, with: &str) -> String {
+    if word.is_empty() || !s.contains(word) {
+        return s.to_string();
+    }
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(word) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + word.len()..].chars().next();
+        out.push_str(&rest[..i]);
+        if before.is_some_and(is_name) || after.is_some_and(is_name) {
+            out.push_str(word);
+        } else {
+            out.push_str(with);
+        }
+        rest = &rest[i + word.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The report with run-specific values replaced by placeholders.
 /// `canaries`: the values planted for the run (unique to it).
 pub fn normalized(report: &Report, canaries: &[String]) -> Value {
@@ -49,8 +86,15 @@ pub fn normalized(report: &Report, canaries: &[String]) -> Value {
             }
         }
     }
+    let users: Vec<String> = report
+        .phases
+        .iter()
+        .filter_map(|p| p.sandbox.as_ref())
+        .map(|sb| sb.user.clone())
+        .filter(|u| !u.is_empty())
+        .collect();
     let mut pids = HashMap::new();
-    walk(&mut v, &replacements, &sandbox_paths, &mut pids);
+    walk(&mut v, &replacements, &sandbox_paths, &users, &mut pids);
     v
 }
 
@@ -90,7 +134,13 @@ fn mask_random(name: &str) -> String {
     }
 }
 
-fn walk(v: &mut Value, rep: &[(String, String)], sandbox: &[(String, String)], pids: &mut HashMap<i64, i64>) {
+fn walk(
+    v: &mut Value,
+    rep: &[(String, String)],
+    sandbox: &[(String, String)],
+    users: &[String],
+    pids: &mut HashMap<i64, i64>,
+) {
     match v {
         Value::String(s) => {
             for (from, to) in rep {
@@ -101,8 +151,11 @@ fn walk(v: &mut Value, rep: &[(String, String)], sandbox: &[(String, String)], p
             if s.contains("tmp/") || sandbox.iter().any(|(p, _)| s.contains(p.as_str())) {
                 *s = placeholders(s, sandbox);
             }
+            for user in users {
+                *s = replace_word(s, user, "$USER");
+            }
         }
-        Value::Array(a) => a.iter_mut().for_each(|x| walk(x, rep, sandbox, pids)),
+        Value::Array(a) => a.iter_mut().for_each(|x| walk(x, rep, sandbox, users, pids)),
         Value::Object(map) => {
             map.remove("stops");
             map.remove("wall_ms");
@@ -116,7 +169,7 @@ fn walk(v: &mut Value, rep: &[(String, String)], sandbox: &[(String, String)], p
                         continue;
                     }
                 }
-                walk(x, rep, sandbox, pids);
+                walk(x, rep, sandbox, users, pids);
             }
         }
         _ => {}
@@ -125,6 +178,21 @@ fn walk(v: &mut Value, rep: &[(String, String)], sandbox: &[(String, String)], p
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_identity_becomes_placeholders() {
+        let sb = crate::report::SandboxInfo {
+            hostname: "sam-laptop".into(),
+            user: "sam".into(),
+            home: "/home/sam".into(),
+            project: "/home/sam/project".into(),
+            ..Default::default()
+        };
+        assert_eq!(super::identity_free("/home/sam/.npmrc", &sb), "$HOME/.npmrc");
+        assert_eq!(super::identity_free("/home/sam/project/x/sample.js", &sb), "$PKG/x/sample.js");
+        assert_eq!(super::identity_free("sam-laptop.sam.x.evil.example", &sb), "$HOSTNAME.$USER.x.evil.example");
+        assert_eq!(super::identity_free("BEACON sam samba", &sb), "BEACON $USER samba");
+    }
+
     #[test]
     fn sandbox_paths_become_placeholders() {
         let sandbox =

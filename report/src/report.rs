@@ -32,6 +32,11 @@ pub struct Stats {
     pub unparsed: u64,
     /// Processes seen.
     pub processes: u64,
+    /// Inputs that could not be read to their end (a corrupt or truncated
+    /// `.gz` or `.zst`, a read error): the report covers their lines before
+    /// the failure.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cut: Vec<event::InputCut>,
 }
 
 /// How a sandboxed phase went.
@@ -106,6 +111,9 @@ pub struct SandboxInfo {
     pub uid: u32,
     pub gid: u32,
     pub hostname: String,
+    /// The user name inside (stored reports name it `$USER`).
+    #[serde(default)]
+    pub user: String,
     /// HOME and the package's work directory inside (stored reports name
     /// them `$HOME` and `$PKG`).
     pub home: String,
@@ -176,6 +184,12 @@ pub struct Command {
     pub parent: Option<i32>,
     /// The process chain that ran it.
     pub chain: String,
+    /// Set when the program could not be started: the errno (`EACCES`
+    /// for a file without execute permission, `ENOEXEC` for one the kernel
+    /// cannot run, `ENOENT` for a command that exists nowhere on PATH).
+    /// For a PATH search, one entry with its last attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

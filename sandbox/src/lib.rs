@@ -6,6 +6,7 @@
 //!   the per-run uid ([`namespaces::UidLease`]);
 //! - [`cgroup`]: the run's cgroup (memory, pids, kill at the end);
 //! - [`workspace`]: the run's writable places, on a size-limited tmpfs;
+//! - [`identity`]: who the sandbox says it is (user, HOME, host name);
 //! - [`canaries`]: fake credentials planted in the workspace;
 //! - [`sinks`]: the network world inside (DNS and TCP sinks that answer and
 //!   record, never forward).
@@ -15,8 +16,10 @@
 
 pub mod canaries;
 pub mod cgroup;
+pub mod identity;
 pub mod namespaces;
 pub mod sinks;
 pub mod workspace;
 
-pub use namespaces::{ChildSetup, SandboxSpec, UidLease, SANDBOX_HOME};
+pub use identity::Identity;
+pub use namespaces::{ChildSetup, SandboxSpec, UidLease};

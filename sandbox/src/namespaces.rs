@@ -40,17 +40,6 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-/// HOME inside the sandbox (a macro so that paths under it are constants too).
-macro_rules! sandbox_home {
-    () => {
-        "/home/pkgtrace"
-    };
-}
-pub(crate) use sandbox_home;
-
-/// HOME inside the sandbox.
-pub const SANDBOX_HOME: &str = sandbox_home!();
-
 /// A non-loopback address given to loopback (label `lo:1`). glibc's
 /// getaddrinfo with AI_ADDRCONFIG (node's dns.lookup default) sends no DNS
 /// query at all on a host with only 127.x addresses; with this one it does.
@@ -198,13 +187,6 @@ fn uids_in_use() -> std::collections::HashSet<u32> {
 
 fn nanos() -> u32 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
-}
-
-/// A host name for one run: the kind of name a developer's machine has.
-pub fn host_name() -> String {
-    const NAMES: &[&str] = &["dev-laptop", "workstation", "build-01", "thinkpad", "desktop", "devbox", "ws"];
-    let n = nanos() ^ std::process::id().rotate_left(16);
-    format!("{}-{:04x}", NAMES[n as usize % NAMES.len()], (n >> 8) & 0xffff)
 }
 
 /// Moves pkgtrace itself into a private mount namespace (every mount
@@ -358,7 +340,7 @@ pub struct SandboxSpec {
     /// The run's uid and gid ([`UidLease`]).
     pub uid: u32,
     pub gid: u32,
-    /// The host name inside ([`host_name`]).
+    /// The host name inside (the run's [`crate::Identity`]).
     pub hostname: String,
     /// Most processes the run's uid may have at once (RLIMIT_NPROC; the
     /// run's cgroup has its own pids limit too).

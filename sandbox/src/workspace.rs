@@ -13,12 +13,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::namespaces::{self as sandbox, SANDBOX_HOME};
+use crate::identity::Identity;
+use crate::namespaces as sandbox;
 
 use crate::canaries::{self, Canary};
-
-/// The work dir's path inside the sandbox.
-pub const SANDBOX_PROJECT: &str = concat!(crate::namespaces::sandbox_home!(), "/project");
 
 /// Where distributions keep the system's CA bundle (Debian and Ubuntu,
 /// Fedora and RHEL, Alpine and others, SUSE).
@@ -50,7 +48,9 @@ pub struct Workspace {
     pub writable: Vec<(PathBuf, String)>,
     /// The run's uid and gid (the same number).
     pub uid: u32,
-    /// The run's host name.
+    /// Who the sandbox says it is (user, HOME, host name), new per run.
+    pub identity: Identity,
+    /// The run's host name (the identity's).
     pub hostname: String,
     /// Files of the workspace shown read-only over a path inside (beside
     /// the `/etc` files): the CA bundle.
@@ -73,7 +73,8 @@ impl Workspace {
             writable: Vec::new(),
             root,
             uid,
-            hostname: sandbox::host_name(),
+            hostname: String::new(),
+            identity: Identity::generate(),
             shown: Vec::new(),
             mounted: false,
             keep: false,
@@ -98,7 +99,8 @@ impl Workspace {
         if !st.success() {
             return Err(io::Error::other("failed to hand the sandbox's HOME to the sandbox user"));
         }
-        ws.writable.push((ws.home.clone(), SANDBOX_HOME.to_string()));
+        ws.hostname = ws.identity.hostname.clone();
+        ws.writable.push((ws.home.clone(), ws.identity.home.clone()));
         for (dir, inside) in [("tmp", "/tmp"), ("var-tmp", "/var/tmp"), ("shm", "/dev/shm")] {
             let host = ws.root.join(dir);
             fs::create_dir(&host)?;
@@ -109,14 +111,23 @@ impl Workspace {
         // is the DNS sink.
         fs::write(ws.etc.join("resolv.conf"), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")?;
         fs::write(ws.etc.join("hosts"), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n")?;
-        let mine = |l: &str| l.split(':').nth(2) == Some(&uid.to_string()) || l.starts_with("pkgtrace:");
+        let id = &ws.identity;
+        let name = format!("{}:", id.user);
+        let mine = |l: &str| l.split(':').nth(2) == Some(&uid.to_string()) || l.starts_with(&name);
         let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
         let passwd: String = passwd.lines().filter(|l| !mine(l)).map(|l| format!("{l}\n")).collect();
-        fs::write(ws.etc.join("passwd"), format!("{passwd}pkgtrace:x:{uid}:{uid}:pkgtrace:{SANDBOX_HOME}:/bin/sh\n"))?;
+        let shell = if Path::new("/bin/bash").exists() { "/bin/bash" } else { "/bin/sh" };
+        let entry = format!("{}:x:{uid}:{uid}:{},,,:{}:{shell}\n", id.user, id.full_name, id.home);
+        fs::write(ws.etc.join("passwd"), format!("{passwd}{entry}"))?;
         let group = fs::read_to_string("/etc/group").unwrap_or_default();
         let group: String = group.lines().filter(|l| !mine(l)).map(|l| format!("{l}\n")).collect();
-        fs::write(ws.etc.join("group"), format!("{group}pkgtrace:x:{uid}:\n"))?;
+        fs::write(ws.etc.join("group"), format!("{group}{}:x:{uid}:\n", id.user))?;
         Ok(ws)
+    }
+
+    /// The package's directory inside: `<HOME>/project`.
+    pub fn project(&self) -> String {
+        format!("{}/project", self.identity.home)
     }
 
     /// The files shown read-only inside: each workspace file and the path
@@ -156,7 +167,7 @@ impl Workspace {
                 let dir = self.home.join(".config");
                 fs::create_dir_all(&dir)?;
                 fs::copy(&bundle, dir.join("ca-certificates.crt"))?;
-                format!("{SANDBOX_HOME}/.config/ca-certificates.crt")
+                format!("{}/.config/ca-certificates.crt", self.identity.home)
             }
         };
         Ok(CA_VARIABLES.iter().map(|v| (v.to_string(), inside.clone())).collect())

@@ -158,7 +158,7 @@ impl EventSource {
     /// figures of the log it was recorded from.
     pub fn stats(&self) -> ParseStats {
         match self {
-            EventSource::Strace(r) => r.stats().clone(),
+            EventSource::Strace(r) => r.stats(),
             EventSource::Events(r) => r.stats(),
         }
     }

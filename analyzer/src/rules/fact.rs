@@ -35,6 +35,11 @@ pub struct Fact {
     /// The process that did it (for `exec`: the program it became).
     pub actor: Arc<Actor>,
     pub created_in_run: bool,
+    /// The path is inside the acting package's own directory.
+    pub in_package_dir: bool,
+    /// The file was written in this run by a process that had talked to an
+    /// internet address (a download, as far as a trace can tell).
+    pub downloaded: bool,
     pub in_project: bool,
     pub family: Option<String>,
     pub ip: Option<IpAddr>,
@@ -43,6 +48,9 @@ pub struct Fact {
     pub dns_name: Option<String>,
     pub dns_type: Option<String>,
     pub encoded_label: bool,
+    /// A DNS name carries the traced machine's host name or the user's
+    /// name (plainly or encoded).
+    pub identity: bool,
     pub mode: Option<u32>,
     pub env: Vec<String>,
     pub old_fd: Option<i32>,
@@ -87,6 +95,11 @@ pub struct Actor {
     pub parent_is_package_manager: bool,
     /// The process chain for reports: `npm → sh → node collect.js`.
     pub chain: String,
+    /// The package whose script or code this process runs (see
+    /// `report::Finding::package`).
+    pub package: Option<String>,
+    /// That package's own directory.
+    pub package_dir: Option<String>,
 }
 
 /// The acting process itself (its threads, its own process group for kill 0).

@@ -1,5 +1,15 @@
 //! `pkgtrace analyze`: recorded strace logs (or recorded event streams),
 //! grouped by phase, analyzed into one report.
+//!
+//! What the inputs gave decides the exit code before the findings do:
+//! - an input that yields no event (empty, or not one line in strace's
+//!   format) is warned about; when no input yields one, there is nothing
+//!   to judge: no report, exit 2 (a "0 findings" report of a file that was
+//!   never a log would pass a CI gate);
+//! - a compressed input cut half-way (corrupt or truncated) is analyzed up
+//!   to the cut, which is said on stderr and in `stats.cut`; it is exit 2
+//!   only when not one line could be read from it;
+//! - an input that cannot be opened is exit 2, after the report of the rest.
 
 use std::path::Path;
 
@@ -7,11 +17,12 @@ use anyhow::Result;
 use clap::Args;
 use tracer::source::{discover, Input};
 
-use super::shared::{load_pack, ReportArgs};
+use super::shared::{load_pack, say_cut, ReportArgs};
 use crate::exit::Exit;
 use analyzer::analysis::{Analyzer, Context};
 use analyzer::pipeline::run_input;
 use event::terminal::esc;
+use event::ParseStats;
 use report::{Report, Stats, SCHEMA_VERSION};
 
 #[derive(Args)]
@@ -81,6 +92,8 @@ pub fn analyze(args: AnalyzeArgs) -> Result<i32> {
         phases: Vec::new(),
         stats: Stats::default(),
     };
+    // Events from lines that were understood, over every input.
+    let mut parsed = 0;
     for (phase, inputs) in phases {
         let ctx = Context {
             phase: phase.clone(),
@@ -89,6 +102,8 @@ pub fn analyze(args: AnalyzeArgs) -> Result<i32> {
             cwd: args.cwd.clone(),
             project: args.project.clone(),
             canaries: args.canaries.clone(),
+            // Learnt from the log's recorded environments, if any.
+            identity: Vec::new(),
         };
         let mut analyzer = Analyzer::new(&pack, ctx);
         let mut run = None;
@@ -99,6 +114,13 @@ pub fn analyze(args: AnalyzeArgs) -> Result<i32> {
                     report.stats.lines += stats.lines;
                     report.stats.events += stats.events;
                     report.stats.unparsed += stats.unparsed;
+                    let unreadable = say_cut(&stats.cut, "report");
+                    input_errors += unreadable;
+                    if stats.parsed() == 0 && unreadable == 0 {
+                        eprintln!("pkgtrace: {}", esc(&nothing_read(input, &stats)));
+                    }
+                    parsed += stats.parsed();
+                    report.stats.cut.extend(stats.cut);
                 }
                 Err(e) => {
                     eprintln!("pkgtrace: {}", esc(&format!("{e:#}")));
@@ -111,6 +133,26 @@ pub fn analyze(args: AnalyzeArgs) -> Result<i32> {
         report.stats.processes += phase_report.processes;
         report.phases.push(phase_report);
     }
-    let code = args.report.finish(&report)?;
-    Ok(if input_errors > 0 { Exit::Usage.code() } else { code })
+    if parsed == 0 {
+        return Ok(Exit::Usage.code());
+    }
+    let verdict = args.report.finish(&report)?;
+    Ok(if input_errors > 0 { Exit::Usage } else { verdict }.code())
+}
+
+/// Why `input` gave nothing to analyze.
+fn nothing_read(input: &Input, stats: &ParseStats) -> String {
+    let name = input.display_name();
+    match input {
+        Input::Events(_) => format!(
+            "{name}: no event could be read from it; is it a stream written by `pkgtrace parse` or `pkgtrace trace -o`?"
+        ),
+        Input::Strace(_) if stats.lines == 0 => {
+            format!("{name}: no system call could be read from it (it is empty); is it an strace -f log?")
+        }
+        Input::Strace(_) => format!(
+            "{name}: no system call could be read from it ({} lines, none in strace's format); is it an strace -f log?",
+            stats.lines
+        ),
+    }
 }

@@ -10,6 +10,7 @@ use tracer::jsonl::EventsWriter;
 use tracer::source::{discover, EventSource};
 use tracer::strace::ParseStats;
 
+use super::shared::say_cut;
 use crate::exit::Exit;
 use event::terminal::esc;
 
@@ -39,11 +40,11 @@ pub fn parse(args: ParseArgs) -> Result<i32> {
             while let Some(ev) = source.next_event()? {
                 w.write(&ev)?;
             }
+            // The trailer's stats keep the cuts, so analyzing the stream
+            // says so too.
             let s = source.stats();
-            total.lines += s.lines;
-            total.calls += s.calls;
-            total.events += s.events;
-            total.unparsed += s.unparsed;
+            errors += say_cut(&s.cut, "stream");
+            total.add(&s);
         }
     }
     w.finish(&total)?;

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use super::shared::{load_pack, seconds, ReportArgs};
+use super::shared::{how_it_ended, load_pack, say_incomplete, seconds, ReportArgs};
 use crate::exit::Exit;
 use event::terminal::esc;
+use report::PhaseStatus;
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -111,18 +112,37 @@ pub fn run_package(args: RunArgs) -> Result<i32> {
             return Ok(Exit::of_error(&e).code());
         }
     };
-    let mut code = args.report.finish(&result.report)?;
+    let verdict = args.report.finish(&result.report)?;
+    // A phase that could not run at all is the machine's problem (3); one
+    // that failed or timed out leaves a report of only what ran before it
+    // stopped (4, unless that already had findings).
+    let (mut could_not_run, mut incomplete) = (false, false);
     for p in &result.report.phases {
-        if p.status == Some(report::PhaseStatus::Error) {
-            let error = p.error.as_deref().unwrap_or("unknown error");
-            eprintln!("pkgtrace: phase {} could not run: {}", esc(&p.name), esc(error));
-            code = Exit::Environment.code();
+        match p.status {
+            Some(PhaseStatus::Error) => {
+                let error = p.error.as_deref().unwrap_or("unknown error");
+                eprintln!("pkgtrace: phase {} could not run: {}", esc(&p.name), esc(error));
+                could_not_run = true;
+            }
+            Some(status @ (PhaseStatus::Failed | PhaseStatus::Timeout)) => {
+                let mut why = how_it_ended(p.run.as_ref(), Some(args.timeout));
+                if status == PhaseStatus::Failed {
+                    why = format!("failed: {why}");
+                }
+                if let Some(error) = &p.error {
+                    why = format!("{why}; {error}");
+                }
+                say_incomplete(&p.name, &why);
+                incomplete = true;
+            }
+            Some(PhaseStatus::Completed) | None => {}
         }
     }
     if let Some(path) = &result.stored {
         eprintln!("pkgtrace: report stored in {}", path.display());
     }
-    Ok(code)
+    let code = if could_not_run { Exit::Environment } else { verdict.unless_incomplete(incomplete) };
+    Ok(code.code())
 }
 
 #[cfg(test)]

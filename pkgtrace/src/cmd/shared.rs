@@ -1,6 +1,7 @@
 //! What the subcommands share: the report options of analyze, trace and run
-//! ([`ReportArgs`]), the rule pack ([`load_pack`]) and durations given in
-//! seconds ([`seconds`]).
+//! ([`ReportArgs`]), the rule pack ([`load_pack`]), durations given in
+//! seconds ([`seconds`]), and what is said on stderr about input cut short
+//! ([`say_cut`]) and runs stopped early ([`say_incomplete`]).
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -11,6 +12,8 @@ use clap::{Args, ValueEnum};
 
 use crate::exit::Exit;
 use analyzer::rules::RulePack;
+use event::terminal::esc;
+use event::{InputCut, Outcome};
 use report::severity::Severity;
 use report::Report;
 
@@ -43,12 +46,12 @@ pub struct ReportArgs {
 }
 
 impl ReportArgs {
-    /// Prints the report; the exit code its findings call for.
-    pub fn finish(&self, report: &Report) -> Result<i32> {
+    /// Prints the report; the verdict its findings call for (0 or 1).
+    pub fn finish(&self, report: &Report) -> Result<Exit> {
         write_report(report, self.format, self.color)?;
         Ok(match report.worst() {
-            Some(s) if s >= self.fail_on => Exit::Findings.code(),
-            _ => Exit::Clean.code(),
+            Some(s) if s >= self.fail_on => Exit::Findings,
+            _ => Exit::Clean,
         })
     }
 }
@@ -85,4 +88,53 @@ pub fn load_pack(dir: Option<&Path>) -> Result<RulePack> {
 /// `secs` as a duration; `what` names the flag in the error.
 pub fn seconds(what: &str, secs: f64) -> Result<Duration> {
     Duration::try_from_secs_f64(secs).map_err(|_| anyhow::anyhow!("invalid {what}: {secs}"))
+}
+
+/// Says on stderr where each file was cut short (a corrupt or truncated
+/// `.gz` or `.zst`) and that the `output` ("report", "stream") covers the
+/// lines before; returns how many gave nothing before the cut: those are
+/// unreadable inputs (exit 2).
+pub fn say_cut(cuts: &[InputCut], output: &str) -> usize {
+    let mut unreadable = 0;
+    for cut in cuts {
+        let covers = if cut.lines == 0 {
+            unreadable += 1;
+            "nothing could be read from it".to_string()
+        } else {
+            format!("the {output} covers the lines before it")
+        };
+        eprintln!("pkgtrace: {}; {covers}", esc(&cut.to_string()));
+    }
+    unreadable
+}
+
+/// Says on stderr, in one line, that `phase` stopped before its end and
+/// `why` (`timeout after 300 s`, `failed: exit code 1`).
+pub fn say_incomplete(phase: &str, why: &str) {
+    eprintln!(
+        "pkgtrace: {} phase incomplete ({}): the report covers only what ran before it stopped",
+        esc(phase),
+        esc(why)
+    );
+}
+
+/// How a command ended, in a few words: `exit code 1`, `killed by
+/// SIGKILL`, `interrupted`, `timeout after 3 s` (`timeout` is the limit
+/// the run had, in seconds).
+pub fn how_it_ended(run: Option<&Outcome>, timeout: Option<f64>) -> String {
+    let Some(run) = run else { return "its end was not seen".into() };
+    if run.timed_out {
+        return match timeout {
+            Some(t) => format!("timeout after {t} s"),
+            None => "timeout".into(),
+        };
+    }
+    if run.interrupted {
+        return "interrupted".into();
+    }
+    match (run.exit_code, &run.signal) {
+        (Some(c), _) => format!("exit code {c}"),
+        (None, Some(s)) => format!("killed by {s}"),
+        (None, None) => "its end was not seen".into(),
+    }
 }

@@ -13,7 +13,7 @@ use tracer::jsonl::EventsWriter;
 use tracer::strace::ParseStats;
 use tracer::Event;
 
-use super::shared::{load_pack, seconds, ReportArgs};
+use super::shared::{how_it_ended, load_pack, say_incomplete, seconds, ReportArgs};
 use crate::exit::Exit;
 use analyzer::analysis::{Analyzer, Context};
 use analyzer::pipeline::{pipeline, LIVE_BATCHES};
@@ -68,6 +68,13 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
         cwd: Some(cwd.display().to_string()),
         project: args.project.clone(),
         canaries: args.canaries.clone(),
+        // The command runs on this machine, as this user.
+        identity: [std::fs::read_to_string("/proc/sys/kernel/hostname").ok(), std::env::var("USER").ok()]
+            .into_iter()
+            .flatten()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
     };
     let opts = tracer::ptrace::Options {
         argv: args.command.clone(),
@@ -115,10 +122,16 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
         }
         Ok(())
     })??;
-    let stats = ParseStats { lines: 0, calls: outcome.stops, events, unparsed: 0 };
+    let stats = ParseStats { calls: outcome.stops, events, ..ParseStats::default() };
     if let Some(w) = recorder {
         w.finish_run(&stats, Some(&outcome)).context("failed to write the event stream")?;
     }
+    // Only pkgtrace cutting the run short (--timeout, an interrupt) makes
+    // the report incomplete. How the command itself ended (exit 1, a
+    // crash) is its own business: it was traced to its end, and the
+    // report covers all it did.
+    let stopped = outcome.timed_out || outcome.interrupted;
+    let why = how_it_ended(Some(&outcome), args.timeout);
     let mut phase = analyzer.finish();
     let processes = phase.processes;
     phase.run = Some(outcome);
@@ -127,9 +140,13 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
         package: None,
         canaries_leaked: Vec::new(),
         phases: vec![phase],
-        stats: Stats { lines: 0, events, unparsed: 0, processes },
+        stats: Stats { events, processes, ..Stats::default() },
     };
-    args.report.finish(&report)
+    let verdict = args.report.finish(&report)?;
+    if stopped {
+        say_incomplete(&args.phase, &why);
+    }
+    Ok(verdict.unless_incomplete(stopped).code())
 }
 
 /// Prints the system calls the live tracer stops on, comma-separated.

@@ -18,7 +18,8 @@ use report::PhaseReport;
 pub type Baseline = BTreeSet<(String, String)>;
 
 fn cache_file(cache: &Path, eco: Ecosystem, phase: &str) -> PathBuf {
-    cache.join("baseline").join(format!("{eco}-{phase}.json"))
+    // v2: subjects with the run's identity as placeholders.
+    cache.join("baseline").join(format!("{eco}-{phase}.v2.json"))
 }
 
 /// The cached baseline, if any.
@@ -37,15 +38,25 @@ pub fn save(cache: &Path, eco: Ecosystem, phase: &str, b: &Baseline) -> Result<(
 /// finding the rules already suppressed in the control run (npm reading
 /// `~/.npmrc`) must not hide the same subject when package code does it.
 pub fn from_phase(phase: &PhaseReport) -> Baseline {
-    phase.findings.iter().filter(|f| f.is_active()).map(|f| (f.rule.clone(), f.subject.clone())).collect()
+    phase.findings.iter().filter(|f| f.is_active()).map(|f| (f.rule.clone(), key(phase, &f.subject))).collect()
 }
 
 /// Labels the findings the baseline has.
 pub fn apply(phase: &mut PhaseReport, b: &Baseline) {
-    for f in &mut phase.findings {
-        if b.contains(&(f.rule.clone(), f.subject.clone())) {
+    let keys: Vec<String> = phase.findings.iter().map(|f| key(phase, &f.subject)).collect();
+    for (f, k) in phase.findings.iter_mut().zip(keys) {
+        if b.contains(&(f.rule.clone(), k)) {
             f.baseline = true;
         }
+    }
+}
+
+/// A subject as the baseline knows it: every run has its own user, HOME
+/// and host name, so those are placeholders (`$HOME/.npmrc`).
+fn key(phase: &PhaseReport, subject: &str) -> String {
+    match &phase.sandbox {
+        Some(sb) => report::normalize::identity_free(subject, sb),
+        None => subject.to_string(),
     }
 }
 

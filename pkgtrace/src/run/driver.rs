@@ -138,16 +138,18 @@ fn run_phases(
     let mut phases = Vec::new();
     let mut leaked = Vec::new();
     for name in &opts.phases {
-        let commands = match name.as_str() {
-            "install" => staged.install.clone(),
-            "start" => staged.start.clone(),
+        // pkgtrace's own set-up (PyPI's venv) belongs to the install phase.
+        let (setup, commands) = match name.as_str() {
+            "install" => (staged.setup.clone(), staged.install.clone()),
+            "start" => (Vec::new(), staged.start.clone()),
             other => anyhow::bail!("unknown phase {other:?} (install, start)"),
         };
-        let (ro_binds, path_prefix, mut env) = toolchain(staged.ecosystem);
+        let (ro_binds, path_prefix, mut env) = toolchain(staged.ecosystem, &ws.identity.home);
         env.extend(ca_env.iter().cloned());
         env.extend(staged.env.iter().cloned());
         let spec = PhaseSpec {
             name: name.clone(),
+            setup,
             commands,
             env,
             timeout: opts.timeout,
@@ -169,7 +171,7 @@ fn run_phases(
 /// What an ecosystem's tools need inside the sandbox besides /usr: the
 /// Rust toolchain lives under the invoking user's home (rustup), which the
 /// sandbox covers; it is shown read-only at the same path.
-fn toolchain(eco: Ecosystem) -> (Vec<PathBuf>, Vec<String>, Vec<(String, String)>) {
+fn toolchain(eco: Ecosystem, home_inside: &str) -> (Vec<PathBuf>, Vec<String>, Vec<(String, String)>) {
     if eco != Ecosystem::Cargo {
         return (Vec::new(), Vec::new(), Vec::new());
     }
@@ -181,7 +183,7 @@ fn toolchain(eco: Ecosystem) -> (Vec<PathBuf>, Vec<String>, Vec<(String, String)
     let cargo_bin = cargo_home.join("bin");
     let mut binds = Vec::new();
     let mut path = Vec::new();
-    let mut env = vec![("CARGO_HOME".to_string(), format!("{}/.cargo", sandbox::namespaces::SANDBOX_HOME))];
+    let mut env = vec![("CARGO_HOME".to_string(), format!("{home_inside}/.cargo"))];
     if rustup.is_dir() {
         env.push(("RUSTUP_HOME".into(), rustup.display().to_string()));
         binds.push(rustup);

@@ -1,19 +1,21 @@
 //! One phase of a sandboxed run: the command traced inside the sandbox, its
 //! events analyzed as they come, the sinks' records collected, and a status
 //! (`completed`, `failed`, `timeout`, `error`) with the tail of its output.
+//! pkgtrace's own set-up commands (a venv) run first, in the same sandbox
+//! and traced, but are not analyzed: they are not the package's behaviour.
 
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use sandbox::namespaces::{enter_new_netns, ChildSetup, SandboxSpec, SANDBOX_HOME};
+use sandbox::namespaces::{enter_new_netns, ChildSetup, SandboxSpec};
 use tracer::ptrace::{self, Outcome};
 use tracer::Event;
 
 use super::canaries::Canary;
 use super::cgroup::RunCgroup;
-use super::workspace::{Workspace, SANDBOX_PROJECT};
+use super::workspace::Workspace;
 use analyzer::analysis::{Analyzer, Context};
 use analyzer::pipeline::{pipeline, LIVE_BATCHES};
 use analyzer::rules::RulePack;
@@ -24,6 +26,13 @@ use sandbox::sinks::{RunCa, SinkLog, Sinks, World};
 /// What to run in a phase.
 pub struct PhaseSpec {
     pub name: String,
+    /// pkgtrace's own set-up, run before `commands`: sandboxed and traced
+    /// like them, so they are contained (same workspace, cgroup, limits and
+    /// deadline), but their events are neither analyzed nor recorded with
+    /// `--events`. Otherwise what they create (the venv's python) would be
+    /// "created in this run" when the package's install runs it.
+    pub setup: Vec<Vec<String>>,
+    /// The package's commands: what the phase reports on.
     pub commands: Vec<Vec<String>>,
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
@@ -65,22 +74,24 @@ pub fn run(
     let ctx = Context {
         phase: spec.name.clone(),
         ecosystem: spec.ecosystem.clone(),
-        home: Some(SANDBOX_HOME.into()),
-        cwd: Some(SANDBOX_PROJECT.into()),
-        project: Some(SANDBOX_PROJECT.into()),
+        home: Some(ws.identity.home.clone()),
+        cwd: Some(ws.project()),
+        project: Some(ws.project()),
         canaries: canaries.iter().map(|c| c.value.clone()).collect(),
+        identity: vec![ws.identity.hostname.clone(), ws.identity.user.clone()],
     };
-    let mut analyzer = Analyzer::new(pack, ctx);
+    let mut analyzer = Analyzer::new(pack, ctx.clone());
     let path = spec.path_prefix.iter().map(String::as_str).chain([SANDBOX_PATH]).collect::<Vec<_>>().join(":");
     let mut env: Vec<String> = vec![
-        format!("HOME={SANDBOX_HOME}"),
-        "USER=pkgtrace".into(),
-        "LOGNAME=pkgtrace".into(),
-        "SHELL=/bin/sh".into(),
+        format!("HOME={}", ws.identity.home),
+        format!("USER={}", ws.identity.user),
+        format!("LOGNAME={}", ws.identity.user),
+        format!("SHELL={}", if std::path::Path::new("/bin/bash").exists() { "/bin/bash" } else { "/bin/sh" }),
         format!("PATH={path}"),
         "LANG=C.UTF-8".into(),
-        "TERM=dumb".into(),
-        "CI=true".into(),
+        // What a developer's terminal session has. No CI=true: malware
+        // that stays quiet in CI would stay quiet here.
+        "TERM=xterm-256color".into(),
     ];
     env.extend(super::canaries::env(canaries).into_iter().map(|(k, v)| format!("{k}={v}")));
     env.extend(spec.env.iter().map(|(k, v)| format!("{k}={v}")));
@@ -91,11 +102,11 @@ pub fn run(
     let stdout_tail = thread::spawn(move || keep_tail(stdout_r));
     let stderr_tail = thread::spawn(move || keep_tail(stderr_r));
     use std::os::fd::AsRawFd;
-    let setup = Arc::new(
+    let child = Arc::new(
         ChildSetup::new(&SandboxSpec {
             writable: ws.writable.clone(),
             etc: ws.etc_files(),
-            cwd: SANDBOX_PROJECT.into(),
+            cwd: ws.project(),
             env,
             uid: ws.uid,
             gid: ws.uid,
@@ -125,55 +136,28 @@ pub fn run(
         ))),
         None => None,
     };
+    let runner = Runner {
+        child,
+        cgroup_procs: cgroup.procs(),
+        path: path.clone(),
+        ca: Arc::clone(ca),
+        untraced: spec.untraced,
+        deadline: std::time::Instant::now() + spec.timeout,
+    };
     let mut last: Option<Outcome> = None;
     let (mut wall_ms, mut setup_ms) = (0u64, None);
     let mut sink_log = SinkLog::default();
     let mut error: Option<String> = None;
-    let deadline = std::time::Instant::now() + spec.timeout;
-    for argv in &spec.commands {
-        let remaining = deadline.saturating_duration_since(std::time::Instant::now());
-        let opts = ptrace::Options {
-            argv: argv.iter().map(Into::into).collect(),
-            timeout: Some(remaining.max(Duration::from_secs(1))),
-            linger: Duration::from_secs(1),
-            flush_each: false,
-            untraced: spec.untraced,
-            cgroup_procs: cgroup.procs(),
-            sandbox: Some(setup.clone()),
-            stdout_to_stderr: false,
-            path: Some(path.clone()),
-            redirect: None,
-        };
-        let world = World { local: vec![std::net::Ipv4Addr::from(SANDBOX_ADDR).into()], ca: Some(Arc::clone(ca)) };
-        // The sandbox thread enters the new network namespace, binds the
-        // sinks there, then forks the command: both live in that namespace.
-        let sandboxed = move |tx: crossbeam_channel::Sender<Vec<Event>>| -> Result<(Outcome, SinkLog)> {
-            let mut opts = opts;
-            enter_new_netns().context("failed to create the sandbox's network namespace (run as root)")?;
-            // No fixed ports: every internet address reaches the world
-            // sink through the tracer's routes; loopback is the sandbox's.
-            let sinks = Sinks::start("127.0.0.1:53".parse().expect("address"), &[], Some(world))
-                .context("failed to start the network sinks")?;
-            opts.redirect = sinks.routes().map(|r| r as Arc<dyn ptrace::Redirect>);
-            let outcome = ptrace::trace(&opts, |batch| {
-                let _ = tx.send(batch);
-            });
-            let recorded = sinks.stop();
-            // What the sinks received, as events of the tasks that sent it.
-            let requests: Vec<Event> =
-                recorded.received.iter().enumerate().map(|(i, r)| r.event(SINK_SEQ + i as u64)).collect();
-            if !requests.is_empty() {
-                let _ = tx.send(requests);
-            }
-            Ok((outcome?, recorded.log))
-        };
-        let traced = pipeline(&mut analyzer, "sandbox", LIVE_BATCHES, sandboxed, |ev, _| {
-            if let Some(w) = recorder.as_mut() {
-                w.write(ev).context("failed to record the event stream")?;
-            }
-            Ok(())
-        })?;
-        match traced {
+    for argv in &spec.setup {
+        // The pipeline wants an analyzer: a scratch one, whose report is dropped.
+        let mut scratch = Analyzer::new(pack, ctx.clone());
+        if let Err(e) = runner.setup(argv, &mut scratch) {
+            error = Some(e);
+            break;
+        }
+    }
+    for argv in spec.commands.iter().filter(|_| error.is_none()) {
+        match runner.trace(argv, &mut analyzer, recorder.as_mut())? {
             Ok((outcome, log)) => {
                 wall_ms += outcome.wall_ms;
                 setup_ms = setup_ms.or(Some(outcome.setup_ms));
@@ -237,12 +221,104 @@ pub fn run(
         uid: ws.uid,
         gid: ws.uid,
         hostname: ws.hostname.clone(),
-        home: SANDBOX_HOME.into(),
-        project: SANDBOX_PROJECT.into(),
+        user: ws.identity.user.clone(),
+        home: ws.identity.home.clone(),
+        project: ws.project(),
         cgroups: cgroup.dirs().iter().map(|d| d.display().to_string()).collect(),
     });
     report.sinks = Some(sink_log);
     Ok(report)
+}
+
+type Recorder = tracer::jsonl::EventsWriter<std::io::BufWriter<std::fs::File>>;
+
+/// Runs the commands of a phase, one at a time, in its sandbox.
+struct Runner {
+    child: Arc<ChildSetup>,
+    cgroup_procs: Vec<std::path::PathBuf>,
+    /// PATH inside.
+    path: String,
+    ca: Arc<RunCa>,
+    untraced: bool,
+    /// The phase's deadline, shared by all its commands.
+    deadline: std::time::Instant,
+}
+
+impl Runner {
+    /// Traces `argv` in a fresh network namespace with the sinks, feeding
+    /// its events (then what the sinks received) to `analyzer` and, when
+    /// given, to `recorder`. The inner error: the command could not be run.
+    fn trace(
+        &self,
+        argv: &[String],
+        analyzer: &mut Analyzer<'_>,
+        mut recorder: Option<&mut Recorder>,
+    ) -> Result<Result<(Outcome, SinkLog)>> {
+        let remaining = self.deadline.saturating_duration_since(std::time::Instant::now());
+        let opts = ptrace::Options {
+            argv: argv.iter().map(Into::into).collect(),
+            timeout: Some(remaining.max(Duration::from_secs(1))),
+            linger: Duration::from_secs(1),
+            flush_each: false,
+            untraced: self.untraced,
+            cgroup_procs: self.cgroup_procs.clone(),
+            sandbox: Some(self.child.clone()),
+            stdout_to_stderr: false,
+            path: Some(self.path.clone()),
+            redirect: None,
+        };
+        let world =
+            World { local: vec![std::net::Ipv4Addr::from(SANDBOX_ADDR).into()], ca: Some(Arc::clone(&self.ca)) };
+        // The sandbox thread enters the new network namespace, binds the
+        // sinks there, then forks the command: both live in that namespace.
+        let sandboxed = move |tx: crossbeam_channel::Sender<Vec<Event>>| -> Result<(Outcome, SinkLog)> {
+            let mut opts = opts;
+            enter_new_netns().context("failed to create the sandbox's network namespace (run as root)")?;
+            // No fixed ports: every internet address reaches the world
+            // sink through the tracer's routes; loopback is the sandbox's.
+            let sinks = Sinks::start("127.0.0.1:53".parse().expect("address"), &[], Some(world))
+                .context("failed to start the network sinks")?;
+            opts.redirect = sinks.routes().map(|r| r as Arc<dyn ptrace::Redirect>);
+            let outcome = ptrace::trace(&opts, |batch| {
+                let _ = tx.send(batch);
+            });
+            let recorded = sinks.stop();
+            // What the sinks received, as events of the tasks that sent it.
+            let requests: Vec<Event> =
+                recorded.received.iter().enumerate().map(|(i, r)| r.event(SINK_SEQ + i as u64)).collect();
+            if !requests.is_empty() {
+                let _ = tx.send(requests);
+            }
+            Ok((outcome?, recorded.log))
+        };
+        pipeline(analyzer, "sandbox", LIVE_BATCHES, sandboxed, |ev, _| {
+            if let Some(w) = recorder.as_mut() {
+                w.write(ev).context("failed to record the event stream")?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs one of pkgtrace's set-up commands, analyzed by `scratch` and not
+    /// recorded; the error is the phase's, naming the command.
+    fn setup(&self, argv: &[String], scratch: &mut Analyzer<'_>) -> std::result::Result<(), String> {
+        let what = format!("pkgtrace's set-up command `{}`", argv.join(" "));
+        let outcome = match self.trace(argv, scratch, None) {
+            Ok(Ok((outcome, _))) => outcome,
+            Ok(Err(e)) | Err(e) => return Err(format!("{what} could not run: {e:#}")),
+        };
+        if !outcome.untraced.is_empty() {
+            // Contained all the same (the cgroup is killed at the end); not the package's.
+            tracing::warn!(command = %argv.join(" "), n = outcome.untraced.len(), "untraced processes in a set-up command");
+        }
+        match outcome {
+            o if o.timed_out => Err(format!("{what} timed out")),
+            o if o.interrupted => Err(format!("{what} was interrupted")),
+            o if o.exit_code == Some(0) => Ok(()),
+            Outcome { exit_code: Some(code), .. } => Err(format!("{what} failed with exit status {code}")),
+            Outcome { signal, .. } => Err(format!("{what} was killed by {}", signal.as_deref().unwrap_or("a signal"))),
+        }
+    }
 }
 
 /// Reads a pipe to its end, keeping the last [`TAIL`] bytes.

@@ -5,6 +5,12 @@
 //! Per-task files are merged by their timestamps when they have them (so a
 //! parent's clone comes before its child's first call); without timestamps
 //! they are read one after the other in pid order.
+//!
+//! A file that cannot be read to its end (corrupt or truncated compressed
+//! data, a read error) ends there: its lines before the failure are used,
+//! and [`LogReader::stats`] says where it was cut ([`InputCut`]). A log cut
+//! half-way still tells what happened before the cut, which is what a
+//! half-downloaded CI artifact is kept for.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -12,7 +18,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use event::Event;
+use event::{Event, InputCut};
 
 use super::line;
 use super::parser::{ParseStats, Parser};
@@ -27,8 +33,33 @@ pub struct LogFile {
     pub pid: Option<i32>,
 }
 
+/// How a file is stored, told by its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// What failed when reading such a file fails part-way.
+    fn failure(self) -> &'static str {
+        match self {
+            Compression::None => "read error",
+            Compression::Gzip => "corrupt gzip data",
+            Compression::Zstd => "corrupt zstd data",
+        }
+    }
+}
+
 /// Opens a possibly compressed file for buffered reading.
 pub fn open_maybe_compressed(path: &Path) -> Result<Box<dyn BufRead + Send>, SourceError> {
+    open_log(path).map(|(_, r)| r)
+}
+
+/// Opens a possibly compressed file for buffered reading; says how it is
+/// stored.
+pub fn open_log(path: &Path) -> Result<(Compression, Box<dyn BufRead + Send>), SourceError> {
     let err = |source| SourceError::Io { path: path.display().to_string(), cause: source };
     let mut file = File::open(path).map_err(err)?;
     let mut magic = [0u8; 4];
@@ -36,11 +67,15 @@ pub fn open_maybe_compressed(path: &Path) -> Result<Box<dyn BufRead + Send>, Sou
     let head = io::Cursor::new(magic[..n].to_vec()).chain(file);
     const BUF: usize = 1 << 20;
     Ok(match &magic[..n] {
-        [0x1f, 0x8b, ..] => Box::new(BufReader::with_capacity(BUF, flate2::read::MultiGzDecoder::new(head))),
-        [0x28, 0xb5, 0x2f, 0xfd] => {
-            Box::new(BufReader::with_capacity(BUF, zstd::stream::read::Decoder::new(head).map_err(err)?))
-        }
-        _ => Box::new(BufReader::with_capacity(BUF, head)),
+        [0x1f, 0x8b, ..] => (
+            Compression::Gzip,
+            Box::new(BufReader::with_capacity(BUF, Salvage::new(flate2::read::MultiGzDecoder::new(head)))),
+        ),
+        [0x28, 0xb5, 0x2f, 0xfd] => (
+            Compression::Zstd,
+            Box::new(BufReader::with_capacity(BUF, Salvage::new(zstd::stream::read::Decoder::new(head).map_err(err)?))),
+        ),
+        _ => (Compression::None, Box::new(BufReader::with_capacity(BUF, head))),
     })
 }
 
@@ -57,8 +92,54 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+/// A decoder read in small steps, so that what it decoded before it hit
+/// corrupt data is handed on. flate2 and zstd fail the whole `read` call
+/// in which decoding fails, dropping what that call had already decoded
+/// (flate2 decodes up to 32 KiB of input per call): with the 1 MiB reads
+/// of a `BufReader`, a small gzip log corrupt in its middle would give
+/// nothing at all. In steps, what is lost is at most one step and what the
+/// decoder still held (inflate's 32 KiB window).
+struct Salvage<R> {
+    inner: R,
+    /// The decoder's error, returned on the call after the data before it.
+    error: Option<io::Error>,
+}
+
+/// Bytes asked of the decoder at a time.
+const SALVAGE_STEP: usize = 4 << 10;
+
+impl<R> Salvage<R> {
+    fn new(inner: R) -> Salvage<R> {
+        Salvage { inner, error: None }
+    }
+}
+
+impl<R: Read> Read for Salvage<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let mut n = 0;
+        while n < buf.len() {
+            let end = (n + SALVAGE_STEP).min(buf.len());
+            match self.inner.read(&mut buf[n..end]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if n == 0 => return Err(e),
+                Err(e) => {
+                    self.error = Some(e);
+                    break;
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
 struct Stream {
     name: Arc<str>,
+    compression: Compression,
     reader: Box<dyn BufRead + Send>,
     pid: Option<i32>,
     line_no: u64,
@@ -67,10 +148,14 @@ struct Stream {
     next: Option<(u64, bool)>,
     buf: Vec<u8>,
     last_time: u64,
+    /// Where reading failed, if it did; the stream ended there.
+    cut: Option<InputCut>,
 }
 
 impl Stream {
-    fn advance(&mut self) -> Result<(), SourceError> {
+    /// Reads the next line into `buf`; a read that fails ends the stream
+    /// and records where (the bytes of a line it cut are dropped).
+    fn advance(&mut self) {
         match read_line(&mut *self.reader, &mut self.buf) {
             Ok(Some(overlong)) => {
                 self.line_no += 1;
@@ -82,9 +167,17 @@ impl Stream {
                 self.next = Some((self.last_time, overlong));
             }
             Ok(None) => self.next = None,
-            Err(source) => return Err(SourceError::Io { path: self.name.to_string(), cause: source }),
+            Err(cause) => {
+                self.next = None;
+                self.buf.clear();
+                self.cut = Some(InputCut {
+                    file: self.name.to_string(),
+                    lines: self.line_no,
+                    what: self.compression.failure().to_string(),
+                    cause: cause.to_string(),
+                });
+            }
         }
-        Ok(())
     }
 }
 
@@ -104,20 +197,23 @@ impl LogReader {
     pub fn open(files: &[LogFile]) -> Result<LogReader, SourceError> {
         let mut streams = Vec::with_capacity(files.len());
         for f in files {
+            let (compression, reader) = open_log(&f.path)?;
             streams.push(Stream {
                 name: Arc::from(f.path.display().to_string()),
-                reader: open_maybe_compressed(&f.path)?,
+                compression,
+                reader,
                 pid: f.pid,
                 line_no: 0,
                 next: None,
                 buf: Vec::new(),
                 last_time: 0,
+                cut: None,
             });
         }
         let mut merge_by_time = false;
         if streams.len() > 1 {
             for s in &mut streams {
-                s.advance()?;
+                s.advance();
             }
             merge_by_time = streams.iter().all(|s| s.next.is_none() || line::parse(&s.buf).0.time_ns.is_some());
         }
@@ -137,11 +233,15 @@ impl LogReader {
         LogReader::open(&[LogFile { path: path.to_path_buf(), pid: None }])
     }
 
-    pub fn stats(&self) -> &ParseStats {
-        self.parser.stats()
+    /// What reading found so far, with the files that were cut.
+    pub fn stats(&self) -> ParseStats {
+        let mut stats = self.parser.stats().clone();
+        stats.cut.extend(self.streams.iter().filter_map(|s| s.cut.clone()));
+        stats
     }
 
-    /// The next event, or None at the end of the log.
+    /// The next event, or None at the end of the log (or where every file
+    /// was cut: see [`LogReader::stats`]).
     pub fn next_event(&mut self) -> Result<Option<Event>, SourceError> {
         loop {
             if let Some(ev) = self.queue.pop_front() {
@@ -150,15 +250,15 @@ impl LogReader {
             if self.finished {
                 return Ok(None);
             }
-            self.step()?;
+            self.step();
             self.queue.extend(self.out.drain(..));
         }
     }
 
     /// Reads one line (or finishes) into `self.out`.
-    fn step(&mut self) -> Result<(), SourceError> {
+    fn step(&mut self) {
         let idx = if self.streams.len() == 1 {
-            self.streams[0].advance()?;
+            self.streams[0].advance();
             self.streams[0].next.is_some().then_some(0)
         } else if self.merge_by_time {
             // Streams were read ahead; pick the earliest line.
@@ -174,7 +274,7 @@ impl LogReader {
                 self.streams.last().map(|s| (s.name.clone(), s.line_no)).unwrap_or_else(|| (Arc::from(""), 0));
             self.parser.finish(&name, line, &mut self.out);
             self.finished = true;
-            return Ok(());
+            return;
         };
         let s = &mut self.streams[i];
         if s.next.is_some_and(|(_, overlong)| overlong) {
@@ -183,8 +283,110 @@ impl LogReader {
         self.parser.feed(&s.name, s.line_no, s.pid, &s.buf, &mut self.out);
         if self.streams.len() > 1 {
             // Read ahead so the merge can compare this stream again.
-            self.streams[i].advance()?;
+            self.streams[i].advance();
         }
-        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// `n` lines of a plausible strace log, different enough from each
+    /// other that they do not compress to nothing.
+    fn log(n: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in 0..n {
+            writeln!(out, "{} openat(AT_FDCWD, \"/srv/file-{i:x}-{}\", O_RDONLY) = 3", 100 + i % 7, i * 7919 % 10007)
+                .unwrap();
+        }
+        out
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// Reads `bytes` as a log file to its end: events, stats.
+    fn read_all(bytes: &[u8]) -> (u64, ParseStats) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.log.gz");
+        std::fs::write(&path, bytes).unwrap();
+        let mut r = LogReader::open_file(&path).unwrap();
+        let mut n = 0;
+        while r.next_event().unwrap().is_some() {
+            n += 1;
+        }
+        (n, r.stats())
+    }
+
+    #[test]
+    fn a_whole_gzip_file_is_not_cut() {
+        let (events, stats) = read_all(&gzip(&log(2000)));
+        assert_eq!(events, 2000);
+        assert!(stats.cut.is_empty(), "{:?}", stats.cut);
+    }
+
+    #[test]
+    fn a_truncated_gzip_file_gives_its_lines_before_the_cut() {
+        let gz = gzip(&log(20_000));
+        let (events, stats) = read_all(&gz[..gz.len() / 2]);
+        assert_eq!(stats.cut.len(), 1, "{stats:?}");
+        let cut = &stats.cut[0];
+        assert_eq!(cut.what, "corrupt gzip data");
+        assert_eq!(cut.lines, stats.lines);
+        assert!(cut.lines > 5_000 && cut.lines < 20_000, "{cut}");
+        assert_eq!(events, cut.lines, "every complete line before the cut is an event");
+    }
+
+    #[test]
+    fn corrupt_gzip_data_keeps_what_came_before_it() {
+        // A gzip member whose deflate stream is the log up to a sync flush,
+        // then a block of the reserved type 3 (`0x07`: final, type 3),
+        // which inflate refuses. Under 32 KiB of gzip, flate2 decodes it
+        // in one call: without `Salvage`, that call fails as a whole and
+        // not one line comes out.
+        let plain = log(2_000);
+        let mut deflate = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        deflate.write_all(&plain).unwrap();
+        deflate.flush().unwrap();
+        let mut gz = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        gz.extend_from_slice(deflate.get_ref());
+        gz.extend_from_slice(&[0x07, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert!(gz.len() < 32 << 10, "{}", gz.len());
+        let (events, stats) = read_all(&gz);
+        assert_eq!(stats.cut.len(), 1, "{stats:?}");
+        let cut = &stats.cut[0];
+        assert_eq!(cut.what, "corrupt gzip data");
+        // What inflate holds in its 32 KiB window but had not yet handed
+        // out is lost, and at most one step.
+        let lost: usize = plain.split_inclusive(|b| *b == b'\n').skip(cut.lines as usize).map(<[u8]>::len).sum();
+        assert!(cut.lines > 0 && lost <= (32 << 10) + SALVAGE_STEP, "{lost} bytes lost before the damage: {cut}");
+        assert_eq!(events, cut.lines);
+    }
+
+    #[test]
+    fn salvage_hands_on_the_data_before_an_error() {
+        /// Gives 10 000 bytes, then fails.
+        struct Failing(usize);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0 >= 10_000 {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "bad"));
+                }
+                let n = buf.len().min(10_000 - self.0);
+                buf[..n].fill(b'x');
+                self.0 += n;
+                Ok(n)
+            }
+        }
+        let mut s = Salvage::new(Failing(0));
+        let mut buf = vec![0u8; 1 << 20];
+        assert_eq!(s.read(&mut buf).unwrap(), 10_000);
+        assert_eq!(s.read(&mut buf).unwrap_err().to_string(), "bad");
     }
 }

@@ -1,0 +1,2 @@
+// Nothing: this package is only about how its install ends.
+module.exports = {};
