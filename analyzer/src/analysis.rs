@@ -202,7 +202,14 @@ impl<'r> Analyzer<'r> {
                 // environment or directory says, else its parent's.
                 let cwd = self.model.get(pid).and_then(|p| p.cwd.clone()).or_else(|| self.ctx.cwd.clone());
                 let package = package_of(&env, cwd.as_deref()).filter(|_| !actor.is_package_manager);
-                let package_dir = package.as_ref().and_then(|_| package_dir_of(&env, cwd.as_deref()));
+                // pip's build of a local or direct sdist (`pip-req-build-*`)
+                // names no package, but the directory is still its own.
+                let package_dir = if package.is_some() || cwd.as_deref().is_some_and(|c| c.contains("/pip-req-build-"))
+                {
+                    package_dir_of(&env, cwd.as_deref()).filter(|_| !actor.is_package_manager)
+                } else {
+                    None
+                };
                 actor.package = package.clone().or(actor.package);
                 actor.package_dir = package_dir.clone().or(actor.package_dir);
                 fact.actor = Arc::new(actor);
@@ -1068,6 +1075,10 @@ fn package_dir_of(env: &[String], cwd: Option<&str>) -> Option<String> {
         let end = rest.split('/').take(2).map(|p| p.len() + 1).sum::<usize>() - 1;
         return Some(cwd[..i + 1 + end.min(rest.len())].to_string());
     }
+    if let Some(i) = cwd.find("/pip-req-build-") {
+        let end = cwd[i + 1..].find('/').map_or(cwd.len(), |e| i + 1 + e);
+        return Some(cwd[..end].to_string());
+    }
     Some(cwd.to_string())
 }
 
@@ -1469,5 +1480,13 @@ mod dir_tests {
             Some("ring@0.17.8")
         );
         assert_eq!(package_of(&[], Some("/home/u/project")), None);
+        assert_eq!(
+            package_dir_of(&[], Some("/tmp/pip-req-build-x1y2z3/scripts")).as_deref(),
+            Some("/tmp/pip-req-build-x1y2z3")
+        );
+        assert_eq!(
+            package_dir_of(&[], Some("/home/u/p/node_modules/@s/n/lib")).as_deref(),
+            Some("/home/u/p/node_modules/@s/n")
+        );
     }
 }
