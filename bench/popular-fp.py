@@ -59,6 +59,13 @@ PACKAGES = [
     ("pkg:npm/prisma@5.9.1", [], 600, ["binaries.prisma.sh", "checkpoint.prisma.io"]),
     ("pkg:npm/puppeteer@22.0.0", [], 600, ["storage.googleapis.com", "edgedl.me.gvt1.com", "googlechromelabs.github.io"]),
     ("pkg:npm/cypress@13.6.0", [], 900, ["download.cypress.io", "cdn.cypress.io"]),
+    ("pkg:npm/electron@28.2.0", [], 900, ["github.com", "objects.githubusercontent.com"]),
+    ("pkg:npm/%40sentry/cli@2.28.6", [], 600, ["downloads.sentry-cdn.com", "release-registry.services.sentry.io"]),
+    ("pkg:npm/re2@1.20.9", [], 900, ["github.com", "objects.githubusercontent.com", "nodejs.org"]),
+    ("pkg:npm/node-sass@9.0.0", [], 900, ["github.com", "objects.githubusercontent.com", "nodejs.org"]),
+    ("pkg:npm/bufferutil@4.0.8", [], 300, []),
+    ("pkg:npm/core-js@3.36.0", [], 300, []),
+    ("pkg:npm/es5-ext@0.10.64", [], 300, []),
     # PyPI: pure Python, wheels with C extensions, sdists built in the sandbox.
     ("pkg:pypi/requests@2.31.0", [], 300, []),
     ("pkg:pypi/six@1.16.0", [], 300, []),
@@ -70,10 +77,15 @@ PACKAGES = [
     ("pkg:pypi/pyyaml@6.0.1", ["--sdist"], 600, []),
     ("pkg:pypi/simplejson@3.19.2", ["--sdist"], 600, []),
     ("pkg:pypi/markupsafe@2.1.5", ["--sdist"], 600, []),
+    ("pkg:pypi/matplotlib@3.8.3", [], 300, []),
+    ("pkg:pypi/msgpack@1.0.7", ["--sdist"], 600, []),
+    ("pkg:pypi/wrapt@1.16.0", ["--sdist"], 600, []),
+    ("pkg:pypi/cffi@1.16.0", ["--sdist"], 600, []),
     # cargo: a proc-macro crate, a build.rs probing rustc, a build.rs with cc.
     ("pkg:cargo/serde@1.0.197", [], 600, []),
     ("pkg:cargo/libc@0.2.153", [], 600, []),
     ("pkg:cargo/ring@0.17.8", [], 900, []),
+    ("pkg:cargo/openssl-sys@0.9.101", [], 900, []),
 ]
 
 # Rules that flag a network contact: for a host the package really uses,
