@@ -101,11 +101,11 @@ fn context(report: &Value) -> String {
     let mut out = String::new();
     for ph in report["phases"].as_array().map(Vec::as_slice).unwrap_or_default() {
         out.push_str(&format!(
-            "== {} {} (exit {}, error {})\n",
+            "== {} {} (exit {}){}\n",
             ph["name"].as_str().unwrap_or("?"),
             ph["status"].as_str().unwrap_or("?"),
             ph["run"]["exit_code"],
-            ph["error"]
+            ph["error"].as_str().map(|e| format!(": {e}")).unwrap_or_default(),
         ));
         if ph["status"] != "completed" {
             let text = common::output(ph);
@@ -123,14 +123,16 @@ fn context(report: &Value) -> String {
 fn check(purl: &str, extra: &[&str], hosts: &[&str]) {
     let done = run(purl, extra);
     let report = done.report();
-    let mut problems = Problems::new(&format!("{purl} {} raised false alarms or did not finish", extra.join(" ")));
+    let what = [&[purl], extra].concat().join(" ");
+    let mut problems = Problems::new(&format!("{what} raised false alarms or did not finish"));
     let phases = report["phases"].as_array().map(Vec::as_slice).unwrap_or_default();
     problems.check(!phases.is_empty(), format!("no phase ran; stderr:\n{}", done.stderr));
     for ph in phases {
         let name = ph["name"].as_str().unwrap_or("?");
+        let error = ph["error"].as_str().map(|e| format!(": {e}")).unwrap_or_default();
         problems.check(
             ph["status"] == "completed",
-            format!("{name} is {} (exit {}): {}", ph["status"], ph["run"]["exit_code"], ph["error"]),
+            format!("{name} is {} (exit {}){error}", ph["status"], ph["run"]["exit_code"]),
         );
         for f in ph["findings"].as_array().map(Vec::as_slice).unwrap_or_default() {
             if f.get("suppressed_by").is_some() || f["baseline"] == true {

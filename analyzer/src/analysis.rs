@@ -354,6 +354,10 @@ impl<'r> Analyzer<'r> {
                     fact.errno = result.errno.clone();
                     self.check(&fact, ev);
                 }
+                // A stealer's search is stat and access in HOME: listed.
+                if home_of(&path).is_some() {
+                    self.touch(&path, |r| r.probe = true, result.success());
+                }
                 self.home_evidence(&path, result.success());
             }
             EventKind::Unlink { syscall, path, dirfd, result } => {
@@ -1488,5 +1492,18 @@ mod dir_tests {
             package_dir_of(&[], Some("/home/u/p/node_modules/@s/n/lib")).as_deref(),
             Some("/home/u/p/node_modules/@s/n")
         );
+    }
+
+    #[test]
+    fn lookups_in_a_home_are_listed_as_files() {
+        let r = install(&[
+            r#"7 execve("/usr/bin/node", ["node", "x.js"], 0x1 /* 1 var */) = 0"#,
+            r#"7 access("/home/u/.config/discord/Local Storage/leveldb", F_OK) = -1 ENOENT (No such file or directory)"#,
+            r#"7 newfstatat(AT_FDCWD, "/usr/lib/node/x.js", 0x7ffd, 0) = -1 ENOENT (No such file or directory)"#,
+        ]);
+        let probed: Vec<(&str, bool)> =
+            r.behaviour.files.iter().filter(|f| f.probe).map(|f| (f.path.as_str(), f.failed)).collect();
+        assert_eq!(probed, [("/home/u/.config/discord/Local Storage/leveldb", true)]);
+        assert!(!r.behaviour.files.iter().any(|f| f.path.starts_with("/usr/lib")), "library lookups are not listed");
     }
 }

@@ -152,6 +152,10 @@ pub struct FileRecord {
     pub exec: bool,
     #[serde(default)]
     pub chmod: bool,
+    /// Looked up (stat, access, readlink); listed for paths in a home
+    /// directory, where a stealer's search happens, even when never opened.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub probe: bool,
     /// Every attempt failed.
     pub failed: bool,
     #[serde(skip)]
@@ -167,6 +171,7 @@ impl FileRecord {
             delete: false,
             exec: false,
             chmod: false,
+            probe: false,
             failed: true,
             in_project: false,
         }
