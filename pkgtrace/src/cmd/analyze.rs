@@ -102,6 +102,7 @@ pub fn analyze(args: AnalyzeArgs) -> Result<i32> {
             cwd: args.cwd.clone(),
             project: args.project.clone(),
             canaries: args.canaries.clone(),
+            package: None,
             // Learnt from the log's recorded environments, if any.
             identity: Vec::new(),
         };

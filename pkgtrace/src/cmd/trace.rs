@@ -68,6 +68,7 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
         cwd: Some(cwd.display().to_string()),
         project: args.project.clone(),
         canaries: args.canaries.clone(),
+        package: None,
         // The command runs on this machine, as this user.
         identity: [std::fs::read_to_string("/proc/sys/kernel/hostname").ok(), std::env::var("USER").ok()]
             .into_iter()

@@ -3,7 +3,7 @@
 //! workspace, label baseline findings, name leaked canaries, and store the
 //! report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -154,6 +154,7 @@ fn run_phases(
             env,
             timeout: opts.timeout,
             ecosystem: Some(staged.ecosystem.to_string()),
+            package: Some(format!("{}@{}", staged.name, staged.version)),
             ro_binds,
             path_prefix,
             events: opts.events.as_ref().map(|d| d.join(format!("{name}.events.jsonl"))),
@@ -172,6 +173,17 @@ fn run_phases(
 /// Rust toolchain lives under the invoking user's home (rustup), which the
 /// sandbox covers; it is shown read-only at the same path.
 fn toolchain(eco: Ecosystem, home_inside: &str) -> (Vec<PathBuf>, Vec<String>, Vec<(String, String)>) {
+    if eco == Ecosystem::Npm {
+        // node-gyp builds native addons against the running node's headers.
+        // It downloads them from nodejs.org unless told where they are; the
+        // sandbox's world cannot serve real ones, the host's node has them.
+        let env = if Path::new("/usr/include/node/common.gypi").exists() {
+            vec![("npm_config_nodedir".to_string(), "/usr".to_string())]
+        } else {
+            Vec::new()
+        };
+        return (Vec::new(), Vec::new(), env);
+    }
     if eco != Ecosystem::Cargo {
         return (Vec::new(), Vec::new(), Vec::new());
     }

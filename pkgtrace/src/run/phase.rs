@@ -37,6 +37,8 @@ pub struct PhaseSpec {
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
     pub ecosystem: Option<String>,
+    /// The package under test, `name@version`.
+    pub package: Option<String>,
     /// Host directories to show read-only inside (a toolchain).
     pub ro_binds: Vec<std::path::PathBuf>,
     /// Directories to put first on PATH inside.
@@ -79,6 +81,7 @@ pub fn run(
         project: Some(ws.project()),
         canaries: canaries.iter().map(|c| c.value.clone()).collect(),
         identity: vec![ws.identity.hostname.clone(), ws.identity.user.clone()],
+        package: spec.package.clone(),
     };
     let mut analyzer = Analyzer::new(pack, ctx.clone());
     let path = spec.path_prefix.iter().map(String::as_str).chain([SANDBOX_PATH]).collect::<Vec<_>>().join(":");

@@ -64,7 +64,23 @@ pub(super) fn http_answer(method: &str, target: &str) -> Vec<u8> {
     if method == "CONNECT" {
         return format!("HTTP/1.1 200 Connection established\r\nDate: {date}\r\n\r\n").into_bytes();
     }
-    let kind = kind_of(path_of(target));
+    let path = path_of(target);
+    if is_prebuilt_binary(path) {
+        // What a missing prebuilt looks like: prebuild-install, node-pre-gyp
+        // and friends then build from source (traced), where an empty
+        // archive would have "installed" nothing and failed at first use.
+        let body = b"Not Found";
+        let mut response = format!(
+            "HTTP/1.1 404 Not Found\r\nServer: nginx\r\nDate: {date}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        if method != "HEAD" {
+            response.extend_from_slice(body);
+        }
+        return response;
+    }
+    let kind = kind_of(path);
     let body = body(kind);
     let mut response = format!(
         "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: {date}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -76,6 +92,15 @@ pub(super) fn http_answer(method: &str, target: &str) -> Vec<u8> {
         response.extend_from_slice(&body);
     }
     response
+}
+
+/// A native addon's prebuilt binary: an archive or `.node` file under a
+/// release-download path (GitHub's `/releases/download/`, node-pre-gyp's
+/// and prebuild's conventions).
+fn is_prebuilt_binary(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    let archive = [".tar.gz", ".tgz", ".tar.xz", ".zip", ".node"].iter().any(|e| lower.ends_with(e));
+    archive && lower.contains("/releases/download/")
 }
 
 /// The path of a request target: without `scheme://authority` in absolute
@@ -461,5 +486,14 @@ mod tests {
         assert!(get("/a.ps1").0.starts_with(b"# "));
         assert!(get("/payload").0.starts_with(b"#!/bin/sh\n"));
         assert_eq!(get("/payload").1, "application/octet-stream");
+    }
+
+    #[test]
+    fn prebuilt_binaries_are_not_found() {
+        let text = |t: &str| String::from_utf8_lossy(&http_answer("GET", t)).into_owned();
+        let missing = text("/TryGhost/node-sqlite3/releases/download/v5.1.7/sqlite3-v5.1.7-napi-v6-linux-x64.tar.gz");
+        assert!(missing.starts_with("HTTP/1.1 404 Not Found\r\n"), "{missing}");
+        assert!(text("/releases/download/v1/stage2.sh").starts_with("HTTP/1.1 200 OK"), "a script is still served");
+        assert!(text("/dist/lib.tar.gz").starts_with("HTTP/1.1 200 OK"), "other archives are still served");
     }
 }
