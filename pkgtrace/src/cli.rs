@@ -8,7 +8,7 @@ use std::io::{self, IsTerminal};
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{analyze, parse, rules, run, trace};
+use crate::cmd::{analyze, index, parse, query, reanalyze, rules, run, trace};
 use crate::exit::Exit;
 use event::terminal::esc;
 
@@ -39,6 +39,12 @@ enum Command {
     TracedSyscalls,
     /// Show or self-test the rule pack.
     Rules(rules::RulesArgs),
+    /// Search the results repository (filters, or read-only SQL).
+    Query(query::QueryArgs),
+    /// Recompute stored reports from their stored events with a rule pack.
+    Reanalyze(reanalyze::ReanalyzeArgs),
+    /// Maintain the results repository's index (`--rebuild`).
+    Index(index::IndexArgs),
 }
 
 /// Runs the command line; returns the exit code.
@@ -59,6 +65,9 @@ pub fn main() -> i32 {
         Command::Parse(args) => parse::parse(args),
         Command::TracedSyscalls => trace::traced_syscalls(),
         Command::Rules(args) => rules::rules(args),
+        Command::Query(args) => query::query(args),
+        Command::Reanalyze(args) => reanalyze::reanalyze(args),
+        Command::Index(args) => index::index(args),
     };
     match result {
         Ok(code) => code,

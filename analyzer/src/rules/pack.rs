@@ -34,6 +34,12 @@ impl RulePack {
         RulePack::from_files(embedded::FILES.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect())
     }
 
+    /// The embedded pack's files (path under `rules/`, text): what its hash
+    /// is computed from (the results repository records which pack made a report).
+    pub fn embedded_sources() -> &'static [(&'static str, &'static str)] {
+        embedded::FILES
+    }
+
     /// Every `*.toml` under `dir` (`lists.toml` holds the lists).
     pub fn load_dir(dir: &Path) -> Result<RulePack, PackError> {
         let mut files = Vec::new();

@@ -5,7 +5,10 @@
 //! rule pack, durations) is in [`shared`].
 
 pub mod analyze;
+pub mod index;
 pub mod parse;
+pub mod query;
+pub mod reanalyze;
 pub mod rules;
 pub mod run;
 mod shared;

@@ -30,10 +30,12 @@ pub struct RunArgs {
     /// PyPI: install from the sdist (where build-time code runs).
     #[arg(long)]
     sdist: bool,
-    /// Results directory (`<ecosystem>/<name>/<version>/report.json`).
+    /// The results repository (a git repository, created on first use):
+    /// `<ecosystem>/<name>/<version>/` with report.json, events.jsonl.zst,
+    /// meta.json; one commit per stored version.
     #[arg(long, value_name = "DIR", default_value = "pkgtrace-results")]
     results: PathBuf,
-    /// Don't store the report.
+    /// Don't store the report (nor commit, nor index).
     #[arg(long)]
     no_store: bool,
     /// Don't compare with a control run of an empty package.
@@ -94,6 +96,7 @@ pub fn run_package(args: RunArgs) -> Result<i32> {
         sdist: args.sdist,
         cache: args.cache.clone().unwrap_or_else(crate::run::driver::default_cache),
         results: (!args.no_store).then(|| args.results.clone()),
+        rule_pack_hash: if args.no_store { String::new() } else { results::pack_hash(args.report.rules.as_deref())? },
         baseline: !args.no_baseline,
         keep: args.keep,
         events: args.events.clone(),
@@ -138,8 +141,11 @@ pub fn run_package(args: RunArgs) -> Result<i32> {
             Some(PhaseStatus::Completed) | None => {}
         }
     }
-    if let Some(path) = &result.stored {
-        eprintln!("pkgtrace: report stored in {}", path.display());
+    if let Some(stored) = &result.stored {
+        eprintln!("pkgtrace: report stored in {} ({})", stored.dir.display(), esc(&stored.message));
+        if let Some(w) = &stored.index_warning {
+            eprintln!("pkgtrace: {}", esc(w));
+        }
     }
     let code = if could_not_run { Exit::Environment } else { verdict.unless_incomplete(incomplete) };
     Ok(code.code())

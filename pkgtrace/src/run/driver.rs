@@ -1,7 +1,7 @@
 //! The whole of `pkgtrace run`: identify the package, stage it outside the
 //! sandbox (no package code runs), run each phase inside a fresh sandbox
 //! workspace, label baseline findings, name leaked canaries, and store the
-//! report.
+//! report with the phases' event streams in the results repository.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,7 +12,6 @@ use anyhow::{Context as _, Result};
 use super::baseline::{self, Baseline};
 use super::canaries::{self, Canary};
 use super::phase::{self, PhaseSpec};
-use super::results;
 use super::workspace::Workspace;
 use analyzer::rules::RulePack;
 use package::{self, Ecosystem, FetchOptions, PackageRef, Source, Staged};
@@ -26,8 +25,10 @@ pub struct RunOptions {
     pub ecosystem: Option<Ecosystem>,
     pub sdist: bool,
     pub cache: PathBuf,
-    /// Where reports are stored; None: not stored.
+    /// The results repository reports are stored in; None: not stored.
     pub results: Option<PathBuf>,
+    /// The rule pack's hash (`results::pack_hash`), recorded with a stored report.
+    pub rule_pack_hash: String,
     /// Compare with a control run of an empty package (cached).
     pub baseline: bool,
     /// Keep the sandbox workspace on disk (for debugging).
@@ -55,17 +56,28 @@ fn unavailable(e: impl std::fmt::Display) -> anyhow::Error {
 
 pub use report::{LeakedCanary, PackageInfo};
 
-/// What `run` produced: the report, and where it was stored.
+/// What `run` produced: the report, and what storing it did.
 pub struct RunResult {
     pub report: Report,
-    pub stored: Option<PathBuf>,
+    pub stored: Option<results::Stored>,
 }
 
 pub fn run(spec: &str, pack: &RulePack, opts: &RunOptions) -> Result<RunResult> {
+    // A results path that cannot be a repository is said before the run, not after.
+    if let Some(dir) = &opts.results {
+        results::Repo::open_or_init(dir)?;
+    }
     let pkg = package::parse(spec, opts.ecosystem)?;
     let staged = package::stage(&pkg, &opts.cache, &FetchOptions { sdist: opts.sdist })?;
     let canaries = canaries::generate();
-    let (mut phases, leaked) = run_phases(&staged, pack, opts, &canaries)?;
+    // Stored runs keep every phase's event stream (reanalyze reads it): in
+    // `--events DIR` when given, else in a directory of the cache.
+    let scratch = match (&opts.results, &opts.events) {
+        (Some(_), None) => Some(EventsScratch::create(&opts.cache)?),
+        _ => None,
+    };
+    let events = opts.events.as_deref().or(scratch.as_ref().map(|s| s.0.as_path()));
+    let (mut phases, leaked) = run_phases(&staged, pack, opts, &canaries, events)?;
     if opts.baseline {
         for p in &mut phases {
             let b = control_baseline(staged.ecosystem, &p.name, pack, opts)
@@ -90,16 +102,63 @@ pub fn run(spec: &str, pack: &RulePack, opts: &RunOptions) -> Result<RunResult> 
         phases,
         stats,
     };
-    let stored = match &opts.results {
-        Some(dir) => {
-            let path = results::report_path(dir, &staged.ecosystem.to_string(), &staged.name, &staged.version);
-            results::write_atomic(&path, &results::normalized(&report, &canaries))
-                .with_context(|| format!("failed to write {}", path.display()))?;
-            Some(path)
-        }
-        None => None,
+    let stored = match (&opts.results, events) {
+        (Some(dir), Some(events)) => Some(store(dir, &report, events, &canaries, &opts.rule_pack_hash)?),
+        _ => None,
     };
     Ok(RunResult { report, stored })
+}
+
+/// Stores the report and the phases' event streams (recorded in `events`)
+/// in the results repository `dir`: one commit, the index updated.
+fn store(
+    dir: &Path,
+    report: &Report,
+    events: &Path,
+    canaries: &[Canary],
+    rule_pack_hash: &str,
+) -> Result<results::Stored> {
+    let sb = report.phases.iter().find_map(|p| p.sandbox.as_ref());
+    let identity = results::RunIdentity {
+        ecosystem: report.package.as_ref().map(|p| p.ecosystem.to_string()),
+        user: sb.map(|s| s.user.clone()).unwrap_or_default(),
+        home: sb.map(|s| s.home.clone()).unwrap_or_default(),
+        project: sb.map(|s| s.project.clone()).unwrap_or_default(),
+        hostname: sb.map(|s| s.hostname.clone()).unwrap_or_default(),
+        canaries: canaries.iter().map(|c| c.value.clone()).collect(),
+        package: report.package.as_ref().map(|p| format!("{}@{}", p.name, p.version)),
+    };
+    let streams: Vec<(String, PathBuf)> = report
+        .phases
+        .iter()
+        .map(|p| (p.name.clone(), events.join(format!("{}.events.jsonl", p.name))))
+        .filter(|(_, path)| path.exists())
+        .collect();
+    let run = results::Run {
+        report,
+        events: streams.iter().map(|(p, path)| (p.clone(), path.as_path())).collect(),
+        identity,
+        rule_pack: rule_pack_hash.to_string(),
+    };
+    results::store_run(dir, &run).with_context(|| format!("failed to store the report in {}", dir.display()))
+}
+
+/// A directory in the cache for a stored run's event streams, removed on drop.
+struct EventsScratch(PathBuf);
+
+impl EventsScratch {
+    fn create(cache: &Path) -> Result<EventsScratch> {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let dir = cache.join("events").join(format!("{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
+        Ok(EventsScratch(dir))
+    }
+}
+
+impl Drop for EventsScratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn purl_of(pkg: &PackageRef, staged: &Staged) -> String {
@@ -116,6 +175,7 @@ fn run_phases(
     pack: &RulePack,
     opts: &RunOptions,
     canaries: &[Canary],
+    events: Option<&Path>,
 ) -> Result<(Vec<PhaseReport>, Vec<LeakedCanary>)> {
     // Whatever pkgtrace mounts for the run stays in its own mount namespace.
     sandbox::namespaces::private_mount_namespace().map_err(|e| {
@@ -157,7 +217,7 @@ fn run_phases(
             package: Some(format!("{}@{}", staged.name, staged.version)),
             ro_binds,
             path_prefix,
-            events: opts.events.as_ref().map(|d| d.join(format!("{name}.events.jsonl"))),
+            events: events.map(|d| d.join(format!("{name}.events.jsonl"))),
             untraced: opts.untraced,
             memory: opts.memory,
             pids: opts.pids,
@@ -277,6 +337,7 @@ fn control_baseline(eco: Ecosystem, phase: &str, pack: &RulePack, opts: &RunOpti
         sdist: opts.sdist,
         cache: opts.cache.clone(),
         results: None,
+        rule_pack_hash: String::new(),
         baseline: false,
         keep: false,
         events: None,
@@ -285,7 +346,7 @@ fn control_baseline(eco: Ecosystem, phase: &str, pack: &RulePack, opts: &RunOpti
         disk: opts.disk,
         pids: opts.pids,
     };
-    let (phases, _) = run_phases(&staged, pack, &control, &canaries)?;
+    let (phases, _) = run_phases(&staged, pack, &control, &canaries, None)?;
     let mut wanted = None;
     for p in &phases {
         let b = baseline::from_phase(p);

@@ -1,10 +1,10 @@
 //! `pkgtrace run`: a package fetched outside, installed and started inside
-//! a sandbox, traced, analyzed, and stored in the results directory.
+//! a sandbox, traced, analyzed, and stored in the results repository
+//! (the `results` crate).
 
 pub mod baseline;
 pub use sandbox::{canaries, cgroup, workspace};
 pub mod driver;
 pub mod phase;
-pub mod results;
 
 pub use driver::{run, RunOptions};
