@@ -10,6 +10,7 @@ mod cargo;
 mod detect;
 mod error;
 mod fetch;
+pub mod lockfile;
 mod npm;
 mod purl;
 mod pypi;
