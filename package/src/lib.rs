@@ -14,7 +14,9 @@ pub mod lockfile;
 mod npm;
 mod purl;
 mod pypi;
+mod versions;
 
 pub use error::PackageError;
 pub use fetch::{default_cache_root, stage, FetchOptions, Staged};
+pub use versions::published_versions;
 pub use purl::{normalize_pypi_name, parse, Ecosystem, PackageRef, Source};
