@@ -18,5 +18,5 @@ mod versions;
 
 pub use error::PackageError;
 pub use fetch::{default_cache_root, stage, FetchOptions, Staged};
-pub use versions::published_versions;
 pub use purl::{normalize_pypi_name, parse, Ecosystem, PackageRef, Source};
+pub use versions::published_versions;

@@ -35,7 +35,8 @@ pub fn merge(dest: &Path, shards: &[&Path]) -> Result<Merged> {
         repo.git(&["fetch", "-q", "--no-tags", &source, "HEAD"])
             .with_context(|| format!("failed to fetch {}", shard.display()))?;
         let message = format!("pkgtrace merge {}", shard.display());
-        let merged = repo.git(&["merge", "-q", "--no-edit", "--allow-unrelated-histories", "-m", &message, "FETCH_HEAD"]);
+        let merged =
+            repo.git(&["merge", "-q", "--no-edit", "--allow-unrelated-histories", "-m", &message, "FETCH_HEAD"]);
         if let Err(e) = merged {
             let _ = repo.git(&["merge", "--abort"]);
             bail!("failed to merge {} (the same version stored differently in two shards?): {e:#}", shard.display());

@@ -73,14 +73,19 @@ impl Display {
         let what = match (o.failure, o.findings) {
             (Some(r), _) => format!("failed: {}{}", r.as_str(), detail(&o.detail)),
             (None, 0) => "0 findings".to_string(),
-            (None, n) => format!("{n} finding{}, max {}", if n == 1 { "" } else { "s" }, o.worst.map(|s| s.as_str()).unwrap_or("?")),
+            (None, n) => format!(
+                "{n} finding{}, max {}",
+                if n == 1 { "" } else { "s" },
+                o.worst.map(|s| s.as_str()).unwrap_or("?")
+            ),
         };
         let rate = per_hour(done, self.start.elapsed());
         match &mut self.bars {
             Some(b) => {
                 b.overall.set_position(done as u64);
                 let left = self.total.saturating_sub(done);
-                let eta = if rate > 0.0 { Duration::from_secs_f64(left as f64 * 3600.0 / rate) } else { Duration::ZERO };
+                let eta =
+                    if rate > 0.0 { Duration::from_secs_f64(left as f64 * 3600.0 / rate) } else { Duration::ZERO };
                 b.overall.set_message(format!("{rate:.0}/h, ETA {}, {flagged} flagged", clock(eta)));
                 b.jobs[slot].set_message("idle");
                 b.overall.println(format!("{} {what} ({:.1}s)", esc(&short(input)), o.wall.as_secs_f64()));

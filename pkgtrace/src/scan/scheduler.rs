@@ -113,7 +113,8 @@ pub fn run(items: &[Item], jobs: usize, args: &ChildArgs, repo: &Repo, summary: 
 fn kill_all(running: &HashMap<usize, (usize, Option<u32>)>) {
     for (_, pid) in running.values() {
         if let Some(pid) = pid {
-            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(*pid as i32), nix::sys::signal::Signal::SIGKILL);
+            let _ =
+                nix::sys::signal::killpg(nix::unistd::Pid::from_raw(*pid as i32), nix::sys::signal::Signal::SIGKILL);
         }
     }
 }

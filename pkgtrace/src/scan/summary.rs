@@ -99,7 +99,11 @@ impl Summary {
             self.done,
             self.total,
             self.skipped,
-            if self.interrupted > 0 { format!("; interrupted, {} not finished", self.interrupted) } else { String::new() }
+            if self.interrupted > 0 {
+                format!("; interrupted, {} not finished", self.interrupted)
+            } else {
+                String::new()
+            }
         );
         let list = |m: Vec<(&str, usize)>| {
             if m.is_empty() {
