@@ -177,7 +177,7 @@ mod tests {
     #[test]
     fn fnv1a_is_the_published_function() {
         // FNV-1a 64 test vectors.
-        assert_eq!(shard_of("", u64::MAX), 0xcbf2_9ce4_8422_2325 % u64::MAX);
+        assert_eq!(shard_of("", u64::MAX), 0xcbf2_9ce4_8422_2325);
         assert_eq!(shard_of("a", u64::MAX), 0xaf63_dc4c_8601_ec8c);
         assert_eq!(shard_of("foobar", u64::MAX), 0x8594_4171_f739_67e8);
     }
