@@ -19,8 +19,8 @@ fn mark(c: &Change) -> &'static str {
 fn line(c: &Change) -> String {
     let what = match c.kind {
         Kind::Finding => match &c.was {
-            Some(was) => format!("finding {} (was {was})", c.text),
-            None => format!("finding {}", c.text),
+            Some(was) => format!("{} (was {was})", c.text),
+            None => c.text.clone(),
         },
         _ => c.text.clone(),
     };

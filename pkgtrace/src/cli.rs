@@ -8,7 +8,7 @@ use std::io::{self, IsTerminal};
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{analyze, index, parse, query, reanalyze, rules, run, trace};
+use crate::cmd::{analyze, diff, index, parse, query, reanalyze, rules, run, trace};
 use crate::exit::Exit;
 use event::terminal::esc;
 
@@ -45,6 +45,8 @@ enum Command {
     Reanalyze(reanalyze::ReanalyzeArgs),
     /// Maintain the results repository's index (`--rebuild`).
     Index(index::IndexArgs),
+    /// What a new version does that the old one did not (two versions, or two lockfiles).
+    Diff(diff::DiffArgs),
 }
 
 /// Runs the command line; returns the exit code.
@@ -68,6 +70,7 @@ pub fn main() -> i32 {
         Command::Query(args) => query::query(args),
         Command::Reanalyze(args) => reanalyze::reanalyze(args),
         Command::Index(args) => index::index(args),
+        Command::Diff(args) => diff::diff(args),
     };
     match result {
         Ok(code) => code,

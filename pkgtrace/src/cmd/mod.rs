@@ -5,6 +5,7 @@
 //! rule pack, durations) is in [`shared`].
 
 pub mod analyze;
+pub mod diff;
 pub mod index;
 pub mod parse;
 pub mod query;
