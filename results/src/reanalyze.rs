@@ -134,8 +134,9 @@ pub fn reanalyze(repo: &Repo, pack: &RulePack, pack_hash: &str, select: &[String
 /// an events file).
 pub fn recompute(dir: &Path, pack: &RulePack) -> Result<Value> {
     let path = dir.join(store::REPORT);
-    let old: Value = serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("failed to read {}", path.display()))?)
-        .with_context(|| format!("{} is not a report", path.display()))?;
+    let old: Value =
+        serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("failed to read {}", path.display()))?)
+            .with_context(|| format!("{} is not a report", path.display()))?;
     Ok(one(dir, &old, pack)?.0)
 }
 

@@ -141,9 +141,10 @@ fn print_stdout(s: &str) -> Result<()> {
 /// `pkg:npm/x@1.0.0..1.0.1`, or `pkg:npm/x` (the two newest stored versions).
 fn shorthand(spec: &str, results: &Path) -> Result<(String, String)> {
     if let Some((left, right)) = spec.split_once("..") {
-        let at = left.rfind('@').filter(|i| left[..*i].contains('/')).with_context(|| {
-            format!("{spec:?}: a range needs a version on the left (pkg:npm/x@1.0.0..1.0.1)")
-        })?;
+        let at = left
+            .rfind('@')
+            .filter(|i| left[..*i].contains('/'))
+            .with_context(|| format!("{spec:?}: a range needs a version on the left (pkg:npm/x@1.0.0..1.0.1)"))?;
         if right.is_empty() || right.contains('/') {
             bail!("{spec:?}: expected pkg:<type>/<name>@<old>..<new>");
         }
@@ -155,7 +156,12 @@ fn shorthand(spec: &str, results: &Path) -> Result<(String, String)> {
     }
     let dir = results.join(pkg.ecosystem.as_str()).join(&pkg.name);
     let mut versions: Vec<String> = std::fs::read_dir(&dir)
-        .map(|rd| rd.flatten().filter(|e| e.path().join("report.json").is_file()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().join("report.json").is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     versions.sort_by(|a, b| version_key(a).cmp(&version_key(b)).then(a.cmp(b)));
     match versions.as_slice() {
@@ -231,16 +237,26 @@ fn resolve_path(path: &Path, args: &DiffArgs, pack: &RulePack) -> Result<Side> {
         return side(report, path);
     }
     if name.ends_with(".jsonl") || name.ends_with(".zst") {
-        bail!("{}: only a stored version's {} can be diffed (or its report.json)", path.display(), results::store::EVENTS);
+        bail!(
+            "{}: only a stored version's {} can be diffed (or its report.json)",
+            path.display(),
+            results::store::EVENTS
+        );
     }
     read_report(path)
 }
 
 fn read_report(path: &Path) -> Result<Side> {
     let bytes = std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
-    let report: Report = serde_json::from_slice(&bytes).map_err(|e| anyhow!("{} is not a pkgtrace report: {e}", path.display()))?;
+    let report: Report =
+        serde_json::from_slice(&bytes).map_err(|e| anyhow!("{} is not a pkgtrace report: {e}", path.display()))?;
     if report.schema_version > report::SCHEMA_VERSION {
-        bail!("{} has schema_version {} (this pkgtrace reads {})", path.display(), report.schema_version, report::SCHEMA_VERSION);
+        bail!(
+            "{} has schema_version {} (this pkgtrace reads {})",
+            path.display(),
+            report.schema_version,
+            report::SCHEMA_VERSION
+        );
     }
     side(report, path)
 }
