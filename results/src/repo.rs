@@ -124,6 +124,8 @@ impl Repo {
         let paths: Vec<String> = files.iter().map(|(p, _)| p.clone()).collect();
         self.refuse_local_changes(&paths)?;
         let tmp_dir = self.root.join(STATE_DIR).join("tmp");
+        // A clone has no `.pkgtrace/` (it is ignored): made on first store.
+        fs::create_dir_all(&tmp_dir).with_context(|| format!("failed to create {}", tmp_dir.display()))?;
         let mut pending = Pending { files: Vec::new(), message: message.to_string() };
         let stamp = format!("{}-{}", std::process::id(), nanos());
         for (i, (path, bytes)) in files.iter().enumerate() {

@@ -63,6 +63,10 @@ pub struct RunResult {
 }
 
 pub fn run(spec: &str, pack: &RulePack, opts: &RunOptions) -> Result<RunResult> {
+    // A results path that cannot be a repository is said before the run, not after.
+    if let Some(dir) = &opts.results {
+        results::Repo::open_or_init(dir)?;
+    }
     let pkg = package::parse(spec, opts.ecosystem)?;
     let staged = package::stage(&pkg, &opts.cache, &FetchOptions { sdist: opts.sdist })?;
     let canaries = canaries::generate();
