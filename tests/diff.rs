@@ -65,9 +65,11 @@ fn purl(v: &str) -> String {
     format!("pkg:npm/{NAME}@{v}")
 }
 
-/// `diff --format json` of two stored versions: the changes, as
-/// (phase, sign, kind, text), and the exit code.
-fn changes(old: &str, new: &str, extra: &[&str]) -> (Vec<(String, String, String, String)>, Value, i32) {
+/// A change as (phase, sign, kind, text).
+type Row = (String, String, String, String);
+
+/// `diff --format json` of two stored versions: the changes, the JSON and the exit code.
+fn changes(old: &str, new: &str, extra: &[&str]) -> (Vec<Row>, Value, i32) {
     let results = stored().to_str().unwrap();
     let mut args = vec!["--no-run", "--results", results, "--format", "json"];
     args.extend_from_slice(extra);
