@@ -8,7 +8,7 @@ use std::io::{self, IsTerminal};
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{analyze, baseline, index, merge, parse, query, reanalyze, rules, run, scan, trace};
+use crate::cmd::{analyze, baseline, diff, index, merge, parse, query, reanalyze, rules, run, scan, trace};
 use crate::exit::Exit;
 use event::terminal::esc;
 
@@ -53,6 +53,8 @@ enum Command {
     Reanalyze(reanalyze::ReanalyzeArgs),
     /// Maintain the results repository's index (`--rebuild`).
     Index(index::IndexArgs),
+    /// What a new version does that the old one did not (two versions, or two lockfiles).
+    Diff(diff::DiffArgs),
 }
 
 /// Runs the command line; returns the exit code.
@@ -79,6 +81,7 @@ pub fn main() -> i32 {
         Command::Query(args) => query::query(args),
         Command::Reanalyze(args) => reanalyze::reanalyze(args),
         Command::Index(args) => index::index(args),
+        Command::Diff(args) => diff::diff(args),
     };
     match result {
         Ok(code) => code,

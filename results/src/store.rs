@@ -62,7 +62,7 @@ pub fn version_dir(ecosystem: &str, name: &str, version: &str) -> String {
 }
 
 /// The files of a stored run: (path relative to the root, contents).
-#[allow(clippy::type_complexity)] // (dir, [(path, contents)]): read where it is used
+#[allow(clippy::type_complexity)] // (dir, [(path, bytes)]): issue 11 owns this signature
 pub fn files(run: &Run<'_>) -> Result<(String, Vec<(String, Vec<u8>)>)> {
     let pkg = run.report.package.as_ref().context("the report names no package")?;
     let dir = version_dir(pkg.ecosystem.as_str(), &pkg.name, &pkg.version);

@@ -6,6 +6,7 @@
 
 pub mod analyze;
 pub mod baseline;
+pub mod diff;
 pub mod index;
 pub mod merge;
 pub mod parse;
