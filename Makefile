@@ -38,11 +38,12 @@ demo-log: release ## analyze the bundled log of a real npm install and print the
 corpus: ## re-record the corpus logs (root; sandboxed, loopback-only network)
 	corpus/record.sh
 
-bench: ## analyze throughput vs grep; trace overhead vs native and strace; sandboxed phases traced vs untraced; results query and reanalyze
+bench: ## analyze throughput vs grep; trace overhead vs native and strace; sandboxed phases traced vs untraced; results query and reanalyze; scan packages/hour, 1 and 2 jobs
 	bench/run.sh
 	bench/trace.sh
 	bench/sandbox.sh
 	bench/results.sh
+	bench/scan.sh
 
 clean:
 	$(CARGO) clean

@@ -24,7 +24,9 @@ pub struct Outcome {
     /// tracing (they escaped it somehow): should never happen; said loudly.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub untraced: Vec<Untraced>,
-    /// ptrace stops taken (a measure of the tracing cost).
+    /// ptrace stops taken (a measure of the tracing cost). Not in stored
+    /// reports (it differs between two runs of the same package).
+    #[serde(default)]
     pub stops: u64,
     /// Wall-clock time of the run, in milliseconds.
     #[serde(default)]

@@ -10,10 +10,13 @@ mod cargo;
 mod detect;
 mod error;
 mod fetch;
+pub mod lockfile;
 mod npm;
 mod purl;
 mod pypi;
+mod versions;
 
 pub use error::PackageError;
 pub use fetch::{default_cache_root, stage, FetchOptions, Staged};
 pub use purl::{normalize_pypi_name, parse, Ecosystem, PackageRef, Source};
+pub use versions::published_versions;

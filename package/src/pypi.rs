@@ -615,6 +615,16 @@ fn download(
     }
 }
 
+/// Every version the simple index lists for `name` (a backfill), the page saved at `save_to`.
+pub(crate) fn published_versions(name: &str, save_to: &Path, purl: &str) -> Result<Vec<String>, PackageError> {
+    Ok(SimpleIndex::fetch(name, save_to, purl)?.versions)
+}
+
+/// Downloads `url` to `dest` (the same downloader as the index pages).
+pub(crate) fn download_to(url: &str, dest: &Path, purl: &str) -> Result<(), PackageError> {
+    download(url, dest, None, None, purl)
+}
+
 fn single_file(dir: &Path, suffix: &str) -> Option<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .ok()?

@@ -8,7 +8,7 @@ use std::io::{self, IsTerminal};
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{analyze, index, parse, query, reanalyze, rules, run, trace};
+use crate::cmd::{analyze, baseline, diff, index, merge, parse, query, reanalyze, rules, run, scan, trace};
 use crate::exit::Exit;
 use event::terminal::esc;
 
@@ -31,6 +31,14 @@ enum Command {
     Trace(trace::TraceArgs),
     /// Fetch a package, install and start it in a sandbox, trace, report, store.
     Run(run::RunArgs),
+    /// Scan many packages (lists, lockfiles, purls) in parallel into the
+    /// results repository; resumable, shardable.
+    Scan(scan::ScanArgs),
+    /// Merge shard repositories (`scan --shard`) into one.
+    Merge(merge::MergeArgs),
+    /// Make an ecosystem's control baselines in the cache (`scan` runs it).
+    #[command(hide = true)]
+    Baseline(baseline::BaselineArgs),
     /// Parse logs into an event stream (JSON Lines) on stdout.
     Parse(parse::ParseArgs),
     /// Print the system calls the live tracer stops on (comma-separated),
@@ -45,6 +53,8 @@ enum Command {
     Reanalyze(reanalyze::ReanalyzeArgs),
     /// Maintain the results repository's index (`--rebuild`).
     Index(index::IndexArgs),
+    /// What a new version does that the old one did not (two versions, or two lockfiles).
+    Diff(diff::DiffArgs),
 }
 
 /// Runs the command line; returns the exit code.
@@ -62,12 +72,16 @@ pub fn main() -> i32 {
         Command::Analyze(args) => analyze::analyze(args),
         Command::Trace(args) => trace::trace(args),
         Command::Run(args) => run::run_package(args),
+        Command::Scan(args) => scan::scan(args),
+        Command::Merge(args) => merge::merge(args),
+        Command::Baseline(args) => baseline::baseline(args),
         Command::Parse(args) => parse::parse(args),
         Command::TracedSyscalls => trace::traced_syscalls(),
         Command::Rules(args) => rules::rules(args),
         Command::Query(args) => query::query(args),
         Command::Reanalyze(args) => reanalyze::reanalyze(args),
         Command::Index(args) => index::index(args),
+        Command::Diff(args) => diff::diff(args),
     };
     match result {
         Ok(code) => code,

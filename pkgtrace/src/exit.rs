@@ -16,6 +16,10 @@
 //! clean so far, but it does not cover everything": a clean-looking report
 //! of an install that was killed half-way must not pass as a clean run.
 //!
+//! `pkgtrace diff` judges what is new: 1 when a finding that appeared (or
+//! whose severity went up) is at or above `--fail-on`, else 0, whatever the
+//! two versions had in common.
+//!
 //! `pkgtrace analyze` never gives 4: a log is bad input (2) or is judged on
 //! what it holds (0/1). A compressed log cut half-way is judged on the lines
 //! before the cut (and says so); only one that gave no line at all is 2.

@@ -6,6 +6,7 @@ mod cli;
 mod cmd;
 mod exit;
 mod run;
+mod scan;
 mod text;
 
 fn main() {

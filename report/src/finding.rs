@@ -11,7 +11,9 @@ pub struct Evidence {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<String>,
     pub syscall: String,
-    /// The event's position in the stream.
+    /// The event's position in the stream (not in stored reports: it
+    /// differs between two runs of the same package).
+    #[serde(default)]
     pub seq: u64,
     /// `ok`, `failed`, or the errno.
     #[serde(default, skip_serializing_if = "Option::is_none")]

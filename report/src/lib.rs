@@ -24,6 +24,7 @@ pub mod normalize;
 pub mod package;
 #[allow(clippy::module_inception)]
 pub mod report;
+pub mod sarif;
 pub mod severity;
 pub mod sinks;
 

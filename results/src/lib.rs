@@ -19,8 +19,10 @@
 //! print!("{}", answer.to_text());
 //! ```
 
+pub mod failures;
 pub mod identity;
 pub mod index;
+pub mod merge;
 pub mod pack;
 pub mod query;
 pub mod reanalyze;

@@ -129,6 +129,17 @@ pub fn reanalyze(repo: &Repo, pack: &RulePack, pack_hash: &str, select: &[String
     Ok(out)
 }
 
+/// The report of the stored version in `dir`, recomputed from its stored
+/// events (`events.jsonl.zst`) with `pack` (what `pkgtrace diff` does with
+/// an events file).
+pub fn recompute(dir: &Path, pack: &RulePack) -> Result<Value> {
+    let path = dir.join(store::REPORT);
+    let old: Value =
+        serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("failed to read {}", path.display()))?)
+            .with_context(|| format!("{} is not a report", path.display()))?;
+    Ok(one(dir, &old, pack)?.0)
+}
+
 /// One stored version, reanalyzed: the new report and its meta.
 fn one(dir: &Path, old: &Value, pack: &RulePack) -> Result<(Value, Meta)> {
     let meta_path = dir.join(store::META);

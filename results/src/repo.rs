@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 pub const STATE_DIR: &str = ".pkgtrace";
 
 /// What `.gitignore` holds: the derived index and pkgtrace's lock and temp files.
-const GITIGNORE: &str = "# pkgtrace: derived or transient, never committed\n.pkgtrace/index.sqlite*\n.pkgtrace/lock\n.pkgtrace/tmp/\n.pkgtrace/pending\n";
+const GITIGNORE: &str = "# pkgtrace: derived or transient, never committed\n.pkgtrace/index.sqlite*\n.pkgtrace/lock\n.pkgtrace/tmp/\n.pkgtrace/pending\n.pkgtrace/failures.jsonl\n";
 
 /// Test hook (integration tests drive the binary): when set to a path, a
 /// store waits after its files are in place and before `git commit` until
@@ -290,7 +290,7 @@ impl Repo {
         cmd
     }
 
-    fn git(&self, args: &[&str]) -> Result<()> {
+    pub(crate) fn git(&self, args: &[&str]) -> Result<()> {
         let out = self.command(args).output().context("failed to run git (is it installed?)")?;
         if !out.status.success() {
             bail!(
@@ -303,7 +303,7 @@ impl Repo {
         Ok(())
     }
 
-    fn git_out(&self, args: &[&str]) -> Result<String> {
+    pub(crate) fn git_out(&self, args: &[&str]) -> Result<String> {
         let out = self.command(args).output().context("failed to run git (is it installed?)")?;
         if !out.status.success() {
             bail!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
@@ -312,7 +312,7 @@ impl Repo {
     }
 
     /// Runs git; true when it exited 0.
-    fn git_status(&self, args: &[&str]) -> Result<bool> {
+    pub(crate) fn git_status(&self, args: &[&str]) -> Result<bool> {
         Ok(self.command(args).output().context("failed to run git (is it installed?)")?.status.success())
     }
 }

@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// User names: common first names and handles, all valid POSIX user names.
 const USERS: &[&str] = &[
     "alex", "sam", "jordan", "chris", "taylor", "maria", "kim", "daniel", "anna", "mike", "sarah", "tom", "lisa",
-    "james", "emma", "david", "laura", "ben", "nina", "paul", "julia", "mark", "eva", "leo", "sofia", "dev", "jdoe",
+    "james", "emma", "david", "laura", "ben", "nina", "paul", "julia", "mark", "eva", "leo", "sofia", "devon", "jdoe",
     "mwilson", "achen", "rkumar", "lgarcia", "pnguyen",
 ];
 

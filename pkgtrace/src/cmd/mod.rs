@@ -5,11 +5,15 @@
 //! rule pack, durations) is in [`shared`].
 
 pub mod analyze;
+pub mod baseline;
+pub mod diff;
 pub mod index;
+pub mod merge;
 pub mod parse;
 pub mod query;
 pub mod reanalyze;
 pub mod rules;
 pub mod run;
+pub mod scan;
 mod shared;
 pub mod trace;

@@ -21,6 +21,8 @@ use report::Report;
 enum Format {
     Text,
     Json,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -48,7 +50,19 @@ pub struct ReportArgs {
 impl ReportArgs {
     /// Prints the report; the verdict its findings call for (0 or 1).
     pub fn finish(&self, report: &Report) -> Result<Exit> {
-        write_report(report, self.format, self.color)?;
+        if let Format::Sarif = self.format {
+            let pack = load_pack(self.rules.as_deref())?;
+            let package = report.package.as_ref().map(|p| plain_purl(&p.purl));
+            let located: Vec<report::sarif::Located<'_>> = report
+                .phases
+                .iter()
+                .flat_map(|p| p.findings.iter().map(move |f| (p, f)))
+                .map(|(p, f)| report::sarif::Located { package: package.as_deref(), phase: &p.name, finding: f })
+                .collect();
+            write_json(&report::sarif::log(&sarif_rules(&pack), &located, env!("CARGO_PKG_VERSION")))?;
+        } else {
+            write_report(report, self.format, self.color)?;
+        }
         Ok(match report.worst() {
             Some(s) if s >= self.fail_on => Exit::Findings,
             _ => Exit::Clean,
@@ -56,10 +70,39 @@ impl ReportArgs {
     }
 }
 
+/// The rule pack as SARIF describes its rules.
+pub fn sarif_rules(pack: &RulePack) -> Vec<report::sarif::RuleInfo> {
+    pack.rules
+        .iter()
+        .map(|r| report::sarif::RuleInfo {
+            id: r.id.clone(),
+            summary: r.summary.clone(),
+            why: r.why.clone(),
+            severity: r.severity,
+        })
+        .collect()
+}
+
+/// A purl without its qualifiers (`?local=/path` of a local package).
+pub fn plain_purl(purl: &str) -> String {
+    purl.split(['?', '#']).next().unwrap_or(purl).to_string()
+}
+
+/// A JSON value, pretty, on stdout.
+pub fn write_json(v: &serde_json::Value) -> Result<()> {
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(())
+}
+
 fn write_report(report: &Report, format: Format, color: ColorChoice) -> Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     match format {
+        Format::Sarif => unreachable!("SARIF is written by ReportArgs::finish"),
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, report)?;
             out.write_all(b"\n")?;

@@ -28,10 +28,16 @@ pub fn load(cache: &Path, eco: Ecosystem, phase: &str) -> Option<Baseline> {
     serde_json::from_str(&text).ok()
 }
 
+/// Writes the baseline atomically (a temp file renamed over it): runs of
+/// `pkgtrace scan --jobs N` share the cache, and a reader must never see a
+/// half-written file (it would parse as no baseline and make another).
 pub fn save(cache: &Path, eco: Ecosystem, phase: &str, b: &Baseline) -> Result<()> {
     let path = cache_file(cache, eco, phase);
-    fs::create_dir_all(path.parent().expect("has a parent"))?;
-    fs::write(&path, serde_json::to_string_pretty(b)?).with_context(|| format!("failed to write {}", path.display()))
+    let dir = path.parent().expect("has a parent");
+    fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{eco}-{phase}.{}.tmp", std::process::id()));
+    fs::write(&tmp, serde_json::to_string_pretty(b)?).with_context(|| format!("failed to write {}", tmp.display()))?;
+    fs::rename(&tmp, &path).with_context(|| format!("failed to write {}", path.display()))
 }
 
 /// The findings of a control phase, as a baseline. Only active ones: a

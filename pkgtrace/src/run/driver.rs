@@ -5,13 +5,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 
 use super::baseline::{self, Baseline};
 use super::canaries::{self, Canary};
 use super::phase::{self, PhaseSpec};
+use super::progress;
 use super::workspace::Workspace;
 use analyzer::rules::RulePack;
 use package::{self, Ecosystem, FetchOptions, PackageRef, Source, Staged};
@@ -68,7 +69,9 @@ pub fn run(spec: &str, pack: &RulePack, opts: &RunOptions) -> Result<RunResult> 
         results::Repo::open_or_init(dir)?;
     }
     let pkg = package::parse(spec, opts.ecosystem)?;
+    let t = Instant::now();
     let staged = package::stage(&pkg, &opts.cache, &FetchOptions { sdist: opts.sdist })?;
+    progress::step("fetch", t);
     let canaries = canaries::generate();
     // Stored runs keep every phase's event stream (reanalyze reads it): in
     // `--events DIR` when given, else in a directory of the cache.
@@ -78,12 +81,14 @@ pub fn run(spec: &str, pack: &RulePack, opts: &RunOptions) -> Result<RunResult> 
     };
     let events = opts.events.as_deref().or(scratch.as_ref().map(|s| s.0.as_path()));
     let (mut phases, leaked) = run_phases(&staged, pack, opts, &canaries, events)?;
+    let t = Instant::now();
     if opts.baseline {
         for p in &mut phases {
             let b = control_baseline(staged.ecosystem, &p.name, pack, opts)
                 .with_context(|| format!("failed to run the {} control run for the baseline", staged.ecosystem))?;
             baseline::apply(p, &b);
         }
+        progress::step("baseline", t);
     }
     let mut stats = Stats::default();
     for p in &phases {
@@ -102,10 +107,14 @@ pub fn run(spec: &str, pack: &RulePack, opts: &RunOptions) -> Result<RunResult> 
         phases,
         stats,
     };
+    let t = Instant::now();
     let stored = match (&opts.results, events) {
         (Some(dir), Some(events)) => Some(store(dir, &report, events, &canaries, &opts.rule_pack_hash)?),
         _ => None,
     };
+    if stored.is_some() {
+        progress::step("store", t);
+    }
     Ok(RunResult { report, stored })
 }
 
@@ -177,6 +186,7 @@ fn run_phases(
     canaries: &[Canary],
     events: Option<&Path>,
 ) -> Result<(Vec<PhaseReport>, Vec<LeakedCanary>)> {
+    let t = Instant::now();
     // Whatever pkgtrace mounts for the run stays in its own mount namespace.
     sandbox::namespaces::private_mount_namespace().map_err(|e| {
         unavailable(format!("failed to enter a private mount namespace (pkgtrace run needs root): {e}"))
@@ -195,6 +205,7 @@ fn run_phases(
     let ca_env = ws
         .trust(&ca.cert_pem())
         .map_err(|e| unavailable(format!("failed to make the sandbox trust the run's CA: {e}")))?;
+    progress::step("setup", t);
     let mut phases = Vec::new();
     let mut leaked = Vec::new();
     for name in &opts.phases {
@@ -222,7 +233,10 @@ fn run_phases(
             memory: opts.memory,
             pids: opts.pids,
         };
+        progress::begin(name);
+        let t = Instant::now();
         let report = phase::run(&ws, &spec, pack, canaries, &ca)?;
+        progress::step(name, t);
         leaked.extend(leaks(&report, canaries));
         phases.push(report);
     }
@@ -317,6 +331,17 @@ fn leaks(phase: &PhaseReport, canaries: &[Canary]) -> Vec<LeakedCanary> {
         }
     }
     out
+}
+
+/// Makes sure the control baselines of `eco` are cached (`pkgtrace scan`
+/// does this once before its jobs start, so that N runs do not all make
+/// the same baseline at once).
+pub fn prepare_baselines(eco: Ecosystem, pack: &RulePack, opts: &RunOptions) -> Result<()> {
+    for phase in ["install", "start"] {
+        control_baseline(eco, phase, pack, opts)
+            .with_context(|| format!("failed to run the {eco} control run for the baseline"))?;
+    }
+    Ok(())
 }
 
 /// The baseline of an ecosystem's phase: cached, else made by running the

@@ -6,5 +6,6 @@ pub mod baseline;
 pub use sandbox::{canaries, cgroup, workspace};
 pub mod driver;
 pub mod phase;
+pub mod progress;
 
 pub use driver::{run, RunOptions};
