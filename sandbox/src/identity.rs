@@ -13,16 +13,21 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// User names: common first names and handles, all valid POSIX user names.
-const USERS: &[&str] = &[
-    "alex", "sam", "jordan", "chris", "taylor", "maria", "kim", "daniel", "anna", "mike", "sarah", "tom", "lisa",
-    "james", "emma", "david", "laura", "ben", "nina", "paul", "julia", "mark", "eva", "leo", "sofia", "devon", "jdoe",
-    "mwilson", "achen", "rkumar", "lgarcia", "pnguyen",
+/// First names, for the GECOS field and the user name's initial.
+const FIRST: &[&str] = &[
+    "Alex", "Sam", "Jordan", "Chris", "Taylor", "Maria", "Kim", "Daniel", "Anna", "Mike", "Sarah", "Tom", "Lisa",
+    "James", "Emma", "David", "Laura", "Ben", "Nina", "Paul", "Julia", "Mark", "Eva", "Leo", "Sofia", "Devon",
 ];
 
-/// Full names for the GECOS field, by the user name's first letter.
-const SURNAMES: &[&str] =
-    &["Miller", "Chen", "Garcia", "Kumar", "Nguyen", "Schmidt", "Rossi", "Novak", "Silva", "Brown"];
+/// Surnames. The user name is the first initial and the surname
+/// (`jmiller`), the pattern of directory-managed workstations; such names
+/// do not occur as words in paths or text, so stored reports can replace
+/// them by `$USER` without touching anything else (a user called `dev`
+/// would turn `/dev/null` into `/$USER/null`).
+const SURNAMES: &[&str] = &[
+    "Miller", "Chen", "Garcia", "Kumar", "Nguyen", "Schmidt", "Rossi", "Novak", "Silva", "Brown", "Okafor", "Larsen",
+    "Tanaka", "Moreau", "Kowalski", "Haddad",
+];
 
 /// Host-name shapes: laptops, workstations, cloud VMs and CI runners.
 const HOSTS: &[&str] = &["laptop", "thinkpad", "xps", "workstation", "desktop", "dev", "build", "ubuntu", "fedora"];
@@ -56,12 +61,10 @@ impl Identity {
             x ^= x >> 27;
             x.wrapping_mul(0x2545_F491_4F6C_DD1D)
         };
-        let user = USERS[(next() % USERS.len() as u64) as usize].to_string();
-        let mut first = user.clone();
-        if let Some(c) = first.get_mut(0..1) {
-            c.make_ascii_uppercase();
-        }
-        let full_name = format!("{first} {}", SURNAMES[(next() % SURNAMES.len() as u64) as usize]);
+        let first = FIRST[(next() % FIRST.len() as u64) as usize];
+        let surname = SURNAMES[(next() % SURNAMES.len() as u64) as usize];
+        let user = format!("{}{}", first[..1].to_ascii_lowercase(), surname.to_ascii_lowercase());
+        let full_name = format!("{first} {surname}");
         let kind = HOSTS[(next() % HOSTS.len() as u64) as usize];
         let hostname = match next() % 4 {
             0 => format!("{user}-{kind}"),
