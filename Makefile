@@ -38,10 +38,11 @@ demo-log: release ## analyze the bundled log of a real npm install and print the
 corpus: ## re-record the corpus logs (root; sandboxed, loopback-only network)
 	corpus/record.sh
 
-bench: ## analyze throughput vs grep; trace overhead vs native and strace; sandboxed phases traced vs untraced
+bench: ## analyze throughput vs grep; trace overhead vs native and strace; sandboxed phases traced vs untraced; results query and reanalyze
 	bench/run.sh
 	bench/trace.sh
 	bench/sandbox.sh
+	bench/results.sh
 
 clean:
 	$(CARGO) clean

@@ -41,7 +41,8 @@ pub struct Meta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reanalyzed_at: Option<String>,
     /// Wall time of each phase, in milliseconds.
-    pub wall_ms: Vec<(String, u64)>,
+    #[serde(default)]
+    pub wall_ms: std::collections::BTreeMap<String, u64>,
     /// The context the run's analyzer had (see [`RunIdentity`]).
     pub context: RunIdentity,
 }
@@ -61,9 +62,11 @@ pub fn version_dir(ecosystem: &str, name: &str, version: &str) -> String {
     format!("{ecosystem}/{name}/{version}")
 }
 
-/// The files of a stored run: (path relative to the root, contents).
-#[allow(clippy::type_complexity)] // (dir, [(path, bytes)]): issue 11 owns this signature
-pub fn files(run: &Run<'_>) -> Result<(String, Vec<(String, Vec<u8>)>)> {
+/// A file to store: its path relative to the root, its contents.
+pub type File = (String, Vec<u8>);
+
+/// The version's directory, and the files of the stored run.
+pub fn files(run: &Run<'_>) -> Result<(String, Vec<File>)> {
     let pkg = run.report.package.as_ref().context("the report names no package")?;
     let dir = version_dir(pkg.ecosystem.as_str(), &pkg.name, &pkg.version);
     let report = report::normalize::normalized(run.report, &run.identity.canaries);

@@ -47,7 +47,7 @@ pub fn reanalyze(args: ReanalyzeArgs) -> Result<i32> {
     out.flush()?;
     let secs = r.elapsed.as_secs_f64();
     eprintln!(
-        "pkgtrace: reanalyzed {} stored versions in {secs:.2} s ({:.1}/s); {} changed findings{}",
+        "pkgtrace: reanalyzed {} stored versions in {secs:.2} s ({:.1}/s); {} with changed findings{}",
         r.versions,
         r.versions as f64 / secs.max(1e-9),
         r.changes.len(),
