@@ -117,8 +117,7 @@ def main():
         os.makedirs(f"{s}/{d}", exist_ok=True)
 
     print(f"pkgtrace variant: {shlex.join(pk)} CMD...")
-    print(f"strace-seccomp:   strace -f --seccomp-bpf -e trace=<{len(a.syscalls.split(','))} syscalls>"
-          " -o /dev/null CMD...")
+    print(f"strace-seccomp:   strace -f --seccomp-bpf -e trace={a.syscalls} -o /dev/null CMD...")
     print(f"runs: {a.runs} per variant after 1 native warm-up run, interleaved (order rotated each round), "
           "median wall clock; network: own namespace, loopback only")
 
