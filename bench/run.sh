@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: throughput and peak RSS of `pkgtrace analyze` on a >= 300 MB
-# real strace log, against `grep -c openat` on the same file in the same run.
+# strace log of real npm and pip installs (bench/make-real-log.sh), against `grep -c openat` on the same file in the same run.
 # See bench/README.md.
 #
 # Environment overrides:
@@ -8,7 +8,7 @@
 #                  target/release/pkgtrace (skips `cargo build`), e.g. a
 #                  stand-in:  PKGTRACE='wc -l' PKGTRACE_ARGS= bench/run.sh
 #   PKGTRACE_ARGS  arguments before the log path (default: analyze --format json)
-#   BENCH_LOG      log file to use instead of bench-data/big.log (skips make-log.sh)
+#   BENCH_LOG      log file to use instead of target/bench-real/real.log (skips make-real-log.sh)
 #   BENCH_RUNS     runs per tool, median reported (default 3)
 #   BENCH_JSON     also write the results as JSON to this path
 #   BENCH_STRICT=1 exit 1 when a target is missed (default: report only)
@@ -24,8 +24,9 @@ fi
 PKGTRACE_ARGS=${PKGTRACE_ARGS-analyze --format json}
 
 if [[ -z "${BENCH_LOG:-}" ]]; then
-    bench/make-log.sh
-    BENCH_LOG=bench-data/big.log
+    # Real npm and pip installs recorded offline, >= 300 MB (cached in target/).
+    bench/make-real-log.sh
+    BENCH_LOG=${CARGO_TARGET_DIR:-target}/bench-real/real.log
 fi
 [[ -s $BENCH_LOG ]] || { echo "bench: $BENCH_LOG missing or empty" >&2; exit 2; }
 

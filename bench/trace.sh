@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make bench`, part 2: overhead of the live tracer `pkgtrace trace` on four
-# workloads (find, python opening ~4k files, node requiring npm's modules, a
-# shell forking /bin/true 300x), each run natively, under `strace -f`, under
-# `strace -f --seccomp-bpf -e trace=<pkgtrace's syscall set>` and under
-# `pkgtrace trace`.  Medians, ratios and the targets per workload.
+# workloads (find /usr/share, python opening ~4k files, a shell forking
+# /bin/true 300x, a real offline `npm install` with dependencies), each run
+# natively, under `strace -f --seccomp-bpf -e trace=%file,%network,%process`
+# (what a strace user runs) and under `pkgtrace trace`.  Medians, the ratio
+# pkgtrace/strace and the issue-14 target (<= 0.7x) per workload.
 # See bench/README.md ("Live tracer overhead").
 #
 # Environment overrides:
@@ -13,14 +14,15 @@
 #                    Stand-in while `trace` does not exist:
 #                    PKGTRACE_TRACE="strace -f --seccomp-bpf -e trace=%file,%network,%process -o /dev/null" bench/trace.sh
 #   TRACE_RUNS       timed runs per variant, median reported (default 5; 3 is faster)
-#   TRACE_WORKLOADS  comma list out of find,python,node,sh (default: all)
+#   TRACE_WORKLOADS  comma list out of find,python,sh,npm,node (default: find,python,sh,npm)
+#   TRACE_SYSCALLS   strace -e trace= of the strace variant (default %file,%network,%process)
 #   TRACE_JSON       also write the results as JSON to this path
 #   TRACE_STRICT=1   exit 1 when a target is missed (default: report only)
 set -euo pipefail
 
-# The syscalls for the strace-seccomp variant: by default exactly the ones
-# pkgtrace's own seccomp filter stops on (`pkgtrace traced-syscalls`).
-TRACE_SYSCALLS=${TRACE_SYSCALLS:-}
+# The strace-seccomp variant traces what a strace user would ask for
+# (issue 14), not pkgtrace's own set.
+TRACE_SYSCALLS=${TRACE_SYSCALLS:-%file,%network,%process}
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -28,16 +30,6 @@ if [[ -z "${PKGTRACE_TRACE:-}" ]]; then
     echo "trace-bench: cargo build --release -p pkgtrace"
     cargo build --release -p pkgtrace
     PKGTRACE_TRACE="$PWD/${CARGO_TARGET_DIR:-target}/release/pkgtrace trace --format json -o /dev/null --"
-fi
-
-if [[ -z "$TRACE_SYSCALLS" ]]; then
-    TRACE_SYSCALLS=$("$PWD/${CARGO_TARGET_DIR:-target}/release/pkgtrace" traced-syscalls)
-    # Calls newer than this strace (fchmodat2 in 6.1) are left out of its set.
-    known=()
-    for s in ${TRACE_SYSCALLS//,/ }; do
-        strace -e trace="$s" -o /dev/null true 2>/dev/null && known+=("$s")
-    done
-    TRACE_SYSCALLS=$(IFS=,; echo "${known[*]}")
 fi
 
 for tool in strace unshare ip; do
@@ -49,14 +41,19 @@ PY=/usr/bin/python3
 [[ -x $PY ]] || PY=$(command -v python3)
 NODE=$(command -v node || true)
 NPM_DIR=
-WORKLOADS=${TRACE_WORKLOADS:-find,python,node,sh}
+NPM_CACHE=
+WORKLOADS=${TRACE_WORKLOADS:-find,python,sh,npm}
 if [[ ,$WORKLOADS, == *,node,* ]]; then
-    if [[ -z $NODE ]]; then
-        echo "trace-bench: node not found, skipping the node workload" >&2
-        WORKLOADS=$(tr ',' '\n' <<<"$WORKLOADS" | grep -vx node | paste -sd, -)
+    NPM_DIR=$(npm root -g 2>/dev/null || true)/npm
+    [[ -d $NPM_DIR/node_modules ]] || NPM_DIR=  # trace_node_require.js guesses
+fi
+if [[ ,$WORKLOADS, == *,npm,* ]]; then
+    # The npm workload installs offline from the cache make-real-log.sh filled.
+    if command -v npm >/dev/null && bench/make-real-log.sh; then
+        NPM_CACHE=$PWD/${CARGO_TARGET_DIR:-target}/bench-real/npm-cache
     else
-        NPM_DIR=$(npm root -g 2>/dev/null || true)/npm
-        [[ -d $NPM_DIR/node_modules ]] || NPM_DIR=  # trace_node_require.js guesses
+        echo "trace-bench: no npm cache (bench/make-real-log.sh failed), skipping the npm workload" >&2
+        WORKLOADS=$(tr ',' '\n' <<<"$WORKLOADS" | grep -vx npm | paste -sd, -)
     fi
 fi
 
@@ -75,6 +72,6 @@ echo "trace-bench: workloads $WORKLOADS, scratch $SCRATCH"
 rc=0
 unshare --net -- sh -c 'ip link set lo up && exec "$@"' sh \
     "$PY" bench/trace_measure.py --runs "${TRACE_RUNS:-5}" --pkgtrace "$PKGTRACE_TRACE" \
-    --syscalls "$TRACE_SYSCALLS" --python "$PY" --node "${NODE:-node}" --npm-dir "$NPM_DIR" \
+    --syscalls "$TRACE_SYSCALLS" --python "$PY" --node "${NODE:-node}" --npm-dir "$NPM_DIR" --npm-cache "$NPM_CACHE" \
     --workloads "$WORKLOADS" --scratch "$SCRATCH" ${extra[@]+"${extra[@]}"} || rc=$?
 exit $rc

@@ -136,6 +136,11 @@ impl Conds {
             }
             out.push(compile_key(key, value, lists).map_err(|e| format!("key `{key}`: {e}"))?);
         }
+        // All must hold and checking one has no effect, so the order is
+        // free: cheap comparisons first, globs and regexes only for the
+        // facts that pass them (most facts fail on kind, syscall, access
+        // or result long before a glob set would).
+        out.sort_by_key(Cond::cost);
         Ok(Conds(out))
     }
 
@@ -329,6 +334,51 @@ fn any_eq(list: &[String], v: Option<&str>) -> bool {
 }
 
 impl Cond {
+    /// A rank of how much checking this condition costs: 0 for a field
+    /// comparison, 1 for a short list, 2 for glob sets, 3 for regexes.
+    fn cost(&self) -> u8 {
+        match self {
+            Cond::IsPackageManager(_)
+            | Cond::ParentIsPackageManager(_)
+            | Cond::CreatedInRun(_)
+            | Cond::InPackageDir(_)
+            | Cond::Downloaded(_)
+            | Cond::InProject(_)
+            | Cond::EncodedLabel(_)
+            | Cond::Identity(_)
+            | Cond::ExistenceProbe(_)
+            | Cond::Canary(_)
+            | Cond::Result(_) => 0,
+            Cond::Access(_)
+            | Cond::Errno(_)
+            | Cond::Syscall(_)
+            | Cond::Family(_)
+            | Cond::IpCidr(_)
+            | Cond::Port(_)
+            | Cond::DnsType(_)
+            | Cond::Mode(_)
+            | Cond::NewFd(_)
+            | Cond::FdKind(_)
+            | Cond::Request(_)
+            | Cond::Target(_)
+            | Cond::Signal(_)
+            | Cond::Refused(_)
+            | Cond::Protocol(_)
+            | Cond::Method(_)
+            | Cond::Phase(_)
+            | Cond::Ecosystem(_)
+            | Cond::InHome(_) => 1,
+            Cond::Path(_) | Cond::Source(_) | Cond::Exe(_) | Cond::ParentExe(_) | Cond::Host(_) => 2,
+            Cond::AncestorExe(_)
+            | Cond::PathRe(_)
+            | Cond::ArgvRe(_)
+            | Cond::DnsNameRe(_)
+            | Cond::EnvRe(_)
+            | Cond::PayloadRe(_)
+            | Cond::UrlRe(_) => 3,
+        }
+    }
+
     pub fn holds(&self, f: &Fact) -> bool {
         match self {
             Cond::Path(g) => g.is_match(f.path.as_deref(), f.home_rel.as_deref()),

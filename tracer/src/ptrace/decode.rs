@@ -16,29 +16,78 @@ fn fd(v: u64) -> Fd {
     Fd::new(v as i32)
 }
 
-/// The paths fds refer to (what strace -y prints), read from
-/// `/proc/PID/fd/N` and remembered per fd table, so a directory fd used for
-/// thousands of `openat`s is looked up once. The session keeps it right:
-/// an open's result is inserted, close/dup onto an fd drop it, exec clears
-/// the process's table.
+/// The paths fds refer to (what strace -y prints), and what the analyzer
+/// was told each fd is.
+///
+/// `close` is not traced (issue 14: it was a third of all stops on a
+/// directory walk), so a remembered path could be stale: an fd closed and
+/// reused by a call the filter lets through (`fcntl(F_DUPFD)` of fts,
+/// `pipe2`, `accept`) would keep its old path. So a path is read from
+/// `/proc/PID/fd/N` when it is needed, never cached; and what the analyzer
+/// learnt about an fd (from an event that named it) is remembered with the
+/// fd's target at that time. When an fd is named again and its target has
+/// changed, it was closed meanwhile: [`FdPaths::closed`] lists it, and the
+/// session reports that `close` before the event, as a strace log would
+/// have shown it.
 #[derive(Default)]
 pub struct FdPaths {
-    map: std::collections::HashMap<(i32, i32), Option<Bytes>>,
+    told: std::collections::HashMap<(i32, i32), Bytes>,
+    /// Fds found closed since the session last looked.
+    pub closed: Vec<i32>,
 }
 
 impl FdPaths {
-    /// `owner` is the process whose fd table it is; `pid` the task asking.
+    /// What fd `fd` of process `owner` refers to now (`pid`: the task
+    /// asking), noting a close that was not seen.
     pub fn get(&mut self, owner: i32, pid: i32, fd: i32) -> Option<Bytes> {
-        self.map.entry((owner, fd)).or_insert_with(|| fd_path(pid, fd)).clone()
+        let now = fd_path(pid, fd);
+        self.seen(owner, fd, now.clone());
+        now
     }
-    pub fn set(&mut self, owner: i32, fd: i32, path: Option<Bytes>) {
-        self.map.insert((owner, fd), path);
+    /// An event names fd `fd`, which refers to `now`: if the analyzer knew
+    /// it as something else, that fd was closed in between.
+    pub fn seen(&mut self, owner: i32, fd: i32, now: Option<Bytes>) {
+        let key = (owner, fd);
+        match now {
+            Some(now) => {
+                if let Some(old) = self.told.insert(key, now.clone()) {
+                    if old != now {
+                        self.closed.push(fd);
+                    }
+                }
+            }
+            None => {
+                if self.told.remove(&key).is_some() {
+                    self.closed.push(fd);
+                }
+            }
+        }
     }
-    pub fn forget(&mut self, owner: i32, fd: i32) {
-        self.map.remove(&(owner, fd));
+    /// Like [`FdPaths::get`], for an fd whose path the event does not carry.
+    pub fn check(&mut self, owner: i32, pid: i32, fd: i32) {
+        self.get(owner, pid, fd);
+    }
+    /// A call returned fd `fd`, now `now`: the analyzer replaces what it
+    /// knew of that number, so no close needs reporting.
+    pub fn told_new(&mut self, owner: i32, fd: i32, now: Option<Bytes>) {
+        match now {
+            Some(now) => self.told.insert((owner, fd), now),
+            None => self.told.remove(&(owner, fd)),
+        };
+    }
+    /// A fork: the child starts with copies of the parent's fds.
+    pub fn inherit(&mut self, parent: i32, child: i32) {
+        let copies: Vec<_> =
+            self.told.iter().filter(|((o, _), _)| *o == parent).map(|((_, fd), b)| ((child, *fd), b.clone())).collect();
+        self.told.extend(copies);
+    }
+    /// An exec: close-on-exec fds are gone; like the analyzer, only stdin,
+    /// stdout and stderr are kept.
+    pub fn exec(&mut self, owner: i32) {
+        self.told.retain(|(o, fd), _| *o != owner || (0..=2).contains(fd));
     }
     pub fn forget_process(&mut self, owner: i32) {
-        self.map.retain(|(o, _), _| *o != owner);
+        self.told.retain(|(o, _), _| *o != owner);
     }
 }
 
@@ -192,10 +241,20 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
             };
             EventKind::Socket { family: family_name(a[0] as i32), sock_type: sock_type.into(), result }
         }
-        Interest::Connect => EventKind::Connect { fd: fd(a[0]), addr: sockaddr_at(pid, a[1], a[2]), result },
-        Interest::Bind => EventKind::Bind { fd: fd(a[0]), addr: sockaddr_at(pid, a[1], a[2]), result },
-        Interest::Listen => EventKind::Listen { fd: fd(a[0]), result },
+        Interest::Connect => {
+            fds.check(cx.owner, pid, a[0] as i32);
+            EventKind::Connect { fd: fd(a[0]), addr: sockaddr_at(pid, a[1], a[2]), result }
+        }
+        Interest::Bind => {
+            fds.check(cx.owner, pid, a[0] as i32);
+            EventKind::Bind { fd: fd(a[0]), addr: sockaddr_at(pid, a[1], a[2]), result }
+        }
+        Interest::Listen => {
+            fds.check(cx.owner, pid, a[0] as i32);
+            EventKind::Listen { fd: fd(a[0]), result }
+        }
         Interest::Send => {
+            fds.check(cx.owner, pid, a[0] as i32);
             let (addr, data) = match name {
                 "write" => (None, vec![payload(pid, a[1], a[2])]),
                 "sendto" => ((a[4] != 0).then(|| sockaddr_at(pid, a[4], a[5])), vec![payload(pid, a[1], a[2])]),
@@ -220,6 +279,7 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
         }
         // The buffer is filled by the call: read at exit (`finish`).
         Interest::Recv => {
+            fds.check(cx.owner, pid, a[0] as i32);
             EventKind::Recv { syscall: syscall(), fd: fd(a[0]), addr: None, data: Payload::default(), result }
         }
         Interest::Chdir => {
@@ -231,6 +291,7 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
             }
         }
         Interest::Dup => {
+            fds.check(cx.owner, pid, a[0] as i32);
             let new = if name == "dup" { -1 } else { a[1] as i32 };
             EventKind::Dup { syscall: syscall(), old: fd(a[0]), new, result }
         }
@@ -239,10 +300,12 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
             if cmd != libc::F_DUPFD && cmd != libc::F_DUPFD_CLOEXEC {
                 return None;
             }
+            fds.check(cx.owner, pid, a[0] as i32);
             EventKind::Dup { syscall: syscall(), old: fd(a[0]), new: -1, result }
         }
+        // Not in the filter (see `FdPaths`); kept for completeness.
         Interest::Close => {
-            fds.forget(cx.owner, a[0] as i32);
+            fds.seen(cx.owner, a[0] as i32, None);
             EventKind::Close { fd: fd(a[0]), result: SysResult::ok(0) }
         }
         Interest::Ptrace => {
@@ -289,14 +352,14 @@ pub fn finish(kind: &mut EventKind, cx: Ctx, fds: &mut FdPaths, a: [u64; 6], res
         return;
     }
     match kind {
+        // A new fd: the analyzer records what it is, whatever it was.
         EventKind::Open { resolved, .. } => {
             let path = fd_path(pid, value as i32);
-            fds.set(cx.owner, value as i32, path.clone());
+            fds.told_new(cx.owner, value as i32, path.clone());
             *resolved = path.filter(|p| p.as_slice().starts_with(b"/"));
         }
-        // The new fd now refers to something else.
-        EventKind::Dup { new, .. } => fds.forget(cx.owner, *new),
-        EventKind::Socket { .. } => fds.forget(cx.owner, value as i32),
+        EventKind::Dup { new, .. } => fds.told_new(cx.owner, *new, fd_path(pid, *new)),
+        EventKind::Socket { .. } => fds.told_new(cx.owner, value as i32, fd_path(pid, value as i32)),
         EventKind::Recv { syscall, addr, data, .. } => {
             let len = value.max(0) as u64;
             if syscall == "recvfrom" {
@@ -496,6 +559,63 @@ fn ptrace_request(r: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// This process's fd `n`, as the tracer would see a tracee's.
+    fn own_fd() -> (std::fs::File, i32, i32) {
+        use std::os::fd::AsRawFd;
+        let f = tempfile::tempfile().unwrap();
+        let n = f.as_raw_fd();
+        (f, std::process::id() as i32, n)
+    }
+
+    #[test]
+    fn an_fd_named_again_unchanged_was_not_closed() {
+        let (_f, me, n) = own_fd();
+        let mut fds = FdPaths::default();
+        fds.told_new(me, n, fd_path(me, n));
+        fds.check(me, me, n);
+        assert_eq!(fds.get(me, me, n), fd_path(me, n));
+        assert!(fds.closed.is_empty());
+    }
+
+    #[test]
+    fn an_fd_that_now_refers_to_something_else_was_closed_in_between() {
+        let (_f, me, n) = own_fd();
+        let mut fds = FdPaths::default();
+        // What the analyzer was told when the fd was made (a socket, say)...
+        fds.told_new(me, n, Some(b"socket:[12345]".to_vec().into()));
+        // ...is not what it is now: the close went by untraced.
+        fds.check(me, me, n);
+        assert_eq!(fds.closed, vec![n]);
+        // Reported once: what it is now is what the analyzer will be told.
+        fds.closed.clear();
+        fds.check(me, me, n);
+        assert!(fds.closed.is_empty());
+    }
+
+    #[test]
+    fn an_fd_no_longer_open_was_closed() {
+        let (f, me, n) = own_fd();
+        let mut fds = FdPaths::default();
+        fds.told_new(me, n, fd_path(me, n));
+        drop(f);
+        fds.check(me, me, n);
+        assert_eq!(fds.closed, vec![n]);
+    }
+
+    #[test]
+    fn forks_inherit_and_execs_keep_only_stdio() {
+        let mut fds = FdPaths::default();
+        let sock: Bytes = b"socket:[1]".to_vec().into();
+        fds.told_new(10, 1, Some(sock.clone()));
+        fds.told_new(10, 7, Some(sock.clone()));
+        fds.inherit(10, 11);
+        assert_eq!(fds.told.get(&(11, 7)), Some(&sock));
+        fds.exec(11);
+        assert_eq!(fds.told.get(&(11, 7)), None);
+        assert_eq!(fds.told.get(&(11, 1)), Some(&sock));
+        assert_eq!(fds.told.get(&(10, 7)), Some(&sock), "the parent's table is its own");
+    }
 
     #[test]
     fn sockaddrs_from_bytes() {

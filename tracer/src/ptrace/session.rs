@@ -676,7 +676,12 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         if self.first_exec.is_none() && sys.interest == crate::strace::decode::Interest::Exec {
             self.first_exec = Some(Instant::now());
         }
-        let Some(kind) = entry(sys, cx, &mut self.fd_paths, info.args) else { return raw::cont(pid, 0) };
+        let kind = entry(sys, cx, &mut self.fd_paths, info.args);
+        // Closes the filter let through, found out now: reported first.
+        for fd in std::mem::take(&mut self.fd_paths.closed) {
+            self.push(pid, EventKind::Close { fd: crate::Fd::new(fd), result: SysResult::ok(0) });
+        }
+        let Some(kind) = kind else { return raw::cont(pid, 0) };
         // The event above has the destination the task asked for; the call
         // goes where the redirect says.
         let restore = match (&self.redirect, sys.interest) {
@@ -742,6 +747,9 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         self.push(pid, EventKind::Spawn { syscall: syscall.into(), child, thread });
         shared.live.lock().unwrap_or_else(|e| e.into_inner()).push(child);
         let owner = if thread { self.ctx(pid).owner } else { child };
+        if !thread {
+            self.fd_paths.inherit(self.ctx(pid).owner, child);
+        }
         let task = self.tasks.entry(child).or_default();
         task.thread = thread;
         task.owner = owner;
@@ -766,7 +774,7 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         };
         // Close-on-exec fds are gone; the new program's fds are looked up anew.
         let owner = self.ctx(pid).owner;
-        self.fd_paths.forget_process(owner);
+        self.fd_paths.exec(owner);
         if let Some(t) = self.tasks.get_mut(&pid) {
             t.owner = pid;
         }

@@ -154,14 +154,16 @@ struct Stream {
 
 impl Stream {
     /// Reads the next line into `buf`; a read that fails ends the stream
-    /// and records where (the bytes of a line it cut are dropped).
-    fn advance(&mut self) {
+    /// and records where (the bytes of a line it cut are dropped). `timed`:
+    /// read the line's time too, for merging several files by time (one
+    /// file needs no sort key, and the parser reads the prefix anyway).
+    fn advance(&mut self, timed: bool) {
         match read_line(&mut *self.reader, &mut self.buf) {
             Ok(Some(overlong)) => {
                 self.line_no += 1;
                 // Continuation lines (hex dumps) carry no time: keep them
                 // right after their call by giving them its time.
-                if let Some(t) = line::parse(&self.buf).0.time_ns {
+                if let Some(t) = timed.then(|| line::parse(&self.buf).0.time_ns).flatten() {
                     self.last_time = t;
                 }
                 self.next = Some((self.last_time, overlong));
@@ -213,7 +215,7 @@ impl LogReader {
         let mut merge_by_time = false;
         if streams.len() > 1 {
             for s in &mut streams {
-                s.advance();
+                s.advance(true);
             }
             merge_by_time = streams.iter().all(|s| s.next.is_none() || line::parse(&s.buf).0.time_ns.is_some());
         }
@@ -258,7 +260,7 @@ impl LogReader {
     /// Reads one line (or finishes) into `self.out`.
     fn step(&mut self) {
         let idx = if self.streams.len() == 1 {
-            self.streams[0].advance();
+            self.streams[0].advance(false);
             self.streams[0].next.is_some().then_some(0)
         } else if self.merge_by_time {
             // Streams were read ahead; pick the earliest line.
@@ -283,7 +285,7 @@ impl LogReader {
         self.parser.feed(&s.name, s.line_no, s.pid, &s.buf, &mut self.out);
         if self.streams.len() > 1 {
             // Read ahead so the merge can compare this stream again.
-            self.streams[i].advance();
+            self.streams[i].advance(self.merge_by_time);
         }
     }
 }
