@@ -156,25 +156,6 @@ fn executed(phase: &Value, path: &str) -> bool {
     as_command || as_finding
 }
 
-/// Where the install phase differs from the install-phase `must_fire` and
-/// `must_not_fire` of `rel` in `EXPECTED.toml` (only install runs here).
-fn expected_install_rules(report: &Value, rel: &str) -> Vec<String> {
-    let pkg = expectation(rel);
-    let install = phase(report, "install");
-    let mut problems = Vec::new();
-    for (key, should_fire) in [("must_fire", true), ("must_not_fire", false)] {
-        let items = pkg.get(key).and_then(toml::Value::as_array).map(Vec::as_slice).unwrap_or_default();
-        for item in items.iter().filter(|i| i.get("phase").and_then(toml::Value::as_str) == Some("install")) {
-            let rule = item.get("rule").and_then(toml::Value::as_str).unwrap_or("");
-            if fires(install, rule) != should_fire {
-                let verb = if should_fire { "must fire" } else { "must not fire" };
-                problems.push(format!("EXPECTED.toml: {rule} {verb} in install"));
-            }
-        }
-    }
-    problems
-}
-
 /// Cuts `s` to `n` characters, for the context.
 fn cut(s: &str, n: usize) -> String {
     if s.chars().count() <= n {

@@ -102,28 +102,6 @@ fn active<'a>(phase: &'a Value, rule: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-fn rank(severity: &str) -> u8 {
-    match severity {
-        "info" => 0,
-        "low" => 1,
-        "medium" => 2,
-        "high" => 3,
-        "critical" => 4,
-        other => panic!("unknown severity {other:?}"),
-    }
-}
-
-/// The most severe active finding of the whole report.
-fn worst(report: &Value) -> Option<String> {
-    report["phases"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(active_rules)
-        .map(|(_, severity)| severity)
-        .max_by_key(|s| rank(s))
-}
-
 /// Checks the search: `probe-credential-store` is active at high on every
 /// family, and failed probes (ENOENT, the sandbox has none of these stores)
 /// are among them, so the verdict does not depend on anything existing.
@@ -179,25 +157,6 @@ fn check_post(p: &mut Problems, phase: &Value, url: &str, canaries: &[&str]) {
             .is_some_and(|a| a.iter().any(|c| c.as_str().is_some_and(|c| c.starts_with(&prefix))));
         p.check(carried, format!("the POST {url} does not carry the {kind} canary; canaries: {}", post["canaries"]));
     }
-}
-
-/// Where the install phase differs from the install-phase `must_fire` and
-/// `must_not_fire` of `rel` in `EXPECTED.toml` (only install runs here).
-fn expected_install_rules(report: &Value, rel: &str) -> Vec<String> {
-    let pkg = expectation(rel);
-    let install = phase(report, "install");
-    let mut problems = Vec::new();
-    for (key, should_fire) in [("must_fire", true), ("must_not_fire", false)] {
-        let items = pkg.get(key).and_then(toml::Value::as_array).map(Vec::as_slice).unwrap_or_default();
-        for item in items.iter().filter(|i| i.get("phase").and_then(toml::Value::as_str) == Some("install")) {
-            let rule = item.get("rule").and_then(toml::Value::as_str).unwrap_or("");
-            if fires(install, rule) != should_fire {
-                let verb = if should_fire { "must fire" } else { "must not fire" };
-                problems.push(format!("EXPECTED.toml: {rule} {verb} in install"));
-            }
-        }
-    }
-    problems
 }
 
 /// The install phase's outcome, output tails, active rules with their

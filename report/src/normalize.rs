@@ -28,7 +28,7 @@ pub fn identity_free(s: &str, sandbox: &crate::report::SandboxInfo) -> String {
 
 /// `word` replaced where it stands alone (not inside a longer name: user
 /// `sam` leaves `sample` alone).
-fn replace_word(s: &str, word: &str, with: &str) -> String {
+pub fn replace_word(s: &str, word: &str, with: &str) -> String {
     if word.is_empty() || !s.contains(word) {
         return s.to_string();
     }
@@ -36,7 +36,7 @@ fn replace_word(s: &str, word: &str, with: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find(word) {
-        let before = rest[..i].chars().next_back();
+        let before = rest[..i].chars().next_back().or_else(|| out.chars().next_back());
         let after = rest[i + word.len()..].chars().next();
         out.push_str(&rest[..i]);
         if before.is_some_and(is_name) || after.is_some_and(is_name) {

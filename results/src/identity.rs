@@ -64,7 +64,7 @@ impl RunIdentity {
                     s = s.replace(real.as_str(), placeholder);
                 }
             }
-            replace_word(&s, &self.user, "$USER")
+            report::normalize::replace_word(&s, &self.user, "$USER")
         });
         v.to_string()
     }
@@ -107,30 +107,6 @@ fn map_strings(v: &mut Value, f: &mut impl FnMut(&str) -> String) {
         Value::Object(m) => m.values_mut().for_each(|x| map_strings(x, f)),
         _ => {}
     }
-}
-
-/// `word` replaced where it stands alone (user `sam` leaves `sample`), as
-/// the report's normalisation does.
-fn replace_word(s: &str, word: &str, with: &str) -> String {
-    if word.is_empty() || !s.contains(word) {
-        return s.to_string();
-    }
-    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find(word) {
-        let before = rest[..i].chars().next_back().or_else(|| out.chars().next_back());
-        let after = rest[i + word.len()..].chars().next();
-        out.push_str(&rest[..i]);
-        if before.is_some_and(is_name) || after.is_some_and(is_name) {
-            out.push_str(word);
-        } else {
-            out.push_str(with);
-        }
-        rest = &rest[i + word.len()..];
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]

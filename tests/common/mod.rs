@@ -437,3 +437,45 @@ impl Problems {
         }
     }
 }
+
+/// Where the install phase differs from the install-phase `must_fire` and
+/// `must_not_fire` of `rel` in `EXPECTED.toml` (only install runs here).
+pub fn expected_install_rules(report: &Value, rel: &str) -> Vec<String> {
+    let pkg = expectation(rel);
+    let install = phase(report, "install");
+    let mut problems = Vec::new();
+    for (key, should_fire) in [("must_fire", true), ("must_not_fire", false)] {
+        let items = pkg.get(key).and_then(toml::Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        for item in items.iter().filter(|i| i.get("phase").and_then(toml::Value::as_str) == Some("install")) {
+            let rule = item.get("rule").and_then(toml::Value::as_str).unwrap_or("");
+            if fires(install, rule) != should_fire {
+                let verb = if should_fire { "must fire" } else { "must not fire" };
+                problems.push(format!("EXPECTED.toml: {rule} {verb} in install"));
+            }
+        }
+    }
+    problems
+}
+
+/// Severities in order, for comparing them.
+pub fn rank(severity: &str) -> u8 {
+    match severity {
+        "info" => 0,
+        "low" => 1,
+        "medium" => 2,
+        "high" => 3,
+        "critical" => 4,
+        other => panic!("unknown severity {other:?}"),
+    }
+}
+
+/// The most severe active finding of the whole report.
+pub fn worst(report: &Value) -> Option<String> {
+    report["phases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(active_rules)
+        .map(|(_, severity)| severity)
+        .max_by_key(|s| rank(s))
+}

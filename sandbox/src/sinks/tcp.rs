@@ -123,22 +123,11 @@ pub(super) fn fill(
 /// expects an answer, terminates TLS when the run has a CA, answers HTTP
 /// (and HTTPS) plausibly, and records it all as one [`Received`].
 pub(super) fn serve_sink(mut stream: TcpStream, shared: &Shared, seq: u64) {
-    let (dest, pid) = destination(&stream, shared);
-    if dest.port() == 53 {
+    let mut record = unread(&stream, shared);
+    if record.dest.port() == 53 {
         // DNS over TCP to any resolver: answered like the DNS sink.
-        return super::dns::serve_dns_tcp(stream, Some(dest), shared);
+        return super::dns::serve_dns_tcp(stream, Some(record.dest), shared);
     }
-    let mut record = Received {
-        transport: "tcp",
-        protocol: "raw",
-        dest,
-        pid,
-        host: shared.name_for(dest.ip()),
-        method: None,
-        url: None,
-        data: Vec::new(),
-        size: 0,
-    };
     let mut buf = Vec::new();
     if prepare(&stream).is_ok() {
         fill(&mut stream, &mut buf, MAX_FIRST_BYTES, shared, request_complete);
@@ -257,7 +246,8 @@ fn destination(stream: &TcpStream, shared: &Shared) -> (SocketAddr, Option<i32>)
     }
 }
 
-/// The record of a connection that was closed unread (too many at once).
+/// The record of a connection before anything is read from it (also what
+/// is recorded of one closed unread, when too many are open at once).
 pub(super) fn unread(stream: &TcpStream, shared: &Shared) -> Received {
     let (dest, pid) = destination(stream, shared);
     Received {
