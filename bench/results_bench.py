@@ -76,7 +76,7 @@ def bench_query(pkgtrace, findings, work):
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "synthetic")
     t, _ = timed([pkgtrace, "index", "--rebuild", "--results", repo], runs=1)
-    print(f"index --rebuild: {versions} versions, {versions * PER_VERSION} findings in {t:.2f} s")
+    print(f"index --rebuild: {versions} versions, {versions * PER_VERSION} findings in {t:.2f} s", flush=True)
     for q in (["--rule", "read-ssh-private-key", "--severity", "high"],
               ["--phase", "start", "--dns", "*"],
               ["--file", "$HOME/.f3", "--write"],
@@ -84,7 +84,7 @@ def bench_query(pkgtrace, findings, work):
               ["--sql", "SELECT rule, count(*) FROM findings GROUP BY rule"]):
         t, out = timed([pkgtrace, "query", "--format", "csv", "--results", repo, *q])
         rows = max(0, len(out.stdout.splitlines()) - 1)
-        print(f"query {' '.join(q)}: {rows} rows in {t * 1000:.0f} ms")
+        print(f"query {' '.join(q)}: {rows} rows in {t * 1000:.0f} ms", flush=True)
 
 
 def bench_reanalyze(pkgtrace, versions, work):
