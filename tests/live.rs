@@ -53,6 +53,7 @@ fn own_tracee(test: &str, name: &str) -> (String, PathBuf) {
 fn trace(extra: &[&str], cmd: &[&str]) -> (Value, i32, String) {
     common::needs_root("live tracing");
     let out = Command::new(BIN)
+        .env_remove("LD_LIBRARY_PATH")
         .args(["trace", "--format", "json"])
         .args(extra)
         .arg("--")
@@ -241,6 +242,7 @@ fn a_tracee_ignoring_sigterm_is_killed_at_the_timeout() {
 fn sigterm_to_pkgtrace_kills_the_run_and_reports_it() {
     let (prog, dir) = own_tracee("sigterm", "ignore_term");
     let child = Command::new(BIN)
+        .env_remove("LD_LIBRARY_PATH")
         .args(["trace", "--format", "json", "--", &prog])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

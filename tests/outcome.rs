@@ -52,6 +52,10 @@ fn install_script_past_the_timeout_is_exit_4() {
 fn trace(extra: &[&str], cmd: &str) -> std::process::Output {
     common::needs_root("pkgtrace trace");
     Command::new(BIN)
+        // cargo's test runner points LD_LIBRARY_PATH into target/ (build
+        // outputs), which the traced command's loader would search: a
+        // plantable path when the checkout is under /tmp.
+        .env_remove("LD_LIBRARY_PATH")
         .args(["trace", "--format", "json"])
         .args(extra)
         .args(["--", "sh", "-c", cmd])

@@ -306,7 +306,7 @@ fn baseline_labels_runtime_noise_not_package_behaviour() {
         })
         .expect("the package read ~/.npmrc");
     assert!(token.get("baseline").is_none() && token.get("suppressed_by").is_none(), "{token}");
-    assert!(cache.join("baseline/npm-install.json").exists(), "the control run is cached");
+    assert!(cache.join("baseline/npm-install.v2.json").exists(), "the control run is cached");
 }
 
 #[test]
