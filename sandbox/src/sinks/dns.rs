@@ -14,7 +14,7 @@ use std::thread;
 use event::dns;
 
 use super::tcp::{fill, prepare, Fill};
-use super::{is_timeout, lock, DnsRecord, Shared, ACCEPT_POLL, FINAL_ACCEPTS};
+use super::{is_timeout, lock, serve_datagrams, DnsRecord, Shared, ACCEPT_POLL};
 
 pub(super) const DNS_HEADER_LEN: usize = 12;
 const DNS_TTL: u32 = 60;
@@ -46,7 +46,7 @@ pub(super) fn bind_dns(addr: SocketAddr) -> io::Result<(UdpSocket, TcpListener)>
 pub(super) fn serve_udp(socket: &UdpSocket, shared: &Shared) {
     // Large enough for any datagram, so no query arrives cut.
     let mut buf = vec![0u8; 65_536];
-    let mut serve_one = |socket: &UdpSocket| match socket.recv_from(&mut buf) {
+    let serve_one = |socket: &UdpSocket| match socket.recv_from(&mut buf) {
         Ok((n, peer)) => {
             if let Some(reply) = handle_dns(&buf[..n], "udp", None, shared) {
                 if let Err(e) = socket.send_to(&reply, peer) {
@@ -62,17 +62,7 @@ pub(super) fn serve_udp(socket: &UdpSocket, shared: &Shared) {
             false
         }
     };
-    while !shared.stopping() {
-        serve_one(socket);
-    }
-    // Queries already queued arrived before stop was called; record them.
-    if socket.set_nonblocking(true).is_ok() {
-        for _ in 0..FINAL_ACCEPTS {
-            if !serve_one(socket) {
-                break;
-            }
-        }
-    }
+    serve_datagrams(socket, shared, serve_one);
 }
 
 /// Serves DNS over TCP: each message has a 2-byte length prefix, in both

@@ -51,6 +51,6 @@ pub use mitm::RunCa;
 pub use received::{Received, MAX_KEPT};
 pub use report::sinks::{DnsRecord, SinkLog};
 pub use routes::{Route, Routes};
-use server::{is_timeout, lock, printable, Shared, ACCEPT_POLL, FINAL_ACCEPTS, POLL};
+use server::{is_timeout, lock, printable, serve_datagrams, Shared, ACCEPT_POLL, POLL};
 pub use server::{Recorded, Sinks, World, DEFAULT_TCP_PORTS};
 pub use sinkhole::{sinkhole, POOL};

@@ -278,6 +278,26 @@ pub(super) fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted)
 }
 
+/// Runs `serve_one` (one datagram; false when none was waiting) on a UDP
+/// socket with a read timeout until the sinks stop, then once more for
+/// each datagram already queued: those were sent before stop was called.
+pub(super) fn serve_datagrams(
+    socket: &std::net::UdpSocket,
+    shared: &Shared,
+    mut serve_one: impl FnMut(&std::net::UdpSocket) -> bool,
+) {
+    while !shared.stopping() {
+        serve_one(socket);
+    }
+    if socket.set_nonblocking(true).is_ok() {
+        for _ in 0..FINAL_ACCEPTS {
+            if !serve_one(socket) {
+                break;
+            }
+        }
+    }
+}
+
 /// The world's TCP listener and UDP socket, on one free port of 0.0.0.0.
 /// The kernel picks the TCP port, which can be taken for UDP; a few fresh
 /// picks make that race harmless.

@@ -20,7 +20,7 @@ use nix::sys::socket::{
 
 use super::dns::handle_dns;
 use super::received::{Received, MAX_KEPT};
-use super::{Shared, ACCEPT_POLL, FINAL_ACCEPTS, POLL};
+use super::{serve_datagrams, Shared, ACCEPT_POLL, POLL};
 
 /// Binds the world's UDP socket on 0.0.0.0:`port` with `IP_PKTINFO`.
 pub(super) fn bind(port: u16) -> std::io::Result<UdpSocket> {
@@ -62,7 +62,7 @@ fn reply_from(socket: &UdpSocket, reply: &[u8], peer: SocketAddr, from: Ipv4Addr
 
 pub(super) fn serve(socket: &UdpSocket, shared: &Shared) {
     let mut buf = vec![0u8; 65_536];
-    let mut serve_one = |socket: &UdpSocket| match receive(socket, &mut buf) {
+    let serve_one = |socket: &UdpSocket| match receive(socket, &mut buf) {
         Ok((n, peer, to)) => {
             handle(socket, &buf[..n], peer, to, shared);
             true
@@ -74,17 +74,7 @@ pub(super) fn serve(socket: &UdpSocket, shared: &Shared) {
             false
         }
     };
-    while !shared.stopping() {
-        serve_one(socket);
-    }
-    // Datagrams already queued were sent before stop; record them.
-    if socket.set_nonblocking(true).is_ok() {
-        for _ in 0..FINAL_ACCEPTS {
-            if !serve_one(socket) {
-                break;
-            }
-        }
-    }
+    serve_datagrams(socket, shared, serve_one);
 }
 
 fn handle(socket: &UdpSocket, data: &[u8], peer: SocketAddr, to: Ipv4Addr, shared: &Shared) {
