@@ -32,20 +32,23 @@ fn stored() -> &'static Path {
     static REPO: OnceLock<PathBuf> = OnceLock::new();
     REPO.get_or_init(|| {
         common::needs_root("pkgtrace run");
-        let results = tmp().join(format!("diff-results-{}", common::random_hex(4)));
+        let run_id = common::random_hex(4);
+        let results = tmp().join(format!("diff-results-{run_id}"));
         let mut dirs: Vec<String> = VERSIONS.iter().map(|v| format!("npm/diff-base/{v}")).collect();
         dirs.push("npm/benign-plain".into());
         std::thread::scope(|s| {
             for (i, d) in dirs.iter().enumerate() {
-                let results = &results;
+                let (results, run_id) = (&results, &run_id);
                 s.spawn(move || {
                     let out = Command::new(BIN)
                         .args(["run", "--format", "json", "--no-baseline", "--timeout", "120", "--results"])
                         .arg(results)
                         .arg("--cache")
                         // A cache each: local packages are staged at
-                        // <cache>/local/<eco>/<name>, and these share a name.
-                        .arg(tmp().join(format!("diff-cache-{i}")))
+                        // <cache>/local/<eco>/<name>, and these share a name;
+                        // and one per test process: nextest runs each test in
+                        // its own process, each staging these at once.
+                        .arg(tmp().join(format!("diff-cache-{run_id}-{i}")))
                         .arg(repo().join("corpus/packages").join(d))
                         .output()
                         .unwrap();
