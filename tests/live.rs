@@ -382,3 +382,37 @@ fn the_exit_status_and_a_missing_command() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("command not found: /nonexistent/cmd"));
 }
+
+/// The CPUs a process may run on, from its `Cpus_allowed_list` line
+/// (`0-1`, `3`, `0,2-3`).
+fn cpu_list(line: &str) -> Vec<usize> {
+    let list = line.split(':').nth(1).expect("Cpus_allowed_list: ...").trim();
+    let mut out = Vec::new();
+    for part in list.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => out.extend(a.parse::<usize>().unwrap()..=b.parse::<usize>().unwrap()),
+            None => out.push(part.parse().unwrap()),
+        }
+    }
+    out
+}
+
+#[test]
+fn the_command_shares_one_cpu_with_its_tracer_unless_all_cpus_is_asked() {
+    let ours = std::fs::read_to_string("/proc/self/status").unwrap();
+    let ours = cpu_list(ours.lines().find(|l| l.starts_with("Cpus_allowed_list:")).unwrap());
+    let show = ["sh", "-c", "grep Cpus_allowed_list: /proc/self/status"];
+    let (_, code, out) = trace(&[], &show);
+    assert_eq!(code, 0, "{out}");
+    let pinned = cpu_list(out.lines().find(|l| l.starts_with("Cpus_allowed_list:")).expect("the command's line"));
+    if ours.len() > 1 {
+        assert_eq!(pinned.len(), 1, "one CPU: {out}");
+        assert!(ours.contains(&pinned[0]), "one of the CPUs pkgtrace may use: {pinned:?} of {ours:?}");
+    } else {
+        assert_eq!(pinned, ours);
+    }
+    let (_, code, out) = trace(&["--all-cpus"], &show);
+    assert_eq!(code, 0, "{out}");
+    let all = cpu_list(out.lines().find(|l| l.starts_with("Cpus_allowed_list:")).expect("the command's line"));
+    assert_eq!(all, ours, "--all-cpus leaves the command every CPU pkgtrace has");
+}

@@ -6,6 +6,7 @@
 //! Sources: a log or recorded stream ([`run_input`]), the live tracer
 //! (`pkgtrace trace`), a sandboxed phase (`pkgtrace run`).
 
+use std::borrow::BorrowMut;
 use std::thread;
 
 use anyhow::{Context as _, Result};
@@ -32,19 +33,47 @@ pub fn pipeline<'p, T: Send>(
     name: &str,
     capacity: usize,
     source: impl FnOnce(Sender<Vec<Event>>) -> T + Send,
-    mut each: impl FnMut(&Event, &Analyzer<'p>) -> Result<()>,
+    each: impl FnMut(&Event, &Analyzer<'p>) -> Result<()>,
 ) -> Result<T> {
+    drive(name, capacity, source, || Ok(analyzer), each).map(|(t, _)| t)
+}
+
+/// [`pipeline`], with the analyzer made by `make` once the source is
+/// already running: what `make` costs (compiling the rule pack, some 20
+/// ms) overlaps with the source's start instead of delaying it. Returns
+/// the analyzer too.
+pub fn pipeline_started_first<'p, T: Send>(
+    name: &str,
+    capacity: usize,
+    source: impl FnOnce(Sender<Vec<Event>>) -> T + Send,
+    make: impl FnOnce() -> Result<Analyzer<'p>>,
+    each: impl FnMut(&Event, &Analyzer<'p>) -> Result<()>,
+) -> Result<(T, Analyzer<'p>)> {
+    drive(name, capacity, source, make, each)
+}
+
+fn drive<'p, A: BorrowMut<Analyzer<'p>>, T: Send>(
+    name: &str,
+    capacity: usize,
+    source: impl FnOnce(Sender<Vec<Event>>) -> T + Send,
+    make: impl FnOnce() -> Result<A>,
+    mut each: impl FnMut(&Event, &Analyzer<'p>) -> Result<()>,
+) -> Result<(T, A)> {
     let (tx, rx) = crossbeam_channel::bounded::<Vec<Event>>(capacity);
     thread::scope(|scope| {
         let producer = thread::Builder::new()
             .name(name.into())
             .spawn_scoped(scope, move || source(tx))
             .with_context(|| format!("failed to start the {name} thread"))?;
+        // On an error the receiver is dropped: the source's sends fail and
+        // it stops; the scope waits for it.
+        let mut analyzer = make()?;
         for ev in rx.iter().flatten() {
-            analyzer.event(&ev);
-            each(&ev, analyzer)?;
+            analyzer.borrow_mut().event(&ev);
+            each(&ev, analyzer.borrow())?;
         }
-        producer.join().map_err(|_| anyhow::anyhow!("the {name} thread panicked"))
+        let t = producer.join().map_err(|_| anyhow::anyhow!("the {name} thread panicked"))?;
+        Ok((t, analyzer))
     })
 }
 

@@ -36,6 +36,7 @@ pub fn baseline(args: BaselineArgs) -> Result<i32> {
         keep: false,
         events: None,
         untraced: false,
+        all_cpus: false,
         memory: 4096 << 20,
         disk: 2 << 30,
         pids: 1024,

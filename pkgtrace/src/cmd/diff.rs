@@ -284,6 +284,7 @@ fn run(spec: &str, args: &DiffArgs, pack: &RulePack) -> Result<PathBuf> {
         keep: false,
         events: None,
         untraced: false,
+        all_cpus: false,
         memory: 4096 << 20,
         disk: 2 << 30,
         pids: 1024,

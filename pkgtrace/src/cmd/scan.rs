@@ -66,6 +66,10 @@ pub struct ScanArgs {
     /// PyPI: install from the sdist.
     #[arg(long)]
     sdist: bool,
+    /// Let each run use every CPU (as `run --all-cpus`). By default each
+    /// job runs on one CPU with its tracer, and jobs spread over the CPUs.
+    #[arg(long)]
+    all_cpus: bool,
     /// The summary on stdout as text or JSON.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -145,6 +149,9 @@ fn child_args(args: &ScanArgs, cache: &std::path::Path) -> Vec<String> {
     }
     if args.sdist {
         out.push("--sdist".into());
+    }
+    if args.all_cpus {
+        out.push("--all-cpus".into());
     }
     out
 }

@@ -16,7 +16,7 @@ use tracer::Event;
 use super::shared::{how_it_ended, load_pack, say_incomplete, seconds, ReportArgs};
 use crate::exit::Exit;
 use analyzer::analysis::{Analyzer, Context};
-use analyzer::pipeline::{pipeline, LIVE_BATCHES};
+use analyzer::pipeline::{pipeline_started_first, LIVE_BATCHES};
 use event::terminal::esc;
 use report::{Report, Stats, SCHEMA_VERSION};
 
@@ -38,6 +38,12 @@ pub struct TraceArgs {
     /// Print findings on stderr as they happen.
     #[arg(long)]
     follow: bool,
+    /// Let the command use every CPU. By default it runs on one CPU with
+    /// its tracer, which makes each ptrace stop several times cheaper
+    /// (most of all in VMs); choose this for builds that compute in
+    /// parallel.
+    #[arg(long)]
+    all_cpus: bool,
     /// Phase name in the report.
     #[arg(long, default_value = "trace")]
     phase: String,
@@ -83,6 +89,7 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
         linger: seconds("--linger", args.linger)?,
         stdout_to_stderr: true,
         flush_each: args.follow,
+        all_cpus: args.all_cpus,
         untraced: false,
         cgroup_procs: Vec::new(),
         sandbox: None,
@@ -96,11 +103,15 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
         }
         None => None,
     };
-    let pack = match user_pack {
-        Some(p) => p,
-        None => load_pack(None)?,
+    // The built-in pack is compiled while the command already runs.
+    let pack_slot = std::sync::OnceLock::new();
+    let make_analyzer = || -> Result<Analyzer<'_>> {
+        let pack = match user_pack {
+            Some(p) => p,
+            None => load_pack(None)?,
+        };
+        Ok(Analyzer::new(pack_slot.get_or_init(|| pack), ctx))
     };
-    let mut analyzer = Analyzer::new(&pack, ctx);
     let mut events = 0u64;
     let mut shown = 0;
     let follow = args.follow;
@@ -109,7 +120,7 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
             let _ = tx.send(batch);
         })
     };
-    let outcome = pipeline(&mut analyzer, "tracer", LIVE_BATCHES, trace, |ev, analyzer| {
+    let (outcome, analyzer) = pipeline_started_first("tracer", LIVE_BATCHES, trace, make_analyzer, |ev, analyzer| {
         events += 1;
         if let Some(w) = recorder.as_mut() {
             w.write(ev).context("failed to write the event stream")?;
@@ -122,7 +133,8 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
             shown = analyzer.findings().len();
         }
         Ok(())
-    })??;
+    })?;
+    let outcome = outcome?;
     let stats = ParseStats { calls: outcome.stops, events, ..ParseStats::default() };
     if let Some(w) = recorder {
         w.finish_run(&stats, Some(&outcome)).context("failed to write the event stream")?;

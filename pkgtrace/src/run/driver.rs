@@ -38,6 +38,8 @@ pub struct RunOptions {
     pub events: Option<PathBuf>,
     /// Run without tracing (benchmarks).
     pub untraced: bool,
+    /// Let the phases use every CPU (see `tracer::ptrace::cpu`).
+    pub all_cpus: bool,
     /// Memory limit of each phase, in bytes.
     pub memory: u64,
     /// Size limit of the run's writable places together, in bytes.
@@ -230,6 +232,7 @@ fn run_phases(
             path_prefix,
             events: events.map(|d| d.join(format!("{name}.events.jsonl"))),
             untraced: opts.untraced,
+            all_cpus: opts.all_cpus,
             memory: opts.memory,
             pids: opts.pids,
         };
@@ -367,6 +370,7 @@ fn control_baseline(eco: Ecosystem, phase: &str, pack: &RulePack, opts: &RunOpti
         keep: false,
         events: None,
         untraced: false,
+        all_cpus: opts.all_cpus,
         memory: opts.memory,
         disk: opts.disk,
         pids: opts.pids,

@@ -47,6 +47,8 @@ pub struct PhaseSpec {
     pub events: Option<std::path::PathBuf>,
     /// Run without tracing (benchmarks).
     pub untraced: bool,
+    /// Let the commands use every CPU (see `tracer::ptrace::cpu`).
+    pub all_cpus: bool,
     /// Memory limit for all processes of the phase, in bytes.
     pub memory: u64,
     /// Most processes (tasks) the phase may have at once.
@@ -145,6 +147,7 @@ pub fn run(
         path: path.clone(),
         ca: Arc::clone(ca),
         untraced: spec.untraced,
+        all_cpus: spec.all_cpus,
         deadline: std::time::Instant::now() + spec.timeout,
     };
     let mut last: Option<Outcome> = None;
@@ -243,6 +246,7 @@ struct Runner {
     path: String,
     ca: Arc<RunCa>,
     untraced: bool,
+    all_cpus: bool,
     /// The phase's deadline, shared by all its commands.
     deadline: std::time::Instant,
 }
@@ -264,6 +268,7 @@ impl Runner {
             linger: Duration::from_secs(1),
             flush_each: false,
             untraced: self.untraced,
+            all_cpus: self.all_cpus,
             cgroup_procs: self.cgroup_procs.clone(),
             sandbox: Some(self.child.clone()),
             stdout_to_stderr: false,

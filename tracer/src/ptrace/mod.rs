@@ -5,6 +5,7 @@
 //! - [`seccomp`]: the filter program (stop only on those calls);
 //! - [`decode`]: from registers and tracee memory to events;
 //! - [`mem`]: reading tracee memory;
+//! - [`cpu`]: the run and its tracer share one CPU (cheap stops);
 //! - [`session`]: spawning, the stop loop, timeouts and clean-up;
 //! - [`hook`]: what a sandbox does in the run's processes before exec;
 //! - `sys`: the raw ptrace/wait/seccomp/fork calls (the tracer's only
@@ -14,6 +15,7 @@
 //! ptrace permitted (root, or `kernel.yama.ptrace_scope` ≤ 1 for one's own
 //! children), seccomp enabled.
 
+pub mod cpu;
 pub mod decode;
 pub mod hook;
 pub mod mem;

@@ -81,6 +81,10 @@ pub struct Options {
     /// Send the command's standard output to standard error (so a report
     /// on standard output is not mixed with the command's output).
     pub stdout_to_stderr: bool,
+    /// Let the command run on every CPU pkgtrace may use, instead of on
+    /// the tracer's one ([`super::cpu`]: stops are far cheaper then, but
+    /// the command's own work no longer runs in parallel).
+    pub all_cpus: bool,
 }
 
 pub use event::{Outcome, Untraced};
@@ -227,6 +231,9 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
     let program = seccomp::program(syscalls::table(), policy);
 
     let started = Instant::now();
+    // Before the fork: the command inherits the tracer's CPU. Held until
+    // the run is over (then this thread may run anywhere again).
+    let _pinned = (!opts.untraced && !opts.all_cpus).then(super::cpu::pin).flatten();
     if let Some(setup) = &opts.sandbox {
         let env = c_env.as_deref().unwrap_or(&[std::ptr::null()]);
         return sandboxed(opts, setup.as_ref(), (&c_exe, &c_argv, env), &program, started, &mut emit);
@@ -471,6 +478,8 @@ fn follow(
     looper.tasks.insert(child, Task { started: true, owner: child, ..Task::default() });
     let result = looper.run(&shared, opts.linger);
     shared.done.store(true, Ordering::SeqCst);
+    // Wake it from its nap: the run is over now, not up to 20 ms later.
+    watchdog.thread().unpark();
     let _ = watchdog.join();
     let mut outcome = std::mem::take(&mut looper.outcome);
     result?;
@@ -491,7 +500,10 @@ fn follow(
 fn watchdog(shared: &Shared) {
     let mut swept = false;
     while !shared.done.load(Ordering::SeqCst) {
-        thread::sleep(Duration::from_millis(20));
+        thread::park_timeout(Duration::from_millis(20));
+        if shared.done.load(Ordering::SeqCst) {
+            break;
+        }
         let mut fired = shared.fired.lock().unwrap_or_else(|e| e.into_inner());
         if fired.is_none() {
             if raw::interrupted() {
@@ -937,6 +949,7 @@ mod tests {
             cgroup_procs: vec![dir.join("cgroup.procs")],
             untraced: false,
             stdout_to_stderr: true,
+            all_cpus: false,
             redirect: None,
         };
         let outcome = trace(&opts, |_| {}).unwrap();
