@@ -198,3 +198,59 @@ fn contents_if_any(results: &Path) -> Vec<PathBuf> {
     let out = Command::new("git").arg("-C").arg(results).args(["log", "--format=%s"]).output().unwrap();
     String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with("npm/")).map(PathBuf::from).collect()
 }
+
+/// Every descendant of `pid`, from `/proc/<pid>/task/*/children`.
+fn descendants(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        for task in std::fs::read_dir(format!("/proc/{p}/task")).into_iter().flatten().flatten() {
+            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for c in children.split_whitespace().filter_map(|c| c.parse::<i32>().ok()) {
+                out.push(c);
+                todo.push(c);
+            }
+        }
+    }
+    out
+}
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')))
+}
+
+#[test]
+fn a_scanner_killed_with_sigkill_takes_its_runs_and_their_sandboxes_with_it() {
+    let dir = tmp("sigkill");
+    let list = dir.join("list.txt");
+    std::fs::write(&list, corpus("npm/outcome-hang") + "\n").unwrap();
+    let mut scanner = scan(&list, &dir.join("results"), &dir.join("cache"), &["--timeout", "120"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let scanner_pid = scanner.id() as i32;
+    // Wait until the package's install runs: the child run, its sandbox's
+    // init and the package's processes (more than the run alone).
+    let start = Instant::now();
+    let mut family = Vec::new();
+    while family.len() < 4 {
+        assert!(start.elapsed() < Duration::from_secs(60), "the run never got going: {family:?}");
+        std::thread::sleep(Duration::from_millis(200));
+        family = descendants(scanner_pid);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let family = descendants(scanner_pid);
+    scanner.kill().unwrap();
+    scanner.wait().unwrap();
+    let start = Instant::now();
+    loop {
+        let left: Vec<i32> = family.iter().copied().filter(|p| alive(*p)).collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15), "still running after the scanner died: {left:?} of {family:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

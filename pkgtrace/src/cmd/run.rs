@@ -90,6 +90,7 @@ fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 pub fn run_package(args: RunArgs) -> Result<i32> {
+    crate::run::progress::die_with_scanner();
     let pack = load_pack(args.report.rules.as_deref())?;
     let ecosystem = match &args.ecosystem {
         Some(e) => Some(e.parse::<package::Ecosystem>().map_err(|e| anyhow::anyhow!("{e}"))?),

@@ -88,6 +88,7 @@ pub fn run(job: usize, input: &str, args: &ChildArgs, tx: &Sender<Event>) {
         .args(["--format", "json", "--"])
         .arg(input)
         .env(progress::ENV, "1")
+        .env(progress::SCANNER_ENV, std::process::id().to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
