@@ -168,13 +168,61 @@ fn packed_filename(stdout: &str) -> Option<String> {
     v.get(0)?.get("filename")?.as_str().map(str::to_string)
 }
 
-/// `require` the package, or `import` it when it is ESM-only. The name was
-/// validated (letters, digits, `@/-._~`), so it cannot break out of the quotes.
+/// Loads the package as its users would: `require` it, or `import` it when
+/// it is ESM-only. A package without a root entry is loaded through the
+/// subpaths its `exports` offer (`dunder-proto/get`, `math-intrinsics/abs`,
+/// ...). A package with nothing to load at all (`@types/*`, a CLI-only
+/// package without `main`) is no failure: the program says so and exits 0.
+/// Anything the package's own code throws still fails the phase.
+///
+/// The name was validated (letters, digits, `@/-._~`) and the entries are
+/// written as a JSON array, so nothing can break out of the program.
 fn start_command(name: &str, manifest: &Value) -> Vec<String> {
+    let entries = serde_json::to_string(&entries(name, manifest)).expect("strings serialise");
+    // Codes node gives when the specifier itself has nothing behind it.
+    let missing = "['MODULE_NOT_FOUND','ERR_MODULE_NOT_FOUND','ERR_PACKAGE_PATH_NOT_EXPORTED']";
     if is_esm_only(manifest) {
-        vec!["node".into(), "--input-type=module".into(), "-e".into(), format!("import('{name}')")]
+        let program = format!(
+            "for (const e of {entries}) {{ try {{ import.meta.resolve(e) }} catch (err) {{ \
+             if ({missing}.includes(err.code)) {{ console.error(`pkgtrace: ${{e}}: nothing to import`); continue }} \
+             throw err }} await import(e) }}"
+        );
+        vec!["node".into(), "--input-type=module".into(), "-e".into(), program]
     } else {
-        vec!["node".into(), "-e".into(), format!("require('{name}')")]
+        let program = format!(
+            "for (const e of {entries}) {{ try {{ require.resolve(e) }} catch (err) {{ \
+             if ({missing}.includes(err.code)) {{ console.error(`pkgtrace: ${{e}}: nothing to require`); continue }} \
+             throw err }} require(e) }}"
+        );
+        vec!["node".into(), "-e".into(), program]
+    }
+}
+
+/// Most subpaths loaded when a package has no root entry.
+const MAX_SUBPATHS: usize = 16;
+
+/// What to load: the package itself, unless its `exports` map only
+/// subpaths (keys `./x`, no `.`); then those subpaths, without patterns
+/// (`./*`), `./package.json` or blocked (`null`) ones.
+fn entries(name: &str, manifest: &Value) -> Vec<String> {
+    let Some(Value::Object(map)) = manifest.get("exports") else { return vec![name.to_string()] };
+    let subpaths_only = !map.is_empty() && map.keys().all(|k| k.starts_with("./"));
+    if !subpaths_only {
+        return vec![name.to_string()];
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "@/-._~".contains(c);
+    let subs: Vec<String> = map
+        .iter()
+        .filter(|(k, v)| !v.is_null() && *k != "./package.json" && k.chars().all(allowed))
+        .filter_map(|(k, _)| k.strip_prefix("./"))
+        .filter(|k| !k.is_empty() && !k.split('/').any(|part| part == ".." || part == "."))
+        .take(MAX_SUBPATHS)
+        .map(|k| format!("{name}/{k}"))
+        .collect();
+    if subs.is_empty() {
+        vec![name.to_string()]
+    } else {
+        subs
     }
 }
 
@@ -223,8 +271,21 @@ mod tests {
         assert!(is_esm_only(&json!({"main": "index.mjs"})));
         assert!(is_esm_only(&json!({"exports": {"import": "./a.mjs"}})));
         assert!(!is_esm_only(&json!({"exports": {"import": "./a.mjs", "default": "./a.js"}})));
-        assert_eq!(start_command("@a/b", &json!({}))[2], "require('@a/b')");
-        assert_eq!(start_command("x", &json!({"type": "module"}))[3], "import('x')");
+        assert!(start_command("@a/b", &json!({}))[2].starts_with(r#"for (const e of ["@a/b"])"#));
+        let esm = start_command("x", &json!({"type": "module"}));
+        assert_eq!(esm[1], "--input-type=module");
+        assert!(esm[3].contains("await import(e)"), "{}", esm[3]);
+    }
+
+    #[test]
+    fn a_package_without_a_root_entry_is_loaded_through_its_subpaths() {
+        let exports = json!({"exports": {"./get": "./get.js", "./set": "./set.js", "./package.json": "./package.json",
+            "./lib/*": "./lib/*.js", "./hidden": null, "./../x": "./x.js"}});
+        assert_eq!(entries("dunder-proto", &exports), vec!["dunder-proto/get", "dunder-proto/set"]);
+        assert_eq!(entries("x", &json!({"exports": {".": "./i.js", "./a": "./a.js"}})), vec!["x"]);
+        assert_eq!(entries("x", &json!({"exports": {"require": "./i.js"}})), vec!["x"]);
+        assert_eq!(entries("x", &json!({"exports": "./i.js"})), vec!["x"]);
+        assert_eq!(entries("x", &json!({"exports": {"./*": "./*.js"}})), vec!["x"]);
     }
 
     #[test]
@@ -274,7 +335,7 @@ mod tests {
         assert!(ran.is_empty(), "scripts ran during staging: {ran:?}");
         assert_eq!((staged.name.as_str(), staged.version.as_str()), ("pkgtrace-evil-local", "1.2.3"));
         assert!(staged.workdir.join("node_modules/pkgtrace-evil-local/index.js").is_file());
-        assert_eq!(staged.start, vec![argv(&["node", "-e", "require('pkgtrace-evil-local')"])]);
+        assert_eq!(staged.start, vec![start_command("pkgtrace-evil-local", &json!({}))]);
         assert!(staged.setup.is_empty());
 
         // The install phase (here outside any sandbox, on our own harmless package) runs the scripts offline.
