@@ -250,7 +250,10 @@ fn a_scanner_killed_with_sigkill_takes_its_runs_and_their_sandboxes_with_it() {
         if left.is_empty() {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(15), "still running after the scanner died: {left:?} of {family:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "still running after the scanner died: {left:?} of {family:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
