@@ -75,6 +75,13 @@ impl FdPaths {
             None => self.told.remove(&(owner, fd)),
         };
     }
+    /// Whether the analyzer was last told that fd `fd` of `owner` is a
+    /// socket. It takes a `write` or `writev` for a send only on such an fd
+    /// (anything else is a file, a pipe or a tty); the fd may have changed
+    /// since, which the caller finds out by looking again ([`FdPaths::check`]).
+    pub fn told_socket(&self, owner: i32, fd: i32) -> bool {
+        self.told.get(&(owner, fd)).is_some_and(|p| p.as_slice().starts_with(b"socket:"))
+    }
     /// A fork: the child starts with copies of the parent's fds.
     pub fn inherit(&mut self, parent: i32, child: i32) {
         let copies: Vec<_> =
@@ -254,6 +261,14 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
             EventKind::Listen { fd: fd(a[0]), result }
         }
         Interest::Send => {
+            // A write the analyzer would drop (not to what it knows as a
+            // socket) is not reported: no look at the fd, no read of the
+            // buffer. Had the fd become a socket meanwhile (closed, then
+            // reused by an untraced accept or socketpair), the analyzer would
+            // not know it as one either, and it drops the write all the same.
+            if matches!(name, "write" | "writev") && !fds.told_socket(cx.owner, a[0] as i32) {
+                return None;
+            }
             fds.check(cx.owner, pid, a[0] as i32);
             let (addr, data) = match name {
                 "write" => (None, vec![payload(pid, a[1], a[2])]),
@@ -601,6 +616,28 @@ mod tests {
         drop(f);
         fds.check(me, me, n);
         assert_eq!(fds.closed, vec![n]);
+    }
+
+    #[test]
+    fn a_write_is_reported_only_on_what_the_analyzer_knows_as_a_socket() {
+        let table = crate::ptrace::syscalls::table();
+        let write = table.iter().find(|s| s.name == "write").unwrap();
+        let sendto = table.iter().find(|s| s.name == "sendto").unwrap();
+        let (_f, me, n) = own_fd();
+        let cx = Ctx { pid: me, owner: me };
+        let mut fds = FdPaths::default();
+        let args = [n as u64, 0, 0, 0, 0, 0];
+        // Unknown, then a file: the analyzer drops such writes.
+        assert!(entry(write, cx, &mut fds, args).is_none());
+        fds.told_new(me, n, fd_path(me, n));
+        assert!(entry(write, cx, &mut fds, args).is_none());
+        // What it was told is a socket (the fd changed since: a close is
+        // found and reported first).
+        fds.told_new(me, n, Some(b"socket:[7]".to_vec().into()));
+        assert!(matches!(entry(write, cx, &mut fds, args), Some(EventKind::Send { .. })));
+        assert_eq!(fds.closed, vec![n]);
+        // Other sends are always reported.
+        assert!(matches!(entry(sendto, cx, &mut fds, args), Some(EventKind::Send { .. })));
     }
 
     #[test]
