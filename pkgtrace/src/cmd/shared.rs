@@ -90,17 +90,21 @@ pub fn plain_purl(purl: &str) -> String {
 
 /// A JSON value, pretty, on stdout.
 pub fn write_json(v: &serde_json::Value) -> Result<()> {
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let mut out = buffered_stdout();
     serde_json::to_writer_pretty(&mut out, v)?;
     out.write_all(b"\n")?;
     out.flush()?;
     Ok(())
 }
 
+/// Standard output in 64 KiB writes: `StdoutLock` alone writes each line
+/// with a system call of its own (a large JSON report: thousands).
+pub fn buffered_stdout() -> io::BufWriter<io::StdoutLock<'static>> {
+    io::BufWriter::with_capacity(1 << 16, io::stdout().lock())
+}
+
 fn write_report(report: &Report, format: Format, color: ColorChoice) -> Result<()> {
-    let stdout = io::stdout();
-    let mut out = stdout.lock();
+    let mut out = buffered_stdout();
     match format {
         Format::Sarif => unreachable!("SARIF is written by ReportArgs::finish"),
         Format::Json => {
