@@ -36,8 +36,11 @@ fn read_into(pid: i32, addr: u64, buf: &mut [u8]) -> usize {
     let remote = [RemoteIoVec { base: addr as usize, len: buf.len() }];
     match process_vm_readv(Pid::from_raw(pid), &mut [IoSliceMut::new(buf)], &remote) {
         Ok(n) if n == buf.len() => n,
-        // A partial read, or a range crossing into an unmapped page: go
-        // page by page to keep whatever is readable.
+        // A partial read stops at the first page it could not read (the
+        // end of the stack, above exec's strings): keep it, and try on from
+        // there page by page (one more call, which normally fails at once).
+        Ok(n) if n > 0 => n + read_pages(pid, addr + n as u64, &mut buf[n..]),
+        // Nothing at all: the first page may still be partly readable.
         Ok(_) | Err(nix::Error::EFAULT) => read_pages(pid, addr, buf),
         Err(_) => peek_into(pid, addr, buf),
     }
@@ -98,10 +101,10 @@ pub fn string(pid: i32, addr: u64, max: usize) -> Option<(Vec<u8>, bool)> {
 /// A NULL-terminated array of pointers (argv, envp): the strings, and
 /// whether the array or a string was cut.
 ///
-/// At exec the strings lie side by side in one block; reading the pointer
-/// array in chunks and the strings as one block takes a few syscalls
-/// instead of one or more per string. Strings outside that block are read
-/// one by one.
+/// The pointer array is read in chunks, the strings together ([`strings`]):
+/// a few calls per array, however many strings. (Strings do not always lie
+/// side by side: a shell builds a child's environment from its own
+/// variables, scattered over its heap.)
 pub fn string_array(pid: i32, addr: u64) -> (Vec<Vec<u8>>, bool) {
     const CHUNK: usize = 64;
     let mut ptrs = Vec::new();
@@ -124,19 +127,9 @@ pub fn string_array(pid: i32, addr: u64) -> (Vec<Vec<u8>>, bool) {
         }
     }
     let mut truncated = !ended && addr != 0;
-    let (Some(&lo), Some(&hi)) = (ptrs.iter().min(), ptrs.iter().max()) else {
-        return (Vec::new(), truncated);
-    };
-    const MAX_BLOCK: u64 = 1 << 20;
-    let block = if hi - lo < MAX_BLOCK { read(pid, lo, (hi - lo) as usize + MAX_STR) } else { Vec::new() };
     let mut out = Vec::with_capacity(ptrs.len());
-    for p in ptrs {
-        let at = (p - lo) as usize;
-        let from_block = block.get(at..).and_then(|rest| {
-            let nul = memchr::memchr(0, &rest[..rest.len().min(MAX_STR)])?;
-            Some(rest[..nul].to_vec())
-        });
-        match from_block.map(|s| (s, false)).or_else(|| string(pid, p, MAX_STR)) {
+    for s in strings(pid, &ptrs) {
+        match s {
             Some((s, cut)) => {
                 truncated |= cut;
                 out.push(s);
@@ -150,6 +143,38 @@ pub fn string_array(pid: i32, addr: u64) -> (Vec<Vec<u8>>, bool) {
     (out, truncated)
 }
 
+/// The NUL-terminated strings at `ptrs`, as [`string`] reads them, in as
+/// few calls as possible: one `process_vm_readv` for up to 1,024 strings,
+/// each remote range the string's first bytes up to the end of its page (so
+/// no range fails for want of the next page); then, one by one, those not
+/// ended within that or not read (a range after an unreadable one).
+pub fn strings(pid: i32, ptrs: &[u64]) -> Vec<Option<(Vec<u8>, bool)>> {
+    /// Bytes read at first per string: most arguments and variables.
+    const FIRST: u64 = 512;
+    /// Most ranges one call takes (IOV_MAX).
+    const MAX_IOV: usize = 1024;
+    let mut out = Vec::with_capacity(ptrs.len());
+    for chunk in ptrs.chunks(MAX_IOV) {
+        let lens: Vec<usize> = chunk.iter().map(|&p| (PAGE - p % PAGE).min(FIRST) as usize).collect();
+        let mut buf = vec![0u8; lens.iter().sum()];
+        let remote: Vec<RemoteIoVec> =
+            chunk.iter().zip(&lens).map(|(&p, &len)| RemoteIoVec { base: p as usize, len }).collect();
+        let got = process_vm_readv(Pid::from_raw(pid), &mut [IoSliceMut::new(&mut buf)], &remote).unwrap_or(0);
+        let mut at = 0;
+        for (&p, &len) in chunk.iter().zip(&lens) {
+            let quick = (p != 0 && at + len <= got)
+                .then(|| memchr::memchr(0, &buf[at..at + len]).map(|nul| buf[at..at + nul].to_vec()))
+                .flatten();
+            out.push(match quick {
+                Some(s) => Some((s, false)),
+                None => string(pid, p, MAX_STR),
+            });
+            at += len;
+        }
+    }
+    out
+}
+
 /// A native-endian u64 at `addr`.
 pub fn u64_at(pid: i32, addr: u64) -> Option<u64> {
     let raw = read(pid, addr, 8);
@@ -161,4 +186,46 @@ pub fn u64_at(pid: i32, addr: u64) -> Option<u64> {
 pub fn write(pid: i32, addr: u64, bytes: &[u8]) -> bool {
     let remote = [RemoteIoVec { base: addr as usize, len: bytes.len() }];
     matches!(process_vm_writev(Pid::from_raw(pid), &[IoSlice::new(bytes)], &remote), Ok(n) if n == bytes.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+
+    #[test]
+    fn scattered_strings_are_read_together_long_and_unreadable_ones_alone() {
+        let me = std::process::id() as i32;
+        let long = "x".repeat(3000);
+        let owned: Vec<CString> = ["HOME=/home/jmiller", "", long.as_str(), "PATH=/usr/bin:/bin"]
+            .iter()
+            .map(|s| CString::new(*s).unwrap())
+            .collect();
+        let mut ptrs: Vec<u64> = owned.iter().map(|c| c.as_ptr() as u64).collect();
+        // An address nothing is mapped at, between readable ones: it reads
+        // as empty and cut (as `string` has it), and the strings after it
+        // are still read.
+        ptrs.insert(2, 0x1000);
+        let got = strings(me, &ptrs);
+        let text: Vec<Option<String>> = got
+            .into_iter()
+            .map(|s| s.map(|(b, cut)| format!("{}{}", String::from_utf8(b).unwrap(), if cut { "…" } else { "" })))
+            .collect();
+        assert_eq!(
+            text,
+            vec![
+                Some("HOME=/home/jmiller".into()),
+                Some(String::new()),
+                Some("…".into()),
+                Some(long.clone()),
+                Some("PATH=/usr/bin:/bin".into())
+            ]
+        );
+        // More strings than one call takes.
+        let many: Vec<CString> = (0..2500).map(|i| CString::new(format!("V{i}=value")).unwrap()).collect();
+        let ptrs: Vec<u64> = many.iter().map(|c| c.as_ptr() as u64).collect();
+        let got = strings(me, &ptrs);
+        assert_eq!(got.len(), 2500);
+        assert_eq!(got[2499].as_ref().map(|(b, _)| b.as_slice()), Some(&b"V2499=value"[..]));
+    }
 }
