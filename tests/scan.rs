@@ -257,3 +257,37 @@ fn a_scanner_killed_with_sigkill_takes_its_runs_and_their_sandboxes_with_it() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_scan_killed_with_sigkill_mid_package_and_restarted_ends_as_an_uninterrupted_one() {
+    let dir = tmp("sigkill-resume");
+    let cache = dir.join("cache");
+    let list = dir.join("list.txt");
+    let packages = ["npm/benign-plain", "npm/steal-npmrc-dns", "npm/net-ip-first"];
+    std::fs::write(&list, packages.iter().map(|p| corpus(p) + "\n").collect::<String>()).unwrap();
+    let whole = dir.join("whole");
+    let (_, s, stderr) = summary(scan(&list, &whole, &cache, &["--jobs", "1"]));
+    assert_eq!(s["stored"], 3, "{s}\n{stderr}");
+    let expected = contents(&whole);
+
+    // Killed (SIGKILL: no clean-up at all) once a package landed and the
+    // next one is running in its sandbox.
+    let resumed = dir.join("resumed");
+    let mut scanner =
+        scan(&list, &resumed, &cache, &["--jobs", "1"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let start = Instant::now();
+    while contents_if_any(&resumed).is_empty() || descendants(scanner.id() as i32).len() < 3 {
+        assert!(start.elapsed() < Duration::from_secs(90), "no package landed with the next one running");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    scanner.kill().unwrap();
+    scanner.wait().unwrap();
+    let partial = contents(&resumed);
+    assert!(!partial.is_empty() && partial.len() < 3, "{partial:?}");
+    let (_, s, stderr) = summary(scan(&list, &resumed, &cache, &["--jobs", "1"]));
+    assert_eq!(s["skipped"].as_u64().unwrap() as usize, partial.len(), "{s}\n{stderr}");
+    assert_eq!(contents(&resumed), expected, "restarted after SIGKILL = uninterrupted");
+    assert_eq!(index_answer(&resumed), index_answer(&whole));
+    let fsck = Command::new("git").arg("-C").arg(&resumed).args(["fsck", "--no-progress"]).output().unwrap();
+    assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stderr));
+}
