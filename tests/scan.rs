@@ -1,7 +1,8 @@
 //! `pkgtrace scan` end to end (root): a list mixing corpus packages that
 //! behave, steal, hang, fork-bomb, fail to fetch and a bad line, with two
-//! jobs; a scan interrupted after its first package and restarted; three
-//! shards merged. Each compares what the repository holds, not only what
+//! jobs; a scan interrupted (SIGINT, and SIGKILL mid-package) and
+//! restarted; three shards merged; a SIGKILLed scanner's runs and sandboxes
+//! ending with it. Each compares what the repository holds, not only what
 //! the scanner printed.
 
 mod common;
