@@ -396,11 +396,25 @@ fn pypi_venv_set_up_is_not_package_behaviour() {
 }
 
 /// A set-up command that fails makes the phase `error`, naming it, and the
-/// package's own commands do not run (here the process limit stops the
-/// venv's ensurepip subprocess).
+/// package's own commands do not run. PyPI's venv is normally a copy of one
+/// made once (`run::venv`); with no template to be had (here the cache has a
+/// file where its directory goes) the set-up command makes it in the
+/// sandbox, and the process limit stops its ensurepip subprocess.
 #[test]
 fn pypi_failed_set_up_is_a_phase_error() {
-    let (r, _) = run("pypi/benign", &["--phase", "install", "--pids", "2"]);
+    common::needs_root("pkgtrace run");
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("run-cache-no-venv-{}", common::random_hex(4)));
+    std::fs::create_dir_all(cache.join("pypi")).unwrap();
+    std::fs::write(cache.join("pypi/venv"), "not a directory").unwrap();
+    let out = Command::new(BIN)
+        .args(["run", "--format", "json", "--no-store", "--no-baseline", "--timeout", "120", "--cache"])
+        .arg(&cache)
+        .args(["--phase", "install", "--pids", "2"])
+        .arg(repo().join("corpus/packages/pypi/benign"))
+        .output()
+        .expect("pkgtrace runs");
+    let r: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     let install = phase(&r, "install");
     assert_eq!(install["status"], "error", "{}", install["run"]);
     let error = install["error"].as_str().unwrap_or("");

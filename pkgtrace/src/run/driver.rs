@@ -13,6 +13,7 @@ use super::baseline::{self, Baseline};
 use super::canaries::{self, Canary};
 use super::phase::{self, PhaseSpec};
 use super::progress;
+use super::venv;
 use super::workspace::Workspace;
 use analyzer::rules::RulePack;
 use package::{self, Ecosystem, FetchOptions, PackageRef, Source, Staged};
@@ -207,13 +208,25 @@ fn run_phases(
     let ca_env = ws
         .trust(&ca.cert_pem())
         .map_err(|e| unavailable(format!("failed to make the sandbox trust the run's CA: {e}")))?;
+    // PyPI's venv: a copy of one made once, where the set-up command would
+    // have made it (`venv`); the command itself when that fails.
+    let mut venv_setup = staged.setup.clone();
+    if venv::is_venv_setup(&staged.setup) {
+        let inside = format!("{}/project/.venv", ws.identity.home);
+        match venv::template(&opts.cache, phase::SANDBOX_PATH)
+            .and_then(|t| venv::place(&t, &ws.home.join("project/.venv"), &inside, lease.uid))
+        {
+            Ok(()) => venv_setup.clear(),
+            Err(e) => tracing::warn!("making the venv in the sandbox instead of copying one: {e:#}"),
+        }
+    }
     progress::step("setup", t);
     let mut phases = Vec::new();
     let mut leaked = Vec::new();
     for name in &opts.phases {
         // pkgtrace's own set-up (PyPI's venv) belongs to the install phase.
         let (setup, commands) = match name.as_str() {
-            "install" => (staged.setup.clone(), staged.install.clone()),
+            "install" => (venv_setup.clone(), staged.install.clone()),
             "start" => (Vec::new(), staged.start.clone()),
             other => anyhow::bail!("unknown phase {other:?} (install, start)"),
         };

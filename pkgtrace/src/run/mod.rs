@@ -7,5 +7,6 @@ pub use sandbox::{canaries, cgroup, workspace};
 pub mod driver;
 pub mod phase;
 pub mod progress;
+pub mod venv;
 
 pub use driver::{run, RunOptions};
