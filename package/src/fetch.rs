@@ -100,8 +100,9 @@ const MARKER: &str = "staged.json";
 /// change, so that a cached staging with the old ones is staged again
 /// (2: PyPI's venv became a set-up command, its start imports what the
 /// installed distribution provides; 3: npm's start loads the subpaths of a
-/// package without a root entry, and nothing-to-load is no failure).
-const MARKER_FORMAT: u32 = 3;
+/// package without a root entry, and nothing-to-load is no failure; 4: npm's
+/// start programs are files in the work dir).
+const MARKER_FORMAT: u32 = 4;
 const WORK: &str = "work";
 
 /// `$XDG_CACHE_HOME/pkgtrace/fetch`, else `~/.cache/pkgtrace/fetch`.

@@ -122,6 +122,8 @@ pub(crate) fn fetch(ctx: &Ctx) -> Result<Fetched, PackageError> {
         .and_then(Value::as_str)
         .ok_or_else(|| PackageError::BadManifest { path: manifest_path.clone(), detail: "no \"version\"".into() })?;
     let version = validate_version(version)?;
+    write_file(&ctx.work.join(START_CJS_FILE), START_CJS)?;
+    write_file(&ctx.work.join(START_MJS_FILE), START_MJS)?;
 
     Ok(Fetched {
         name: pkg.name.clone(),
@@ -168,34 +170,57 @@ fn packed_filename(stdout: &str) -> Option<String> {
     v.get(0)?.get("filename")?.as_str().map(str::to_string)
 }
 
-/// Loads the package as its users would: `require` it, or `import` it when
-/// it is ESM-only. A package without a root entry is loaded through the
-/// subpaths its `exports` offer (`dunder-proto/get`, `math-intrinsics/abs`,
-/// ...). A package with nothing to load at all (`@types/*`, a CLI-only
-/// package without `main`) is no failure: the program says so and exits 0.
-/// Anything the package's own code throws still fails the phase.
-///
-/// The name was validated (letters, digits, `@/-._~`) and the entries are
-/// written as a JSON array, so nothing can break out of the program.
-fn start_command(name: &str, manifest: &Value) -> Vec<String> {
-    let entries = serde_json::to_string(&entries(name, manifest)).expect("strings serialise");
-    // Codes node gives when the specifier itself has nothing behind it.
-    let missing = "['MODULE_NOT_FOUND','ERR_MODULE_NOT_FOUND','ERR_PACKAGE_PATH_NOT_EXPORTED']";
-    if is_esm_only(manifest) {
-        let program = format!(
-            "for (const e of {entries}) {{ try {{ import.meta.resolve(e) }} catch (err) {{ \
-             if ({missing}.includes(err.code)) {{ console.error(`pkgtrace: ${{e}}: nothing to import`); continue }} \
-             throw err }} await import(e) }}"
-        );
-        vec!["node".into(), "--input-type=module".into(), "-e".into(), program]
-    } else {
-        let program = format!(
-            "for (const e of {entries}) {{ try {{ require.resolve(e) }} catch (err) {{ \
-             if ({missing}.includes(err.code)) {{ console.error(`pkgtrace: ${{e}}: nothing to require`); continue }} \
-             throw err }} require(e) }}"
-        );
-        vec!["node".into(), "-e".into(), program]
+/// The start programs, written into the work dir: node loads the package
+/// (named on the command line, with its subpaths) as its users would,
+/// with `require` ([`START_CJS`]) or, for an ESM-only package, `import`
+/// ([`START_MJS`]). A specifier with nothing behind it (no root entry, not
+/// exported: `@types/*`, a CLI without `main`) is no failure: the program
+/// says so and goes on. Whatever the package's own code throws still fails
+/// the phase. Files, not `node -e`, so the report's command line reads
+/// `node pkgtrace-start.cjs <name>`.
+const START_CJS: &str = r#"// pkgtrace's start program: require the package as its users would.
+const missing = new Set(['MODULE_NOT_FOUND', 'ERR_MODULE_NOT_FOUND', 'ERR_PACKAGE_PATH_NOT_EXPORTED']);
+for (const e of process.argv.slice(2)) {
+  try {
+    require.resolve(e);
+  } catch (err) {
+    if (missing.has(err.code)) {
+      console.error(`pkgtrace: ${e}: nothing to require`);
+      continue;
     }
+    throw err;
+  }
+  require(e);
+}
+"#;
+const START_MJS: &str = r#"// pkgtrace's start program: import the package as its users would.
+const missing = new Set(['MODULE_NOT_FOUND', 'ERR_MODULE_NOT_FOUND', 'ERR_PACKAGE_PATH_NOT_EXPORTED']);
+for (const e of process.argv.slice(2)) {
+  if (typeof import.meta.resolve === 'function') {
+    try {
+      import.meta.resolve(e);
+    } catch (err) {
+      if (missing.has(err.code)) {
+        console.error(`pkgtrace: ${e}: nothing to import`);
+        continue;
+      }
+      throw err;
+    }
+  }
+  await import(e);
+}
+"#;
+const START_CJS_FILE: &str = "pkgtrace-start.cjs";
+const START_MJS_FILE: &str = "pkgtrace-start.mjs";
+
+/// `node pkgtrace-start.cjs <entries>` (`.mjs` when the package is
+/// ESM-only). The entries were validated (letters, digits, `@/-._~`).
+fn start_command(name: &str, manifest: &Value) -> Vec<String> {
+    let program = if is_esm_only(manifest) { START_MJS_FILE } else { START_CJS_FILE };
+    std::iter::once("node".to_string())
+        .chain(std::iter::once(program.to_string()))
+        .chain(entries(name, manifest))
+        .collect()
 }
 
 /// Most subpaths loaded when a package has no root entry.
@@ -271,10 +296,10 @@ mod tests {
         assert!(is_esm_only(&json!({"main": "index.mjs"})));
         assert!(is_esm_only(&json!({"exports": {"import": "./a.mjs"}})));
         assert!(!is_esm_only(&json!({"exports": {"import": "./a.mjs", "default": "./a.js"}})));
-        assert!(start_command("@a/b", &json!({}))[2].starts_with(r#"for (const e of ["@a/b"])"#));
-        let esm = start_command("x", &json!({"type": "module"}));
-        assert_eq!(esm[1], "--input-type=module");
-        assert!(esm[3].contains("await import(e)"), "{}", esm[3]);
+        assert_eq!(start_command("@a/b", &json!({})), ["node", "pkgtrace-start.cjs", "@a/b"]);
+        assert_eq!(start_command("x", &json!({"type": "module"})), ["node", "pkgtrace-start.mjs", "x"]);
+        let subpaths = json!({"exports": {"./get": "./get.js", "./set": "./set.js"}});
+        assert_eq!(start_command("d", &subpaths), ["node", "pkgtrace-start.cjs", "d/get", "d/set"]);
     }
 
     #[test]
