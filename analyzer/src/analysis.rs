@@ -463,11 +463,11 @@ impl<'r> Analyzer<'r> {
                 let mut fact = self.addr_fact(pid, "connect", "connect", addr);
                 fact.success = known(result);
                 let through = result.success() || result.errno.as_deref() == Some("EINPROGRESS");
-                let internet = fact.ip.is_some_and(|ip| !ip.to_canonical().is_loopback());
+                let internet = to_internet(&fact);
                 if through && internet {
                     self.model.task(pid).online = true;
                 }
-                self.sent_out |= internet && !fact.actor.is_package_manager;
+                self.note_sent(&fact, internet);
                 fact.errno = result.errno.clone();
                 self.check(&fact, ev);
                 if !stream && addr.ip_port().is_some() {
@@ -526,7 +526,7 @@ impl<'r> Analyzer<'r> {
                 // by itself (Host, User-Agent).
                 let sent = format!("{} {}", url.as_deref().unwrap_or_default(), body_of(&text));
                 fact.identity = protocol != "dns" && self.text_carries_identity(&sent);
-                self.sent_out |= !fact.actor.is_package_manager;
+                self.note_sent(&fact, true);
                 fact.payload = Some(text);
                 self.check(&fact, ev);
                 let (address, port) = addr.ip_port().map(|(ip, port)| (ip.to_string(), port)).unwrap_or_default();
@@ -657,7 +657,7 @@ impl<'r> Analyzer<'r> {
         };
         let mut fact = self.addr_fact(pid, "send", syscall, &dest);
         fact.success = known(result);
-        self.sent_out |= fact.ip.is_some_and(|ip| !ip.to_canonical().is_loopback()) && !fact.actor.is_package_manager;
+        self.note_sent(&fact, to_internet(&fact));
         let text: String = data
             .iter()
             .map(|d| String::from_utf8_lossy(&d.bytes.as_slice()[..d.bytes.len().min(PAYLOAD_TEXT_MAX)]).into_owned())
@@ -739,6 +739,12 @@ impl<'r> Analyzer<'r> {
         }
     }
 
+    /// Package code sent something off the machine (`out`: it went beyond
+    /// loopback; a DNS query or a request the sinks received always does).
+    fn note_sent(&mut self, fact: &Fact, out: bool) {
+        self.sent_out |= out && !fact.actor.is_package_manager;
+    }
+
     fn dns_query(&mut self, ev: &Event, pid: i32, server: &SockAddr, q: dns::DnsQuery) {
         let mut fact = self.base_fact(pid, "dns", "dns");
         fact.dns_name = Some(q.name.clone());
@@ -747,7 +753,7 @@ impl<'r> Analyzer<'r> {
         fact.encoded_label = dns::looks_encoded(&q.name);
         fact.canary = self.has_canary(std::iter::once(q.name.as_str()));
         fact.identity = self.carries_identity(&q.name);
-        self.sent_out |= !fact.actor.is_package_manager;
+        self.note_sent(&fact, true);
         self.fill_addr(&mut fact, server);
         fact.host = Some(q.name.clone());
         fact.success = Some(true);
@@ -1153,6 +1159,11 @@ fn package_of(env: &[String], cwd: Option<&str>) -> Option<String> {
     let dir = rest.split('/').nth(1)?;
     let (name, hash) = dir.rsplit_once('_')?;
     (hash.len() >= 8 && hash.bytes().all(|b| b.is_ascii_hexdigit())).then(|| name.to_string())
+}
+
+/// The fact's address is an internet one (not loopback).
+fn to_internet(fact: &Fact) -> bool {
+    fact.ip.is_some_and(|ip| !ip.to_canonical().is_loopback())
 }
 
 /// What follows an HTTP head (the body), or everything when there is no

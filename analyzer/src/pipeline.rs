@@ -35,24 +35,14 @@ pub fn pipeline<'p, T: Send>(
     source: impl FnOnce(Sender<Vec<Event>>) -> T + Send,
     each: impl FnMut(&Event, &Analyzer<'p>) -> Result<()>,
 ) -> Result<T> {
-    drive(name, capacity, source, || Ok(analyzer), each).map(|(t, _)| t)
+    pipeline_started_first(name, capacity, source, || Ok(analyzer), each).map(|(t, _)| t)
 }
 
 /// [`pipeline`], with the analyzer made by `make` once the source is
 /// already running: what `make` costs (compiling the rule pack, some 20
 /// ms) overlaps with the source's start instead of delaying it. Returns
 /// the analyzer too.
-pub fn pipeline_started_first<'p, T: Send>(
-    name: &str,
-    capacity: usize,
-    source: impl FnOnce(Sender<Vec<Event>>) -> T + Send,
-    make: impl FnOnce() -> Result<Analyzer<'p>>,
-    each: impl FnMut(&Event, &Analyzer<'p>) -> Result<()>,
-) -> Result<(T, Analyzer<'p>)> {
-    drive(name, capacity, source, make, each)
-}
-
-fn drive<'p, A: BorrowMut<Analyzer<'p>>, T: Send>(
+pub fn pipeline_started_first<'p, A: BorrowMut<Analyzer<'p>>, T: Send>(
     name: &str,
     capacity: usize,
     source: impl FnOnce(Sender<Vec<Event>>) -> T + Send,

@@ -10,6 +10,7 @@
 //! - [`ParseStats`]: figures about a stream; [`Outcome`]: how a live run ended;
 //! - [`terminal`]: untrusted text made safe to print;
 //! - [`jsonl`]: recorded streams, one event per line, with a trailer;
+//! - [`hash`]: a stable hash (sinkhole addresses, scan shards);
 //! - [`dns`]: the DNS wire format, decoded from event payloads by the analyzer
 //!   and from datagrams by the sandbox's DNS sink.
 //!
@@ -27,6 +28,7 @@ pub mod bytes;
 pub mod dns;
 pub mod error;
 pub mod event;
+pub mod hash;
 pub mod jsonl;
 pub mod lines;
 pub mod outcome;

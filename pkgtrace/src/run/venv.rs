@@ -14,7 +14,6 @@
 //! sandbox, so the copy is what `python3 -m venv` would have made there.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -39,7 +38,9 @@ pub fn template(cache: &Path, path: &str) -> Result<PathBuf> {
         .context("no python3 on the sandbox's PATH")?;
     let real = fs::canonicalize(&python).with_context(|| format!("failed to resolve {}", python.display()))?;
     let stamp = fs::metadata(&real)?.modified()?.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
-    let key = format!("{:016x}", fnv1a(format!("{}\0{stamp}", real.display()).as_bytes()));
+    // `usr-bin-python3.11-1700000000`: a new interpreter (another path, or
+    // the same one upgraded) gets a template of its own.
+    let key = format!("{}-{stamp}", real.display().to_string().trim_start_matches('/').replace('/', "-"));
     let dir = cache.join("pypi").join("venv").join(&key);
     if dir.join(ORIGIN).is_file() {
         return Ok(dir);
@@ -52,7 +53,7 @@ pub fn template(cache: &Path, path: &str) -> Result<PathBuf> {
         let _ = fs::remove_dir_all(&tmp);
         bail!("{} -m venv failed: {}", python.display(), String::from_utf8_lossy(&out.stderr).trim());
     }
-    fs::write(tmp.join(ORIGIN), tmp.as_os_str().as_encoded_bytes())?;
+    fs::write(tmp.join(ORIGIN), tmp.display().to_string())?;
     if fs::rename(&tmp, &dir).is_err() {
         // Another run's is in place (rename onto a non-empty directory fails).
         let _ = fs::remove_dir_all(&tmp);
@@ -66,7 +67,7 @@ pub fn template(cache: &Path, path: &str) -> Result<PathBuf> {
 /// Copies `template` to `dest` (a host path) as the venv that is `inside`
 /// in the sandbox, owned by `uid`.
 pub fn place(template: &Path, dest: &Path, inside: &str, uid: u32) -> Result<()> {
-    let origin = fs::read(template.join(ORIGIN)).context("the venv template has no origin record")?;
+    let origin = fs::read_to_string(template.join(ORIGIN)).context("the venv template has no origin record")?;
     let st = Command::new("cp").arg("-a").arg(template).arg(dest).status()?;
     if !st.success() {
         bail!("failed to copy the venv template to {}", dest.display());
@@ -80,11 +81,10 @@ pub fn place(template: &Path, dest: &Path, inside: &str, uid: u32) -> Result<()>
         }
     }
     for f in files {
-        let text = fs::read(&f)?;
-        if let Some(new) = replace_all(&text, &origin, inside.as_bytes()) {
-            let mode = fs::metadata(&f)?.permissions().mode();
-            fs::write(&f, new)?;
-            fs::set_permissions(&f, fs::Permissions::from_mode(mode))?;
+        // Text files only (the scripts venv writes); fs::write keeps the mode.
+        let Ok(text) = fs::read_to_string(&f) else { continue };
+        if text.contains(&origin) {
+            fs::write(&f, text.replace(&origin, inside))?;
         }
     }
     let st = Command::new("chown").args(["-R", "-h", &format!("{uid}:{uid}")]).arg(dest).status()?;
@@ -92,24 +92,6 @@ pub fn place(template: &Path, dest: &Path, inside: &str, uid: u32) -> Result<()>
         bail!("failed to hand {} to the sandbox user", dest.display());
     }
     Ok(())
-}
-
-/// `hay` with every `from` replaced by `to`; None when there is none.
-fn replace_all(hay: &[u8], from: &[u8], to: &[u8]) -> Option<Vec<u8>> {
-    let first = memchr::memmem::find(hay, from)?;
-    let mut out = hay[..first].to_vec();
-    let mut rest = &hay[first..];
-    while let Some(i) = memchr::memmem::find(rest, from) {
-        out.extend_from_slice(&rest[..i]);
-        out.extend_from_slice(to);
-        rest = &rest[i + from.len()..];
-    }
-    out.extend_from_slice(rest);
-    Some(out)
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 #[cfg(test)]
@@ -147,14 +129,5 @@ mod tests {
         let out = Command::new(dest.join("bin/pip")).arg("--version").output().unwrap();
         let said = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success() && said.contains(&inside), "{said} {}", String::from_utf8_lossy(&out.stderr));
-    }
-
-    #[test]
-    fn replacing_every_occurrence() {
-        assert_eq!(
-            replace_all(b"#!/t/v/bin/python\n/t/v x /t/v", b"/t/v", b"/h/p/.venv").unwrap(),
-            b"#!/h/p/.venv/bin/python\n/h/p/.venv x /h/p/.venv"
-        );
-        assert_eq!(replace_all(b"nothing", b"/t/v", b"/x"), None);
     }
 }

@@ -151,12 +151,7 @@ fn item(pkg: &PackageRef, local: Option<PathBuf>) -> Item {
 /// it is tiny, has no seed (the same purl lands in the same shard on every
 /// machine, run and version of pkgtrace) and spreads short strings well.
 pub fn shard_of(key: &str, n: u64) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h % n
+    event::hash::fnv1a(key.bytes()) % n
 }
 
 /// Parses `I/N` (0 ≤ I < N).

@@ -34,11 +34,7 @@ pub fn sinkhole(name: &str) -> Ipv4Addr {
 fn sinkhole_probe(name: &str, attempt: u32) -> Ipv4Addr {
     // FNV-1a: stable across Rust versions and runs, unlike `DefaultHasher`,
     // so the same name gets the same address in every report.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in name.bytes().chain(attempt.to_be_bytes()) {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
+    let mut hash = event::hash::fnv1a(name.bytes().chain(attempt.to_be_bytes()));
     hash ^= hash >> 32;
     // 65534 host numbers starting at 2 skip .0.0 and .0.1, which
     // look like network/well-known addresses in a report.

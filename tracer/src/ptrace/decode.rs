@@ -31,7 +31,8 @@ fn fd(v: u64) -> Fd {
 /// have shown it.
 #[derive(Default)]
 pub struct FdPaths {
-    told: std::collections::HashMap<(i32, i32), Bytes>,
+    /// Per process (fd table owner): fd → what the analyzer was told it is.
+    told: std::collections::HashMap<i32, std::collections::HashMap<i32, Bytes>>,
     /// Fds found closed since the session last looked.
     pub closed: Vec<i32>,
 }
@@ -41,26 +42,28 @@ impl FdPaths {
     /// asking), noting a close that was not seen.
     pub fn get(&mut self, owner: i32, pid: i32, fd: i32) -> Option<Bytes> {
         let now = fd_path(pid, fd);
-        self.seen(owner, fd, now.clone());
+        self.seen(owner, fd, now.as_ref());
         now
     }
     /// An event names fd `fd`, which refers to `now`: if the analyzer knew
     /// it as something else, that fd was closed in between.
-    pub fn seen(&mut self, owner: i32, fd: i32, now: Option<Bytes>) {
-        let key = (owner, fd);
-        match now {
-            Some(now) => {
-                if let Some(old) = self.told.insert(key, now.clone()) {
-                    if old != now {
-                        self.closed.push(fd);
-                    }
-                }
+    pub fn seen(&mut self, owner: i32, fd: i32, now: Option<&Bytes>) {
+        let table = self.told.entry(owner).or_default();
+        let changed = match (table.get_mut(&fd), now) {
+            (Some(old), Some(now)) if old == now => false,
+            (Some(old), Some(now)) => {
+                *old = now.clone();
+                true
             }
-            None => {
-                if self.told.remove(&key).is_some() {
-                    self.closed.push(fd);
-                }
+            (Some(_), None) => table.remove(&fd).is_some(),
+            (None, Some(now)) => {
+                table.insert(fd, now.clone());
+                false
             }
+            (None, None) => false,
+        };
+        if changed {
+            self.closed.push(fd);
         }
     }
     /// Like [`FdPaths::get`], for an fd whose path the event does not carry.
@@ -70,9 +73,10 @@ impl FdPaths {
     /// A call returned fd `fd`, now `now`: the analyzer replaces what it
     /// knew of that number, so no close needs reporting.
     pub fn told_new(&mut self, owner: i32, fd: i32, now: Option<Bytes>) {
+        let table = self.told.entry(owner).or_default();
         match now {
-            Some(now) => self.told.insert((owner, fd), now),
-            None => self.told.remove(&(owner, fd)),
+            Some(now) => table.insert(fd, now),
+            None => table.remove(&fd),
         };
     }
     /// Whether the analyzer was last told that fd `fd` of `owner` is a
@@ -80,21 +84,23 @@ impl FdPaths {
     /// (anything else is a file, a pipe or a tty); the fd may have changed
     /// since, which the caller finds out by looking again ([`FdPaths::check`]).
     pub fn told_socket(&self, owner: i32, fd: i32) -> bool {
-        self.told.get(&(owner, fd)).is_some_and(|p| p.as_slice().starts_with(b"socket:"))
+        self.told.get(&owner).and_then(|t| t.get(&fd)).is_some_and(|p| p.as_slice().starts_with(b"socket:"))
     }
     /// A fork: the child starts with copies of the parent's fds.
     pub fn inherit(&mut self, parent: i32, child: i32) {
-        let copies: Vec<_> =
-            self.told.iter().filter(|((o, _), _)| *o == parent).map(|((_, fd), b)| ((child, *fd), b.clone())).collect();
-        self.told.extend(copies);
+        if let Some(table) = self.told.get(&parent).cloned() {
+            self.told.insert(child, table);
+        }
     }
     /// An exec: close-on-exec fds are gone; like the analyzer, only stdin,
     /// stdout and stderr are kept.
     pub fn exec(&mut self, owner: i32) {
-        self.told.retain(|(o, fd), _| *o != owner || (0..=2).contains(fd));
+        if let Some(table) = self.told.get_mut(&owner) {
+            table.retain(|fd, _| (0..=2).contains(fd));
+        }
     }
     pub fn forget_process(&mut self, owner: i32) {
-        self.told.retain(|(o, _), _| *o != owner);
+        self.told.remove(&owner);
     }
 }
 
@@ -647,11 +653,12 @@ mod tests {
         fds.told_new(10, 1, Some(sock.clone()));
         fds.told_new(10, 7, Some(sock.clone()));
         fds.inherit(10, 11);
-        assert_eq!(fds.told.get(&(11, 7)), Some(&sock));
+        let told = |fds: &FdPaths, owner: i32, fd: i32| fds.told.get(&owner).and_then(|t| t.get(&fd)).cloned();
+        assert_eq!(told(&fds, 11, 7), Some(sock.clone()));
         fds.exec(11);
-        assert_eq!(fds.told.get(&(11, 7)), None);
-        assert_eq!(fds.told.get(&(11, 1)), Some(&sock));
-        assert_eq!(fds.told.get(&(10, 7)), Some(&sock), "the parent's table is its own");
+        assert_eq!(told(&fds, 11, 7), None);
+        assert_eq!(told(&fds, 11, 1), Some(sock.clone()));
+        assert_eq!(told(&fds, 10, 7), Some(sock), "the parent's table is its own");
     }
 
     #[test]
