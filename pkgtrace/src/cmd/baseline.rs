@@ -2,7 +2,6 @@
 //! the cache, for `pkgtrace scan` to run once before its jobs.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Result;
 use clap::Args;
@@ -23,23 +22,10 @@ pub struct BaselineArgs {
 pub fn baseline(args: BaselineArgs) -> Result<i32> {
     let pack = load_pack(args.rules.as_deref())?;
     let eco: package::Ecosystem = args.ecosystem.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    // An empty package: it never takes long; the 300 s are a backstop.
     let opts = crate::run::RunOptions {
-        phases: vec!["install".into(), "start".into()],
-        // An empty package: it never takes long; this is a backstop.
-        timeout: Duration::from_secs(300),
         ecosystem: Some(eco),
-        sdist: false,
-        cache: args.cache.unwrap_or_else(crate::run::driver::default_cache),
-        results: None,
-        rule_pack_hash: String::new(),
-        baseline: true,
-        keep: false,
-        events: None,
-        untraced: false,
-        all_cpus: false,
-        memory: 4096 << 20,
-        disk: 2 << 30,
-        pids: 1024,
+        ..crate::run::RunOptions::with_defaults(args.cache.unwrap_or_else(crate::run::driver::default_cache))
     };
     crate::run::driver::prepare_baselines(eco, &pack, &opts)?;
     Ok(Exit::Clean.code())

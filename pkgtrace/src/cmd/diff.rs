@@ -273,21 +273,10 @@ fn side(report: Report, path: &Path) -> Result<Side> {
 /// Runs `spec` in the sandbox and stores it; the stored version's directory.
 fn run(spec: &str, args: &DiffArgs, pack: &RulePack) -> Result<PathBuf> {
     let opts = crate::run::RunOptions {
-        phases: vec!["install".into(), "start".into()],
         timeout: seconds("--timeout", args.timeout)?,
-        ecosystem: None,
-        sdist: false,
-        cache: args.cache.clone().unwrap_or_else(crate::run::driver::default_cache),
         results: Some(args.results.clone()),
         rule_pack_hash: results::pack_hash(args.rules.as_deref())?,
-        baseline: true,
-        keep: false,
-        events: None,
-        untraced: false,
-        all_cpus: false,
-        memory: 4096 << 20,
-        disk: 2 << 30,
-        pids: 1024,
+        ..crate::run::RunOptions::with_defaults(args.cache.clone().unwrap_or_else(crate::run::driver::default_cache))
     };
     let result = crate::run::run(spec, pack, &opts)?;
     let stored = result.stored.with_context(|| format!("the run of {spec} was not stored"))?;

@@ -49,6 +49,31 @@ pub struct RunOptions {
     pub pids: u64,
 }
 
+impl RunOptions {
+    /// `pkgtrace run`'s defaults (install and start, 300 s, 4 GiB, 2 GiB
+    /// of disk, 1,024 tasks, compared with the baseline, not stored), with
+    /// its cache in `cache`.
+    pub fn with_defaults(cache: PathBuf) -> RunOptions {
+        RunOptions {
+            phases: vec!["install".into(), "start".into()],
+            timeout: Duration::from_secs(300),
+            ecosystem: None,
+            sdist: false,
+            cache,
+            results: None,
+            rule_pack_hash: String::new(),
+            baseline: true,
+            keep: false,
+            events: None,
+            untraced: false,
+            all_cpus: false,
+            memory: 4096 << 20,
+            disk: 2 << 30,
+            pids: 1024,
+        }
+    }
+}
+
 /// The sandbox cannot be built on this machine (exit 3, not a usage error).
 #[derive(Debug, thiserror::Error)]
 #[error("the sandbox cannot be built here: {0}")]
@@ -372,21 +397,15 @@ fn control_baseline(eco: Ecosystem, phase: &str, pack: &RulePack, opts: &RunOpti
     let staged = package::stage(&pkg, &opts.cache, &FetchOptions { sdist: opts.sdist })?;
     let canaries = canaries::generate();
     let control = RunOptions {
-        phases: vec!["install".into(), "start".into()],
         timeout: opts.timeout,
         ecosystem: Some(eco),
         sdist: opts.sdist,
-        cache: opts.cache.clone(),
-        results: None,
-        rule_pack_hash: String::new(),
         baseline: false,
-        keep: false,
-        events: None,
-        untraced: false,
         all_cpus: opts.all_cpus,
         memory: opts.memory,
         disk: opts.disk,
         pids: opts.pids,
+        ..RunOptions::with_defaults(opts.cache.clone())
     };
     let (phases, _) = run_phases(&staged, pack, &control, &canaries, None)?;
     let mut wanted = None;
