@@ -175,10 +175,10 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
         Interest::Exec => {
             let (dir, p, argv_at, env_at) =
                 if name == "execveat" { (dirfd(a[0]), a[1], a[2], a[3]) } else { (None, a[0], a[1], a[2]) };
-            let (argv, argv_truncated) = mem::string_array(pid, argv_at);
-            let (env, _) = mem::string_array(pid, env_at);
+            let mem::ExecArgs { path: exe, argv: (argv, argv_truncated), env: (env, _) } =
+                mem::exec_args(pid, p, argv_at, env_at);
             // execveat(fd, "", AT_EMPTY_PATH) runs the fd itself (a memfd).
-            let mut exe = path(pid, p);
+            let mut exe: Bytes = exe.unwrap_or_default().into();
             if let Some(dir) = dir.and_then(|d| d.path) {
                 if exe.is_empty() {
                     exe = dir;

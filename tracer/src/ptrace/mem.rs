@@ -98,37 +98,90 @@ pub fn string(pid: i32, addr: u64, max: usize) -> Option<(Vec<u8>, bool)> {
     Some((out, true))
 }
 
-/// A NULL-terminated array of pointers (argv, envp): the strings, and
-/// whether the array or a string was cut.
-///
-/// The pointer array is read in chunks, the strings together ([`strings`]):
-/// a few calls per array, however many strings. (Strings do not always lie
-/// side by side: a shell builds a child's environment from its own
-/// variables, scattered over its heap.)
-pub fn string_array(pid: i32, addr: u64) -> (Vec<Vec<u8>>, bool) {
-    const CHUNK: usize = 64;
+/// What `execve` is given, read in two `process_vm_readv` calls in the
+/// common case: the first pointers of argv and envp together, then the
+/// path and every string together ([`strings`]: strings do not always lie
+/// side by side; a shell builds a child's environment from its own
+/// variables, scattered over its heap). Returns the path (None for a NULL
+/// pointer), and argv and envp, each with whether the array or one of its
+/// strings was cut.
+pub fn exec_args(pid: i32, path_at: u64, argv_at: u64, env_at: u64) -> ExecArgs {
+    let [argv_head, env_head] = read_two(pid, (argv_at, 8 * PTR_CHUNK), (env_at, 8 * PTR_CHUNK));
+    let (argv_ptrs, argv_ended) = pointers(pid, argv_at, argv_head);
+    let (env_ptrs, env_ended) = pointers(pid, env_at, env_head);
+    let mut all = Vec::with_capacity(1 + argv_ptrs.len() + env_ptrs.len());
+    all.push(path_at);
+    all.extend_from_slice(&argv_ptrs);
+    all.extend_from_slice(&env_ptrs);
+    let mut got = strings(pid, &all).into_iter();
+    let path = got.next().flatten().map(|(s, _)| s);
+    let argv = collect(got.by_ref().take(argv_ptrs.len()), argv_ended || argv_at == 0);
+    let env = collect(got, env_ended || env_at == 0);
+    ExecArgs { path, argv, env }
+}
+
+/// [`exec_args`]' answer; each array comes with "cut".
+pub struct ExecArgs {
+    pub path: Option<Vec<u8>>,
+    pub argv: (Vec<Vec<u8>>, bool),
+    pub env: (Vec<Vec<u8>>, bool),
+}
+
+/// Pointers read at first per array: most argv and envp fit.
+const PTR_CHUNK: usize = 64;
+
+/// Two ranges in one call; a range the call did not fill is read on its
+/// own, as [`read`] does (an unmapped page after the first range stops the
+/// call there).
+fn read_two(pid: i32, a: (u64, usize), b: (u64, usize)) -> [Vec<u8>; 2] {
+    let mut bufs = [vec![0u8; if a.0 == 0 { 0 } else { a.1 }], vec![0u8; if b.0 == 0 { 0 } else { b.1 }]];
+    let remote: Vec<RemoteIoVec> =
+        [a, b].iter().zip(&bufs).map(|(r, buf)| RemoteIoVec { base: r.0 as usize, len: buf.len() }).collect();
+    let total = bufs[0].len() + bufs[1].len();
+    let got = {
+        let [x, y] = &mut bufs;
+        let mut local = [IoSliceMut::new(x), IoSliceMut::new(y)];
+        process_vm_readv(Pid::from_raw(pid), &mut local, &remote).unwrap_or(0)
+    };
+    if got == total {
+        return bufs;
+    }
+    [read(pid, a.0, bufs[0].len()), read(pid, b.0, bufs[1].len())]
+}
+
+/// The pointers of a NULL-terminated array, starting from the bytes
+/// already read at its start; and whether its NULL was found.
+fn pointers(pid: i32, addr: u64, head: Vec<u8>) -> (Vec<u64>, bool) {
     let mut ptrs = Vec::new();
-    let mut ended = false;
-    'read: while ptrs.len() < MAX_ARGS && addr != 0 {
-        let raw = read(pid, addr + 8 * ptrs.len() as u64, 8 * CHUNK);
+    let mut raw = head;
+    while ptrs.len() < MAX_ARGS && addr != 0 {
+        if raw.is_empty() {
+            raw = read(pid, addr + 8 * ptrs.len() as u64, 8 * PTR_CHUNK);
+        }
         if raw.len() < 8 {
             break;
         }
         for word in raw.chunks_exact(8) {
             let p = u64::from_ne_bytes(word.try_into().expect("8 bytes"));
             if p == 0 {
-                ended = true;
-                break 'read;
+                return (ptrs, true);
             }
             ptrs.push(p);
             if ptrs.len() == MAX_ARGS {
-                break 'read;
+                return (ptrs, false);
             }
         }
+        raw.clear();
     }
-    let mut truncated = !ended && addr != 0;
-    let mut out = Vec::with_capacity(ptrs.len());
-    for s in strings(pid, &ptrs) {
+    (ptrs, false)
+}
+
+/// The strings of an array; cut when its end was not found or a string
+/// was cut or unreadable (the strings after that one are dropped).
+fn collect(got: impl IntoIterator<Item = Option<(Vec<u8>, bool)>>, ended: bool) -> (Vec<Vec<u8>>, bool) {
+    let mut truncated = !ended;
+    let mut out = Vec::new();
+    for s in got {
         match s {
             Some((s, cut)) => {
                 truncated |= cut;
@@ -155,7 +208,9 @@ pub fn strings(pid: i32, ptrs: &[u64]) -> Vec<Option<(Vec<u8>, bool)>> {
     const MAX_IOV: usize = 1024;
     let mut out = Vec::with_capacity(ptrs.len());
     for chunk in ptrs.chunks(MAX_IOV) {
-        let lens: Vec<usize> = chunk.iter().map(|&p| (PAGE - p % PAGE).min(FIRST) as usize).collect();
+        // A NULL pointer gets an empty range: it must not fail the call.
+        let lens: Vec<usize> =
+            chunk.iter().map(|&p| if p == 0 { 0 } else { (PAGE - p % PAGE).min(FIRST) as usize }).collect();
         let mut buf = vec![0u8; lens.iter().sum()];
         let remote: Vec<RemoteIoVec> =
             chunk.iter().zip(&lens).map(|(&p, &len)| RemoteIoVec { base: p as usize, len }).collect();
@@ -227,5 +282,42 @@ mod tests {
         let got = strings(me, &ptrs);
         assert_eq!(got.len(), 2500);
         assert_eq!(got[2499].as_ref().map(|(b, _)| b.as_slice()), Some(&b"V2499=value"[..]));
+    }
+
+    /// A NULL-terminated pointer array over `strs`, as execve gets one.
+    fn array(strs: &[CString]) -> Vec<u64> {
+        strs.iter().map(|c| c.as_ptr() as u64).chain([0]).collect()
+    }
+
+    #[test]
+    fn exec_args_reads_path_argv_and_env_and_says_what_was_cut() {
+        let me = std::process::id() as i32;
+        let path = CString::new("/usr/bin/env").unwrap();
+        let argv: Vec<CString> =
+            ["env", "-i", "A=1", "/bin/echo", "hi"].iter().map(|s| CString::new(*s).unwrap()).collect();
+        // More variables than the first read of the array takes.
+        let env: Vec<CString> = (0..150).map(|i| CString::new(format!("V{i}=x")).unwrap()).collect();
+        let (argv_at, env_at) = (array(&argv), array(&env));
+        let got = exec_args(me, path.as_ptr() as u64, argv_at.as_ptr() as u64, env_at.as_ptr() as u64);
+        assert_eq!(got.path.as_deref(), Some(&b"/usr/bin/env"[..]));
+        assert_eq!(got.argv.0, argv.iter().map(|c| c.as_bytes().to_vec()).collect::<Vec<_>>());
+        assert!(!got.argv.1, "argv ended with its NULL");
+        assert_eq!(got.env.0.len(), 150);
+        assert_eq!(got.env.0[149], b"V149=x");
+        assert!(!got.env.1);
+
+        // NULL path and envp (execve allows a NULL envp): no path, no
+        // variables, and neither counts as cut; argv is still read.
+        let got = exec_args(me, 0, argv_at.as_ptr() as u64, 0);
+        assert_eq!(got.path, None);
+        assert_eq!(got.argv.0.len(), 5);
+        assert_eq!(got.env, (Vec::new(), false));
+
+        // argv at an address nothing is mapped at: the call reading both
+        // arrays fails, each is read on its own, and envp is still there.
+        let got = exec_args(me, path.as_ptr() as u64, 0x1000, env_at.as_ptr() as u64);
+        assert_eq!(got.argv, (Vec::new(), true));
+        assert_eq!(got.env.0.len(), 150, "envp read although argv could not be");
+        assert_eq!(got.path.as_deref(), Some(&b"/usr/bin/env"[..]));
     }
 }

@@ -233,10 +233,11 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
     let started = Instant::now();
     // Before the fork: the command inherits the tracer's CPU. Held until
     // the run is over (then this thread may run anywhere again).
-    let _pinned = (!opts.untraced && !opts.all_cpus).then(super::cpu::pin).flatten();
+    let pinned = (!opts.untraced && !opts.all_cpus).then(super::cpu::pin).flatten();
     if let Some(setup) = &opts.sandbox {
         let env = c_env.as_deref().unwrap_or(&[std::ptr::null()]);
-        return sandboxed(opts, setup.as_ref(), (&c_exe, &c_argv, env), &program, started, &mut emit);
+        let placement = pinned.as_ref().and_then(super::cpu::Placement::new);
+        return sandboxed(opts, setup.as_ref(), (&c_exe, &c_argv, env), &program, started, placement, &mut emit);
     }
     let child = raw::fork().map_err(os("fork"))?;
     if child == 0 {
@@ -271,7 +272,7 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
         });
     }
     raw::kill(child, libc::SIGCONT).map_err(os("continue the command"))?;
-    follow(opts, child, None, started, &mut emit)
+    follow(opts, child, None, started, pinned.as_ref().and_then(super::cpu::Placement::new), &mut emit)
 }
 
 const TRACE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD
@@ -319,6 +320,7 @@ fn sandboxed(
     (exe, argv, env): (&std::ffi::CStr, &[*const libc::c_char], &[*const libc::c_char]),
     program: &[seccomp::Insn],
     started: Instant,
+    placement: Option<super::cpu::Placement>,
     emit: &mut impl FnMut(Vec<Event>),
 ) -> Result<Outcome, TraceError> {
     let (ready_r, ready_w) = raw::pipe().map_err(os("create a pipe"))?;
@@ -380,7 +382,7 @@ fn sandboxed(
         });
     }
     raw::write_all(ready_w, b"go");
-    let outcome = follow(opts, init, Some(init), started, emit);
+    let outcome = follow(opts, init, Some(init), started, placement, emit);
     // Every process of the run is gone: the pipe's write ends are closed.
     if let Some(step) = failed_step(&mut fds) {
         return Err(TraceError::Sandbox(step));
@@ -440,6 +442,7 @@ fn follow(
     child: i32,
     init: Option<i32>,
     started: Instant,
+    placement: Option<super::cpu::Placement>,
     emit: &mut impl FnMut(Vec<Event>),
 ) -> Result<Outcome, TraceError> {
     let shared = Arc::new(Shared {
@@ -461,7 +464,7 @@ fn follow(
     };
 
     let mut looper = Loop {
-        batch: Vec::new(),
+        batch: Vec::with_capacity(BATCH),
         first_exec: None,
         last_flush: Instant::now(),
         flush_each: opts.flush_each,
@@ -474,6 +477,7 @@ fn follow(
         outcome: Outcome::default(),
         emit,
         redirect: opts.redirect.clone(),
+        placement,
     };
     looper.tasks.insert(child, Task { started: true, owner: child, ..Task::default() });
     let result = looper.run(&shared, opts.linger);
@@ -546,6 +550,8 @@ struct Loop<'e, F: FnMut(Vec<Event>)> {
     outcome: Outcome,
     emit: &'e mut F,
     redirect: Option<Arc<dyn super::Redirect>>,
+    /// Which tasks roam off the tracer's CPU (None: not pinned).
+    placement: Option<super::cpu::Placement>,
 }
 
 /// `/proc/<n>` at the start of a path, with `n` mapped: the same path with
@@ -585,6 +591,9 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
                 continue;
             }
             self.outcome.stops += 1;
+            if let Some(p) = &mut self.placement {
+                p.stopped(pid);
+            }
             let sig = libc::WSTOPSIG(status);
             let event = status >> 16;
             // A resume that fails with ESRCH means the task died meanwhile
@@ -614,7 +623,8 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
     fn flush(&mut self) {
         self.last_flush = Instant::now();
         if !self.batch.is_empty() {
-            (self.emit)(std::mem::take(&mut self.batch));
+            // A full-size batch each time: no growing it event by event.
+            (self.emit)(std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH)));
         }
     }
 
@@ -757,6 +767,9 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             self.root = child;
         }
         self.push(pid, EventKind::Spawn { syscall: syscall.into(), child, thread });
+        if let Some(p) = &mut self.placement {
+            p.spawned(pid, child);
+        }
         shared.live.lock().unwrap_or_else(|e| e.into_inner()).push(child);
         let owner = if thread { self.ctx(pid).owner } else { child };
         if !thread {
@@ -834,6 +847,9 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         // A call cut short by the end (execve of a killed task) is still
         // reported, with an unknown result.
         let task = self.tasks.remove(&pid).unwrap_or_default();
+        if let Some(p) = &mut self.placement {
+            p.ended(pid);
+        }
         if !task.thread {
             self.fd_paths.forget_process(pid);
         }
