@@ -10,6 +10,8 @@
 #   PKGTRACE_ARGS  arguments before the log path (default: analyze --format json)
 #   BENCH_LOG      log file to use instead of target/bench-real/real.log (skips make-real-log.sh)
 #   BENCH_RUNS     runs per tool, median reported (default 3)
+#   BENCH_FF=0     skip the several-files figure (the same log split into an
+#                  `-ff` directory, one file per task, as `strace -ff` writes)
 #   BENCH_JSON     also write the results as JSON to this path
 #   BENCH_STRICT=1 exit 1 when a target is missed (default: report only)
 set -euo pipefail
@@ -35,6 +37,17 @@ cat "$BENCH_LOG" >/dev/null
 LINES=$(wc -l <"$BENCH_LOG")
 
 extra=()
+if [[ "${BENCH_FF:-1}" != 0 ]]; then
+    # The same log as `strace -ff` would have written it: one file per
+    # task, merged back by time when analyzed (cached next to the log).
+    FF_DIR=${BENCH_LOG%.log}.ff
+    if [[ ! -d $FF_DIR || $FF_DIR -ot $BENCH_LOG ]]; then
+        python3 bench/split-ff.py "$BENCH_LOG" "$FF_DIR"
+        touch "$FF_DIR"
+    fi
+    cat "$FF_DIR"/* >/dev/null
+    extra+=(--ff-dir "$FF_DIR")
+fi
 [[ -n "${BENCH_JSON:-}" ]] && extra+=(--json "$BENCH_JSON")
 [[ "${BENCH_STRICT:-}" == 1 ]] && extra+=(--strict)
 

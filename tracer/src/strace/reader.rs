@@ -12,7 +12,8 @@
 //! half-way still tells what happened before the cut, which is what a
 //! half-downloaded CI artifact is kept for.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -60,22 +61,32 @@ pub fn open_maybe_compressed(path: &Path) -> Result<Box<dyn BufRead + Send>, Sou
 /// Opens a possibly compressed file for buffered reading; says how it is
 /// stored.
 pub fn open_log(path: &Path) -> Result<(Compression, Box<dyn BufRead + Send>), SourceError> {
+    open_log_buffered(path, ONE_FILE_BUF)
+}
+
+/// Read buffer of a log read alone.
+const ONE_FILE_BUF: usize = 1 << 20;
+/// Read buffers of a `-ff` set, all files together: its files are all open
+/// at once, so memory stays flat however many tasks the log has.
+const SET_BUF: usize = 16 << 20;
+const MIN_BUF: usize = 16 << 10;
+
+fn open_log_buffered(path: &Path, buf: usize) -> Result<(Compression, Box<dyn BufRead + Send>), SourceError> {
     let err = |source| SourceError::Io { path: path.display().to_string(), cause: source };
     let mut file = File::open(path).map_err(err)?;
     let mut magic = [0u8; 4];
     let n = read_up_to(&mut file, &mut magic).map_err(err)?;
     let head = io::Cursor::new(magic[..n].to_vec()).chain(file);
-    const BUF: usize = 1 << 20;
     Ok(match &magic[..n] {
         [0x1f, 0x8b, ..] => (
             Compression::Gzip,
-            Box::new(BufReader::with_capacity(BUF, Salvage::new(flate2::read::MultiGzDecoder::new(head)))),
+            Box::new(BufReader::with_capacity(buf, Salvage::new(flate2::read::MultiGzDecoder::new(head)))),
         ),
         [0x28, 0xb5, 0x2f, 0xfd] => (
             Compression::Zstd,
-            Box::new(BufReader::with_capacity(BUF, Salvage::new(zstd::stream::read::Decoder::new(head).map_err(err)?))),
+            Box::new(BufReader::with_capacity(buf, Salvage::new(zstd::stream::read::Decoder::new(head).map_err(err)?))),
         ),
-        _ => (Compression::None, Box::new(BufReader::with_capacity(BUF, head))),
+        _ => (Compression::None, Box::new(BufReader::with_capacity(buf, head))),
     })
 }
 
@@ -183,10 +194,28 @@ impl Stream {
     }
 }
 
+/// Raises this process's soft limit on open files, if need be and the hard
+/// limit allows, so a `-ff` set of `files` files can be open at once (a
+/// real `npm install` leaves thousands). Past the hard limit, opening says
+/// "Too many open files" with the file's name.
+fn allow_open_files(files: usize) {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    // Room for what else is open (the rule pack, stdio, the output).
+    let want = files as u64 + 64;
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < want {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, want.min(hard), hard);
+        }
+    }
+}
+
 /// A strace log (one file, or a `-ff` set) read as events.
 pub struct LogReader {
     streams: Vec<Stream>,
     merge_by_time: bool,
+    /// Merging by time: each stream with a line read ahead, by that line's
+    /// time (then by file, as ties go).
+    ahead: BinaryHeap<Reverse<(u64, usize)>>,
     current: usize,
     parser: Parser,
     queue: VecDeque<Event>,
@@ -198,8 +227,12 @@ impl LogReader {
     /// Opens one file, or the files of a `-ff` set.
     pub fn open(files: &[LogFile]) -> Result<LogReader, SourceError> {
         let mut streams = Vec::with_capacity(files.len());
+        let buf = if files.len() > 1 { (SET_BUF / files.len()).clamp(MIN_BUF, ONE_FILE_BUF) } else { ONE_FILE_BUF };
+        if files.len() > 1 {
+            allow_open_files(files.len());
+        }
         for f in files {
-            let (compression, reader) = open_log(&f.path)?;
+            let (compression, reader) = open_log_buffered(&f.path, buf)?;
             streams.push(Stream {
                 name: Arc::from(f.path.display().to_string()),
                 compression,
@@ -219,9 +252,15 @@ impl LogReader {
             }
             merge_by_time = streams.iter().all(|s| s.next.is_none() || line::parse(&s.buf).0.time_ns.is_some());
         }
+        let ahead = if merge_by_time {
+            streams.iter().enumerate().filter_map(|(i, s)| s.next.map(|(t, _)| Reverse((t, i)))).collect()
+        } else {
+            BinaryHeap::new()
+        };
         Ok(LogReader {
             streams,
             merge_by_time,
+            ahead,
             current: 0,
             parser: Parser::new(),
             queue: VecDeque::new(),
@@ -263,8 +302,8 @@ impl LogReader {
             self.streams[0].advance(false);
             self.streams[0].next.is_some().then_some(0)
         } else if self.merge_by_time {
-            // Streams were read ahead; pick the earliest line.
-            self.streams.iter().enumerate().filter_map(|(i, s)| s.next.map(|(t, _)| (t, i))).min().map(|(_, i)| i)
+            // Streams were read ahead; the earliest line goes first.
+            self.ahead.pop().map(|Reverse((_, i))| i)
         } else {
             while self.current < self.streams.len() && self.streams[self.current].next.is_none() {
                 self.current += 1;
@@ -285,7 +324,11 @@ impl LogReader {
         self.parser.feed(&s.name, s.line_no, s.pid, &s.buf, &mut self.out);
         if self.streams.len() > 1 {
             // Read ahead so the merge can compare this stream again.
-            self.streams[i].advance(self.merge_by_time);
+            let s = &mut self.streams[i];
+            s.advance(self.merge_by_time);
+            if let (true, Some((t, _))) = (self.merge_by_time, s.next) {
+                self.ahead.push(Reverse((t, i)));
+            }
         }
     }
 }
@@ -390,5 +433,45 @@ mod tests {
         let mut buf = vec![0u8; 1 << 20];
         assert_eq!(s.read(&mut buf).unwrap(), 10_000);
         assert_eq!(s.read(&mut buf).unwrap_err().to_string(), "bad");
+    }
+
+    #[test]
+    fn a_large_ff_set_is_merged_by_time_within_a_low_open_file_limit() {
+        use nix::sys::resource::{getrlimit, setrlimit, Resource};
+        // More files than the soft limit allows open at once: the set
+        // raises it (up to the hard limit) rather than failing.
+        let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        let files = 400u64;
+        assert!(hard >= files + 64, "the test needs a hard limit above {files}");
+        setrlimit(Resource::RLIMIT_NOFILE, 128, hard).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut set = Vec::new();
+        for pid in 0..files {
+            let path = dir.path().join(format!("t.{}", 1000 + pid));
+            // Task k's lines are at seconds k and k + 400: all tasks'
+            // first lines come before any second line.
+            let body = format!(
+                "10:00:{:02}.{:06} openat(AT_FDCWD, \"/a/{pid}\", O_RDONLY) = 3\n\
+                 10:{:02}:{:02}.{:06} openat(AT_FDCWD, \"/b/{pid}\", O_RDONLY) = 3\n",
+                pid / 100,
+                pid % 100 * 10_000,
+                (pid + 400) / 6000 + 1,
+                (pid + 400) / 100 % 60,
+                pid % 100 * 10_000,
+            );
+            std::fs::write(&path, body).unwrap();
+            set.push(LogFile { path, pid: Some(1000 + pid as i32) });
+        }
+        let mut r = LogReader::open(&set).unwrap();
+        let mut paths = Vec::new();
+        while let Some(ev) = r.next_event().unwrap() {
+            if let event::EventKind::Open { path, .. } = ev.kind {
+                paths.push(path.lossy().into_owned());
+            }
+        }
+        assert_eq!(paths.len(), 2 * files as usize);
+        let firsts: Vec<String> = (0..files).map(|p| format!("/a/{p}")).collect();
+        assert_eq!(paths[..files as usize], firsts[..], "by time: every task's first call, in time order");
+        assert!(paths[files as usize..].iter().all(|p| p.starts_with("/b/")));
     }
 }
