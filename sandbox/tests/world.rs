@@ -57,6 +57,7 @@ fn every_internet_destination_lands_in_the_world_sink() {
         untraced: false,
         stdout_to_stderr: false,
         all_cpus: false,
+        placed: None,
         redirect: sinks.routes().map(|r| r as Arc<dyn ptrace::Redirect>),
     };
     let mut events = Vec::new();

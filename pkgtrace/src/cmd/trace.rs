@@ -83,6 +83,7 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
             .filter(|s| !s.is_empty())
             .collect(),
     };
+    let (placed_tx, placed_rx) = std::sync::mpsc::channel();
     let opts = tracer::ptrace::Options {
         argv: args.command.clone(),
         timeout: args.timeout.map(|t| seconds("--timeout", t)).transpose()?,
@@ -90,6 +91,7 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
         stdout_to_stderr: true,
         flush_each: args.follow,
         all_cpus: args.all_cpus,
+        placed: Some(placed_tx),
         untraced: false,
         cgroup_procs: Vec::new(),
         sandbox: None,
@@ -106,6 +108,8 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
     // The built-in pack is compiled while the command already runs.
     let pack_slot = std::sync::OnceLock::new();
     let make_analyzer = || -> Result<Analyzer<'_>> {
+        // Out of the tracer's way until it has its CPU (see Options::placed).
+        let _ = placed_rx.recv_timeout(std::time::Duration::from_millis(200));
         let pack = match user_pack {
             Some(p) => p,
             None => load_pack(None)?,

@@ -269,6 +269,7 @@ impl Runner {
             flush_each: false,
             untraced: self.untraced,
             all_cpus: self.all_cpus,
+            placed: None,
             cgroup_procs: self.cgroup_procs.clone(),
             sandbox: Some(self.child.clone()),
             stdout_to_stderr: false,

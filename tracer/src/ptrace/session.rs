@@ -85,6 +85,13 @@ pub struct Options {
     /// the tracer's one ([`super::cpu`]: stops are far cheaper then, but
     /// the command's own work no longer runs in parallel).
     pub all_cpus: bool,
+    /// Told (or dropped) once the tracer has taken its CPU and moved
+    /// pkgtrace's other threads off it. A caller about to compute on its
+    /// own thread (the rule pack) waits for it first: this VM's scheduler
+    /// packs a new thread onto its creator's CPU, so the tracer would
+    /// otherwise wait for that computation's time slices before it even
+    /// starts (measured: up to 20 ms before the command's first exec).
+    pub placed: Option<std::sync::mpsc::Sender<()>>,
 }
 
 pub use event::{Outcome, Untraced};
@@ -234,6 +241,9 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
     // Before the fork: the command inherits the tracer's CPU. Held until
     // the run is over (then this thread may run anywhere again).
     let pinned = (!opts.untraced && !opts.all_cpus).then(super::cpu::pin).flatten();
+    if let Some(placed) = &opts.placed {
+        let _ = placed.send(());
+    }
     if let Some(setup) = &opts.sandbox {
         let env = c_env.as_deref().unwrap_or(&[std::ptr::null()]);
         let placement = pinned.as_ref().and_then(super::cpu::Placement::new);
@@ -966,6 +976,7 @@ mod tests {
             untraced: false,
             stdout_to_stderr: true,
             all_cpus: false,
+            placed: None,
             redirect: None,
         };
         let outcome = trace(&opts, |_| {}).unwrap();
