@@ -13,13 +13,13 @@
 //! So the tracing thread pins itself to one CPU before it forks the
 //! command, which inherits the mask, as does everything the command
 //! starts. pkgtrace's other threads (the analyzer, the network sinks) are
-//! moved off that CPU for as long as the run traces: left anywhere, the
-//! scheduler often wakes the analyzer on the tracer's CPU (the tracer's
-//! hand-over of a batch is a wake-up from that CPU), where it takes turns
-//! with the traced command. Measured: a shell forking `/bin/true` 300
-//! times went from 0.27 s to 0.24 s traced. The cost: a traced command no longer runs its
-//! own work on several CPUs at once (`Options::all_cpus` turns pinning off,
-//! for parallel builds where computing dominates).
+//! moved off that CPU for as long as the run traces: left anywhere, they
+//! were seen (`perf sched timehist`) taking turns with the tracer on its
+//! CPU while the other one idled, because this VM's scheduler packs
+//! threads onto their creator's CPU and wakes them where the waker runs.
+//! The cost: a traced command no longer runs its own work on several CPUs
+//! at once (`Options::all_cpus` turns pinning off, for parallel builds
+//! where computing dominates), except what roams (below).
 //!
 //! Tasks that rarely stop roam ([`Placement`]): a thread that made no
 //! traced call for a while (a JavaScript engine's compiler and garbage
@@ -195,8 +195,9 @@ impl Placement {
         self.tasks.remove(&tid);
     }
 
-    /// Whether `tid` may run anywhere now (tests, and the report of a run).
-    pub fn roaming(&self, tid: i32) -> bool {
+    /// Whether `tid` may run anywhere now.
+    #[cfg(test)]
+    fn roaming(&self, tid: i32) -> bool {
         self.tasks.get(&tid).is_some_and(|p| p.roaming)
     }
 
