@@ -37,7 +37,6 @@
 //! or dies. Without a usable lock directory (not root), the CPU is chosen
 //! by pid.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
@@ -129,18 +128,19 @@ const MAX_QUIET: u32 = 64;
 /// Stops in one window that bring a roaming task home.
 const HOME_AT: u32 = 2;
 
-/// Where each traced task may run: home (the tracer's CPU) while it stops
-/// often, anywhere the run may go while it does not.
+/// Where the traced tasks may run: home (the tracer's CPU) while they stop
+/// often, anywhere the run may go while they do not. Each task's own state
+/// is a [`Place`], kept with the tracer's other state of that task.
 #[derive(Debug)]
 pub struct Placement {
     home: CpuSet,
     wide: CpuSet,
     window: Instant,
-    tasks: HashMap<i32, Place>,
 }
 
+/// One task's stops, as [`Placement`] counts them.
 #[derive(Debug)]
-struct Place {
+pub struct Place {
     /// Stops in the current window.
     stops: u32,
     /// Windows in a row without a stop.
@@ -150,9 +150,16 @@ struct Place {
     roaming: bool,
 }
 
+impl Default for Place {
+    fn default() -> Place {
+        Place { stops: 0, quiet: 0, needs: FIRST_QUIET, roaming: false }
+    }
+}
+
 impl Place {
-    fn new(roaming: bool) -> Place {
-        Place { stops: 0, quiet: 0, needs: FIRST_QUIET, roaming }
+    /// A task's child starts with its mask.
+    pub fn child_of(parent: &Place) -> Place {
+        Place { roaming: parent.roaming, ..Place::default() }
     }
 }
 
@@ -165,45 +172,30 @@ impl Placement {
     fn between(cpu: usize, wide: CpuSet) -> Option<Placement> {
         let mut home = CpuSet::new();
         home.set(cpu).ok()?;
-        Some(Placement { home, wide, window: Instant::now(), tasks: HashMap::new() })
+        Some(Placement { home, wide, window: Instant::now() })
     }
 
-    /// At every stop of `tid`.
-    pub fn stopped(&mut self, tid: i32) {
-        let place = self.tasks.entry(tid).or_insert_with(|| Place::new(false));
+    /// At every stop of `tid`; a roaming task that stops again is brought
+    /// home (the mask takes effect when it is resumed).
+    pub fn stopped(&self, tid: i32, place: &mut Place) {
         place.stops += 1;
         if place.roaming && place.stops >= HOME_AT {
-            // It stops again: its stops are cheap only at home. The
-            // mask takes effect when it is resumed.
             place.roaming = false;
             place.quiet = 0;
             place.needs = (place.needs * 2).min(MAX_QUIET);
             let _ = sched_setaffinity(Pid::from_raw(tid), &self.home);
         }
-        if self.window.elapsed() >= WINDOW {
-            self.review();
-        }
     }
 
-    /// A task started by `parent`: it has its parent's mask.
-    pub fn spawned(&mut self, parent: i32, child: i32) {
-        let roaming = self.tasks.get(&parent).is_some_and(|p| p.roaming);
-        self.tasks.insert(child, Place::new(roaming));
+    /// Whether a window has passed since the last [`Placement::review`].
+    pub fn review_due(&self) -> bool {
+        self.window.elapsed() >= WINDOW
     }
 
-    pub fn ended(&mut self, tid: i32) {
-        self.tasks.remove(&tid);
-    }
-
-    /// Whether `tid` may run anywhere now.
-    #[cfg(test)]
-    fn roaming(&self, tid: i32) -> bool {
-        self.tasks.get(&tid).is_some_and(|p| p.roaming)
-    }
-
-    fn review(&mut self) {
+    /// Ends the window: a task quiet long enough may run anywhere.
+    pub fn review<'t>(&mut self, tasks: impl IntoIterator<Item = (i32, &'t mut Place)>) {
         self.window = Instant::now();
-        for (&tid, place) in &mut self.tasks {
+        for (tid, place) in tasks {
             place.quiet = if place.stops == 0 { place.quiet + 1 } else { 0 };
             place.stops = 0;
             if !place.roaming && place.quiet >= place.needs && sched_setaffinity(Pid::from_raw(tid), &self.wide).is_ok()
@@ -317,35 +309,41 @@ mod tests {
             sched_setaffinity(Pid::from_raw(tid), &home).unwrap();
         }
         let mut p = Placement::between(cpu, wide).unwrap();
-        p.spawned(0, busy);
-        p.spawned(0, quiet);
+        // As the tracer keeps them: each task's place, looked at together
+        // once a window has passed.
+        let mut tasks = vec![(busy, Place::default()), (quiet, Place::default())];
+        let stop = |p: &mut Placement, tasks: &mut [(i32, Place)], i: usize| {
+            let (tid, place) = &mut tasks[i];
+            p.stopped(*tid, place);
+            if p.review_due() {
+                p.review(tasks.iter_mut().map(|(tid, place)| (*tid, place)));
+            }
+        };
         // `busy` stops in every window; `quiet` never does.
         for _ in 0..FIRST_QUIET + 1 {
             std::thread::sleep(WINDOW + Duration::from_millis(5));
-            p.stopped(busy);
+            stop(&mut p, &mut tasks, 0);
         }
-        assert!(!p.roaming(busy));
+        assert!(!tasks[0].1.roaming);
         assert_eq!(mask(busy), home, "a task that keeps stopping stays home");
-        assert!(p.roaming(quiet));
+        assert!(tasks[1].1.roaming);
         assert_eq!(mask(quiet), wide, "a quiet task may run anywhere the run may");
         // One stop does not bring it home; a second in the same window does.
-        p.stopped(quiet);
-        assert!(p.roaming(quiet));
-        p.stopped(quiet);
-        assert!(!p.roaming(quiet));
+        stop(&mut p, &mut tasks, 1);
+        assert!(tasks[1].1.roaming);
+        stop(&mut p, &mut tasks, 1);
+        assert!(!tasks[1].1.roaming);
         assert_eq!(mask(quiet), home);
         // It must now be quiet twice as long before it roams again.
         for _ in 0..FIRST_QUIET + 1 {
             std::thread::sleep(WINDOW + Duration::from_millis(5));
-            p.stopped(busy);
+            stop(&mut p, &mut tasks, 0);
         }
-        assert!(!p.roaming(quiet), "not after {} quiet windows once brought home", FIRST_QUIET);
-        // A child of a roaming task roams, as its inherited mask says.
-        p.tasks.get_mut(&busy).unwrap().roaming = true;
-        p.spawned(busy, 999_999);
-        assert!(p.roaming(999_999));
-        p.ended(999_999);
-        assert!(!p.roaming(999_999));
+        assert!(!tasks[1].1.roaming, "not after {} quiet windows once brought home", FIRST_QUIET);
+        // A child starts with its parent's mask: roaming or home.
+        tasks[0].1.roaming = true;
+        assert!(Place::child_of(&tasks[0].1).roaming);
+        assert!(!Place::child_of(&tasks[1].1).roaming);
         for end in [end_busy, end_quiet] {
             end.send(()).unwrap();
         }

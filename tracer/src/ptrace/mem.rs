@@ -115,8 +115,8 @@ pub fn exec_args(pid: i32, path_at: u64, argv_at: u64, env_at: u64) -> ExecArgs 
     all.extend_from_slice(&env_ptrs);
     let mut got = strings(pid, &all).into_iter();
     let path = got.next().flatten().map(|(s, _)| s);
-    let argv = collect(got.by_ref().take(argv_ptrs.len()), argv_ended || argv_at == 0);
-    let env = collect(got, env_ended || env_at == 0);
+    let argv = collect(got.by_ref().take(argv_ptrs.len()), argv_ended);
+    let env = collect(got, env_ended);
     ExecArgs { path, argv, env }
 }
 
@@ -146,15 +146,21 @@ fn read_two(pid: i32, a: (u64, usize), b: (u64, usize)) -> [Vec<u8>; 2] {
     if got == total {
         return bufs;
     }
-    [read(pid, a.0, bufs[0].len()), read(pid, b.0, bufs[1].len())]
+    let [first, second] = bufs;
+    let first = if got >= first.len() { first } else { read(pid, a.0, first.len()) };
+    [first, read(pid, b.0, second.len())]
 }
 
 /// The pointers of a NULL-terminated array, starting from the bytes
-/// already read at its start; and whether its NULL was found.
+/// already read at its start; and whether it ended (a NULL array, as
+/// execve takes for an empty one, ends at once).
 fn pointers(pid: i32, addr: u64, head: Vec<u8>) -> (Vec<u64>, bool) {
+    if addr == 0 {
+        return (Vec::new(), true);
+    }
     let mut ptrs = Vec::new();
     let mut raw = head;
-    while ptrs.len() < MAX_ARGS && addr != 0 {
+    while ptrs.len() < MAX_ARGS {
         if raw.is_empty() {
             raw = read(pid, addr + 8 * ptrs.len() as u64, 8 * PTR_CHUNK);
         }
@@ -201,7 +207,7 @@ fn collect(got: impl IntoIterator<Item = Option<(Vec<u8>, bool)>>, ended: bool) 
 /// each remote range the string's first bytes up to the end of its page (so
 /// no range fails for want of the next page); then, one by one, those not
 /// ended within that or not read (a range after an unreadable one).
-pub fn strings(pid: i32, ptrs: &[u64]) -> Vec<Option<(Vec<u8>, bool)>> {
+fn strings(pid: i32, ptrs: &[u64]) -> Vec<Option<(Vec<u8>, bool)>> {
     /// Bytes read at first per string: most arguments and variables.
     const FIRST: u64 = 512;
     /// Most ranges one call takes (IOV_MAX).

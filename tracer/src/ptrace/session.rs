@@ -178,6 +178,8 @@ struct Task {
     owner: i32,
     /// The call stopped at entry was rerouted: what to put back at exit.
     restore: Option<Restore>,
+    /// Where it may run ([`super::cpu::Placement`]).
+    place: super::cpu::Place,
 }
 
 /// Finds `cmd` on PATH the way execvp would.
@@ -241,12 +243,12 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
     // Before the fork: the command inherits the tracer's CPU. Held until
     // the run is over (then this thread may run anywhere again).
     let pinned = (!opts.untraced && !opts.all_cpus).then(super::cpu::pin).flatten();
+    let placement = pinned.as_ref().and_then(super::cpu::Placement::new);
     if let Some(placed) = &opts.placed {
         let _ = placed.send(());
     }
     if let Some(setup) = &opts.sandbox {
         let env = c_env.as_deref().unwrap_or(&[std::ptr::null()]);
-        let placement = pinned.as_ref().and_then(super::cpu::Placement::new);
         return sandboxed(opts, setup.as_ref(), (&c_exe, &c_argv, env), &program, started, placement, &mut emit);
     }
     let child = raw::fork().map_err(os("fork"))?;
@@ -282,7 +284,7 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
         });
     }
     raw::kill(child, libc::SIGCONT).map_err(os("continue the command"))?;
-    follow(opts, child, None, started, pinned.as_ref().and_then(super::cpu::Placement::new), &mut emit)
+    follow(opts, child, None, started, placement, &mut emit)
 }
 
 const TRACE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD
@@ -602,7 +604,12 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             }
             self.outcome.stops += 1;
             if let Some(p) = &mut self.placement {
-                p.stopped(pid);
+                if let Some(task) = self.tasks.get_mut(&pid) {
+                    p.stopped(pid, &mut task.place);
+                }
+                if p.review_due() {
+                    p.review(self.tasks.iter_mut().map(|(&tid, t)| (tid, &mut t.place)));
+                }
             }
             let sig = libc::WSTOPSIG(status);
             let event = status >> 16;
@@ -777,17 +784,16 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             self.root = child;
         }
         self.push(pid, EventKind::Spawn { syscall: syscall.into(), child, thread });
-        if let Some(p) = &mut self.placement {
-            p.spawned(pid, child);
-        }
         shared.live.lock().unwrap_or_else(|e| e.into_inner()).push(child);
         let owner = if thread { self.ctx(pid).owner } else { child };
         if !thread {
             self.fd_paths.inherit(self.ctx(pid).owner, child);
         }
+        let place = self.tasks.get(&pid).map(|t| super::cpu::Place::child_of(&t.place)).unwrap_or_default();
         let task = self.tasks.entry(child).or_default();
         task.thread = thread;
         task.owner = owner;
+        task.place = place;
         if task.waiting {
             // Its first stop came first and it was held: let it go now.
             task.waiting = false;
@@ -857,9 +863,6 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         // A call cut short by the end (execve of a killed task) is still
         // reported, with an unknown result.
         let task = self.tasks.remove(&pid).unwrap_or_default();
-        if let Some(p) = &mut self.placement {
-            p.ended(pid);
-        }
         if !task.thread {
             self.fd_paths.forget_process(pid);
         }
