@@ -4,6 +4,7 @@
 //! an unknown key is an error, never silently ignored.
 
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use regex::Regex;
@@ -13,29 +14,118 @@ use super::fact::{Fact, TARGETS};
 use super::lists::Lists;
 use crate::paths::basename;
 
+// Compiling every glob set and regex of the default pack took 14 ms, on
+// the critical path of every short run (`trace`, each package of a scan
+// is a `pkgtrace run` of its own). Most of them are never reached: a fact
+// gets to a rule's globs and regexes only after the rule's cheap
+// conditions held (see `Conds::compile`). So each pattern is checked when
+// the pack loads (a bad rule is still an error before anything runs), and
+// compiled when a fact first reaches it. `RulePack::load_dir` compiles
+// everything at once (`force`), so a user's pack fails as a whole at load.
+
+/// A glob set, built on first use from globs checked at load.
+#[derive(Debug)]
+pub struct Globs {
+    globs: Vec<Glob>,
+    set: OnceLock<GlobSet>,
+}
+
+impl Globs {
+    fn new(globs: Vec<Glob>) -> Globs {
+        Globs { globs, set: OnceLock::new() }
+    }
+    fn build(&self) -> Result<GlobSet, String> {
+        let mut b = GlobSetBuilder::new();
+        for g in &self.globs {
+            b.add(g.clone());
+        }
+        b.build().map_err(|e| e.to_string())
+    }
+    fn get(&self) -> &GlobSet {
+        self.set.get_or_init(|| {
+            self.build().unwrap_or_else(|e| {
+                // Only a size limit can fail here (each glob parsed at
+                // load); `force` reports it for packs loaded from disk.
+                tracing::warn!("glob set not built, it matches nothing: {e}");
+                GlobSet::empty()
+            })
+        })
+    }
+    pub fn is_match(&self, s: &str) -> bool {
+        !self.globs.is_empty() && self.get().is_match(s)
+    }
+    fn force(&self) -> Result<(), String> {
+        if self.set.get().is_none() {
+            let _ = self.set.set(self.build()?);
+        }
+        Ok(())
+    }
+}
+
+/// A regex, compiled on first use from a pattern whose syntax was checked
+/// at load.
+#[derive(Debug)]
+pub struct Re {
+    pattern: String,
+    re: OnceLock<Option<Regex>>,
+}
+
+impl Re {
+    fn new(pattern: &str) -> Result<Re, String> {
+        regex_syntax::Parser::new().parse(pattern).map_err(|e| e.to_string())?;
+        Ok(Re { pattern: pattern.to_string(), re: OnceLock::new() })
+    }
+    fn get(&self) -> Option<&Regex> {
+        self.re
+            .get_or_init(|| {
+                Regex::new(&self.pattern)
+                    .map_err(|e| tracing::warn!("regex not compiled, it matches nothing: {e}"))
+                    .ok()
+            })
+            .as_ref()
+    }
+    fn is_match(&self, s: &str) -> bool {
+        self.get().is_some_and(|r| r.is_match(s))
+    }
+    fn force(&self) -> Result<(), String> {
+        if self.re.get().is_none() {
+            let _ = self.re.set(Some(Regex::new(&self.pattern).map_err(|e| e.to_string())?));
+        }
+        Ok(())
+    }
+}
+
 /// Paths: absolute globs, and globs relative to HOME (written `~/...`).
 #[derive(Debug)]
 pub struct PathGlobs {
-    abs: GlobSet,
-    home: GlobSet,
+    abs: Globs,
+    home: Globs,
 }
 
 impl PathGlobs {
     fn is_match(&self, path: Option<&str>, home_rel: Option<&str>) -> bool {
         path.is_some_and(|p| self.abs.is_match(p)) || home_rel.is_some_and(|h| self.home.is_match(h))
     }
+    fn force(&self) -> Result<(), String> {
+        self.abs.force()?;
+        self.home.force()
+    }
 }
 
 /// Executables: globs with a `/` match the full path, others the base name.
 #[derive(Debug)]
 pub struct ExeGlobs {
-    full: GlobSet,
-    base: GlobSet,
+    full: Globs,
+    base: Globs,
 }
 
 impl ExeGlobs {
     pub fn is_match(&self, exe: &str) -> bool {
         self.full.is_match(exe) || self.base.is_match(basename(exe))
+    }
+    pub fn force(&self) -> Result<(), String> {
+        self.full.force()?;
+        self.base.force()
     }
 }
 
@@ -80,14 +170,14 @@ impl Cidr {
 #[derive(Debug)]
 pub enum Cond {
     Path(PathGlobs),
-    PathRe(Regex),
+    PathRe(Re),
     Source(PathGlobs),
     Access(Vec<String>),
     Result(String),
     Errno(Vec<String>),
     Syscall(Vec<String>),
     Exe(ExeGlobs),
-    ArgvRe(Regex),
+    ArgvRe(Re),
     ParentExe(ExeGlobs),
     AncestorExe(ExeGlobs),
     IsPackageManager(bool),
@@ -100,13 +190,13 @@ pub enum Cond {
     Family(Vec<String>),
     IpCidr(Vec<Cidr>),
     Port(Vec<(u16, u16)>),
-    Host(GlobSet),
-    DnsNameRe(Regex),
+    Host(Globs),
+    DnsNameRe(Re),
     DnsType(Vec<String>),
     EncodedLabel(bool),
     Identity(bool),
     Mode(Vec<String>),
-    EnvRe(Regex),
+    EnvRe(Re),
     NewFd(Vec<i64>),
     FdKind(Vec<String>),
     Request(Vec<String>),
@@ -114,10 +204,10 @@ pub enum Cond {
     Signal(Vec<String>),
     ExistenceProbe(bool),
     Refused(Vec<String>),
-    PayloadRe(Regex),
+    PayloadRe(Re),
     Protocol(Vec<String>),
     Method(Vec<String>),
-    UrlRe(Regex),
+    UrlRe(Re),
     Canary(bool),
     Phase(Vec<String>),
     Ecosystem(Vec<String>),
@@ -147,16 +237,33 @@ impl Conds {
     pub fn holds(&self, f: &Fact) -> bool {
         self.0.iter().all(|c| c.holds(f))
     }
+
+    /// Compiles every glob set and regex now (they are otherwise compiled
+    /// when first reached).
+    pub fn force(&self) -> Result<(), String> {
+        for c in &self.0 {
+            match c {
+                Cond::Path(g) | Cond::Source(g) => g.force()?,
+                Cond::Exe(g) | Cond::ParentExe(g) | Cond::AncestorExe(g) => g.force()?,
+                Cond::Host(g) => g.force()?,
+                Cond::PathRe(r)
+                | Cond::ArgvRe(r)
+                | Cond::DnsNameRe(r)
+                | Cond::EnvRe(r)
+                | Cond::PayloadRe(r)
+                | Cond::UrlRe(r) => r.force()?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 fn compile_key(key: &str, v: &toml::Value, lists: &Lists) -> Result<Cond, String> {
     let strs = || lists.expand(v);
     let lower = || strs().map(|l| l.into_iter().map(|s| s.to_ascii_lowercase()).collect::<Vec<_>>());
     let boolean = || v.as_bool().ok_or_else(|| "expected true or false".to_string());
-    let regex = || {
-        let s = v.as_str().ok_or("expected a regex string")?;
-        Regex::new(s).map_err(|e| e.to_string())
-    };
+    let regex = || Re::new(v.as_str().ok_or("expected a regex string")?);
     Ok(match key {
         "path" => Cond::Path(path_globs(&strs()?)?),
         "path_re" => Cond::PathRe(regex()?),
@@ -193,13 +300,9 @@ fn compile_key(key: &str, v: &toml::Value, lists: &Lists) -> Result<Cond, String
         "family" => Cond::Family(lower()?),
         "ip_cidr" => Cond::IpCidr(strs()?.iter().map(|s| Cidr::parse(s)).collect::<Result<_, _>>()?),
         "port" => Cond::Port(ports(v)?),
-        "host" => {
-            let mut b = GlobSetBuilder::new();
-            for h in lower()? {
-                b.add(Glob::new(&h).map_err(|e| e.to_string())?);
-            }
-            Cond::Host(b.build().map_err(|e| e.to_string())?)
-        }
+        "host" => Cond::Host(Globs::new(
+            lower()?.iter().map(|h| Glob::new(h).map_err(|e| e.to_string())).collect::<Result<_, _>>()?,
+        )),
         "dns_name_re" => Cond::DnsNameRe(regex()?),
         "dns_type" => Cond::DnsType(strs()?.into_iter().map(|s| s.to_ascii_uppercase()).collect()),
         "encoded_label" => Cond::EncodedLabel(boolean()?),
@@ -245,36 +348,36 @@ fn glob(p: &str) -> Result<Glob, String> {
 }
 
 pub fn path_globs(pats: &[String]) -> Result<PathGlobs, String> {
-    let mut abs = GlobSetBuilder::new();
-    let mut home = GlobSetBuilder::new();
+    let mut abs = Vec::new();
+    let mut home = Vec::new();
     for p in pats {
         // `dir/**` means the directory and everything in it: opening the
         // directory itself (to list it) counts too.
         let dir = p.strip_suffix("/**").filter(|d| !d.is_empty() && !d.ends_with("**"));
         for p in std::iter::once(p.as_str()).chain(dir) {
             if let Some(rel) = p.strip_prefix("~/") {
-                home.add(glob(rel)?);
+                home.push(glob(rel)?);
             } else if p == "~" {
-                home.add(glob("")?);
+                home.push(glob("")?);
             } else {
-                abs.add(glob(p)?);
+                abs.push(glob(p)?);
             }
         }
     }
-    Ok(PathGlobs { abs: abs.build().map_err(|e| e.to_string())?, home: home.build().map_err(|e| e.to_string())? })
+    Ok(PathGlobs { abs: Globs::new(abs), home: Globs::new(home) })
 }
 
 pub fn exe_globs(pats: &[String]) -> Result<ExeGlobs, String> {
-    let mut full = GlobSetBuilder::new();
-    let mut base = GlobSetBuilder::new();
+    let mut full = Vec::new();
+    let mut base = Vec::new();
     for p in pats {
         if p.contains('/') {
-            full.add(glob(p)?);
+            full.push(glob(p)?);
         } else {
-            base.add(glob(p)?);
+            base.push(glob(p)?);
         }
     }
-    Ok(ExeGlobs { full: full.build().map_err(|e| e.to_string())?, base: base.build().map_err(|e| e.to_string())? })
+    Ok(ExeGlobs { full: Globs::new(full), base: Globs::new(base) })
 }
 
 fn ints(v: &toml::Value) -> Result<Vec<i64>, String> {

@@ -40,8 +40,30 @@ impl RulePack {
         embedded::FILES
     }
 
-    /// Every `*.toml` under `dir` (`lists.toml` holds the lists).
+    /// Every `*.toml` under `dir` (`lists.toml` holds the lists), every
+    /// pattern compiled at once: a rule no fact would reach is still an
+    /// error now (the embedded pack compiles its patterns when first
+    /// reached; a test compiles them all).
     pub fn load_dir(dir: &Path) -> Result<RulePack, PackError> {
+        let pack = RulePack::load_dir_lazy(dir)?;
+        pack.force()?;
+        Ok(pack)
+    }
+
+    /// Compiles every rule's glob sets and regexes now.
+    pub fn force(&self) -> Result<(), PackError> {
+        let errors: Vec<String> =
+            self.rules.iter().filter_map(|r| r.force().err().map(|e| format!("{}: {e}", r.file))).collect();
+        let pm = self.package_managers.force().err().map(|e| format!("lists.toml: package_manager_exes: {e}"));
+        let errors: Vec<String> = errors.into_iter().chain(pm).collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(PackError(errors))
+        }
+    }
+
+    fn load_dir_lazy(dir: &Path) -> Result<RulePack, PackError> {
         let mut files = Vec::new();
         let mut errors = Vec::new();
         walk(dir, dir, &mut files, &mut errors);
@@ -138,5 +160,45 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, String)>, errors: &mut V
                 Err(e) => errors.push(format!("failed to read {}: {e}", p.display())),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The embedded pack compiles its patterns only when a fact reaches
+    /// them: every one of them must still compile.
+    #[test]
+    fn every_pattern_of_the_embedded_pack_compiles() {
+        let pack = RulePack::embedded().unwrap();
+        assert!(pack.rules.len() > 50);
+        pack.force().unwrap();
+    }
+
+    /// A user's pack is compiled whole when it loads: a regex that parses
+    /// but is too large to compile is an error then, even though no fact
+    /// would ever reach its rule in a short run.
+    #[test]
+    fn a_pack_from_disk_with_a_pattern_that_does_not_compile_fails_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let rule = |id: &str, re: &str| {
+            format!(
+                "id = \"{id}\"\nseverity = \"low\"\nsummary = \"s\"\nwhy = \"w\"\nevent = \"exec\"\n\n\
+                 [match]\nargv_re = '{re}'\n"
+            )
+        };
+        fs::write(dir.path().join("fine.toml"), rule("fine", "curl .*")).unwrap();
+        assert!(RulePack::load_dir(dir.path()).is_ok());
+        // Parses (the syntax is fine), but exceeds the regex size limit.
+        fs::write(dir.path().join("huge.toml"), rule("huge", r"\w{1000}{1000}")).unwrap();
+        let err = RulePack::load_dir(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("huge.toml"), "{err}");
+        // Lazily loaded, the same pack loads; its rule matches nothing.
+        let lazy = RulePack::load_dir_lazy(dir.path()).unwrap();
+        assert!(lazy.force().is_err());
+        // A syntax error is found at load even without compiling.
+        fs::write(dir.path().join("huge.toml"), rule("huge", "curl (")).unwrap();
+        assert!(RulePack::load_dir_lazy(dir.path()).is_err());
     }
 }

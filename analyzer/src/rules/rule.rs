@@ -144,6 +144,16 @@ impl Rule {
         })
     }
 
+    /// Compiles the rule's glob sets and regexes now instead of when a
+    /// fact first reaches them.
+    pub fn force(&self) -> Result<(), String> {
+        self.conds.force()?;
+        for (i, u) in self.unless.iter().enumerate() {
+            u.conds.force().map_err(|e| format!("unless block {}: {e}", i + 1))?;
+        }
+        Ok(())
+    }
+
     /// The severity in a phase.
     pub fn severity_in(&self, phase: &str) -> Severity {
         self.severity_by_phase.get(phase).copied().unwrap_or(self.severity)

@@ -187,14 +187,15 @@ impl Placement {
         }
     }
 
-    /// Whether a window has passed since the last [`Placement::review`].
-    pub fn review_due(&self) -> bool {
-        self.window.elapsed() >= WINDOW
+    /// Whether a window has passed at `now` since the last
+    /// [`Placement::review`].
+    pub fn review_due(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.window) >= WINDOW
     }
 
-    /// Ends the window: a task quiet long enough may run anywhere.
-    pub fn review<'t>(&mut self, tasks: impl IntoIterator<Item = (i32, &'t mut Place)>) {
-        self.window = Instant::now();
+    /// Ends the window at `now`: a task quiet long enough may run anywhere.
+    pub fn review<'t>(&mut self, now: Instant, tasks: impl IntoIterator<Item = (i32, &'t mut Place)>) {
+        self.window = now;
         for (tid, place) in tasks {
             place.quiet = if place.stops == 0 { place.quiet + 1 } else { 0 };
             place.stops = 0;
@@ -315,8 +316,9 @@ mod tests {
         let stop = |p: &mut Placement, tasks: &mut [(i32, Place)], i: usize| {
             let (tid, place) = &mut tasks[i];
             p.stopped(*tid, place);
-            if p.review_due() {
-                p.review(tasks.iter_mut().map(|(tid, place)| (*tid, place)));
+            let now = Instant::now();
+            if p.review_due(now) {
+                p.review(now, tasks.iter_mut().map(|(tid, place)| (*tid, place)));
             }
         };
         // `busy` stops in every window; `quiet` never does.

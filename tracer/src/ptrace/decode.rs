@@ -113,9 +113,15 @@ pub struct Ctx {
 
 /// What `/proc/PID/fd/N` points at: the file's path, `socket:[ino]`, ...
 fn fd_path(pid: i32, n: i32) -> Option<Bytes> {
-    use std::os::unix::ffi::OsStrExt;
-    let link = std::fs::read_link(format!("/proc/{pid}/fd/{n}")).ok()?;
-    Some(link.as_os_str().as_bytes().to_vec().into())
+    // At every successful open: the link's name is built on the stack and
+    // read into a stack buffer (a path is at most PATH_MAX).
+    use std::io::Write as _;
+    let mut name = [0u8; 48];
+    write!(&mut name[..], "/proc/{pid}/fd/{n}").ok()?;
+    let name = std::ffi::CStr::from_bytes_until_nul(&name).ok()?;
+    let mut buf = [0u8; libc::PATH_MAX as usize];
+    let len = super::sys::readlink(name, &mut buf).ok()?;
+    Some(buf[..len].to_vec().into())
 }
 
 fn path(pid: i32, addr: u64) -> Bytes {

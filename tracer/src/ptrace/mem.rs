@@ -18,6 +18,8 @@ const PAGE: u64 = 4096;
 pub const MAX_STR: usize = 4096;
 /// Most argv/envp entries read.
 pub const MAX_ARGS: usize = 4096;
+/// Bytes [`string`] reads at first.
+const FIRST_READ: usize = 256;
 /// Payload bytes kept per send (enough for a DNS query or a request line).
 pub const MAX_PAYLOAD: usize = 512;
 
@@ -78,8 +80,20 @@ pub fn string(pid: i32, addr: u64, max: usize) -> Option<(Vec<u8>, bool)> {
     if addr == 0 {
         return None;
     }
-    let mut out = Vec::new();
-    let mut at = addr;
+    // Most paths and arguments are short: a first small read (up to the
+    // end of the page, so it cannot fail for want of the next one) finds
+    // their NUL without copying a whole page out of the tracee.
+    let mut first = [0u8; FIRST_READ];
+    let len = ((PAGE - addr % PAGE) as usize).min(FIRST_READ).min(max);
+    let n = read_into(pid, addr, &mut first[..len]);
+    if let Some(nul) = memchr::memchr(0, &first[..n]) {
+        return Some((first[..nul].to_vec(), false));
+    }
+    let mut out = first[..n].to_vec();
+    if n < len || out.len() >= max {
+        return Some((out, true));
+    }
+    let mut at = addr + n as u64;
     while out.len() < max {
         let chunk = ((PAGE - at % PAGE) as usize).min(max - out.len());
         let mut buf = vec![0u8; chunk];
@@ -209,18 +223,29 @@ fn collect(got: impl IntoIterator<Item = Option<(Vec<u8>, bool)>>, ended: bool) 
 /// ended within that or not read (a range after an unreadable one).
 fn strings(pid: i32, ptrs: &[u64]) -> Vec<Option<(Vec<u8>, bool)>> {
     /// Bytes read at first per string: most arguments and variables.
-    const FIRST: u64 = 512;
+    const FIRST: u64 = FIRST_READ as u64;
     /// Most ranges one call takes (IOV_MAX).
     const MAX_IOV: usize = 1024;
+    thread_local! {
+        /// Where the strings land before each is copied out: one buffer
+        /// per tracer thread, reused from exec to exec (not allocated and
+        /// zeroed anew each time).
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
     let mut out = Vec::with_capacity(ptrs.len());
     for chunk in ptrs.chunks(MAX_IOV) {
         // A NULL pointer gets an empty range: it must not fail the call.
         let lens: Vec<usize> =
             chunk.iter().map(|&p| if p == 0 { 0 } else { (PAGE - p % PAGE).min(FIRST) as usize }).collect();
-        let mut buf = vec![0u8; lens.iter().sum()];
+        let total = lens.iter().sum();
+        let mut scratch = SCRATCH.with_borrow_mut(std::mem::take);
+        if scratch.len() < total {
+            scratch.resize(total, 0);
+        }
+        let buf = &mut scratch[..total];
         let remote: Vec<RemoteIoVec> =
             chunk.iter().zip(&lens).map(|(&p, &len)| RemoteIoVec { base: p as usize, len }).collect();
-        let got = process_vm_readv(Pid::from_raw(pid), &mut [IoSliceMut::new(&mut buf)], &remote).unwrap_or(0);
+        let got = process_vm_readv(Pid::from_raw(pid), &mut [IoSliceMut::new(buf)], &remote).unwrap_or(0);
         let mut at = 0;
         for (&p, &len) in chunk.iter().zip(&lens) {
             let quick = (p != 0 && at + len <= got)
@@ -232,6 +257,7 @@ fn strings(pid: i32, ptrs: &[u64]) -> Vec<Option<(Vec<u8>, bool)>> {
             });
             at += len;
         }
+        SCRATCH.with_borrow_mut(|s| *s = scratch);
     }
     out
 }

@@ -77,6 +77,17 @@ pub fn syscall_info(pid: i32) -> io::Result<SyscallInfo> {
     Ok(info)
 }
 
+/// readlink(2) into `buf`: the length of the target (cut at `buf`'s).
+pub fn readlink(path: &std::ffi::CStr, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `path` is NUL-terminated; the kernel writes at most
+    // `buf.len()` bytes into `buf`.
+    let n = unsafe { libc::readlink(path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
 /// waitpid(-1, __WALL): the next stopped or ended task, with its raw status.
 /// None when no tracee is left (ECHILD).
 pub fn wait_any() -> io::Result<Option<(i32, i32)>> {

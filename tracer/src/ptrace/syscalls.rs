@@ -66,12 +66,24 @@ pub fn table() -> &'static [Sys] {
     &TABLE
 }
 
-/// The entry for syscall number `nr`, if traced.
+/// The entry for syscall number `nr`, if traced (at every stop: an index,
+/// not a search of the table).
 pub fn lookup(nr: i64) -> Option<&'static Sys> {
-    TABLE.iter().find(|s| s.nr == nr)
+    let at = *usize::try_from(nr).ok().and_then(|n| BY_NR.get(n))?;
+    TABLE.get(usize::from(at))
 }
 
 static TABLE: std::sync::LazyLock<Vec<Sys>> = std::sync::LazyLock::new(build);
+
+/// Syscall number → its index in [`TABLE`] (`u16::MAX`: not traced).
+static BY_NR: std::sync::LazyLock<Vec<u16>> = std::sync::LazyLock::new(|| {
+    let top = TABLE.iter().map(|s| s.nr).max().unwrap_or(0);
+    let mut by_nr = vec![u16::MAX; top as usize + 1];
+    for (i, s) in TABLE.iter().enumerate() {
+        by_nr[s.nr as usize] = i as u16;
+    }
+    by_nr
+});
 
 fn build() -> Vec<Sys> {
     let empty_path_4 = Filter::UnlessEmptyPath { flags_arg: 3 };
@@ -177,6 +189,10 @@ mod tests {
         assert_eq!(open.name, "openat");
         assert_eq!(open.interest, Interest::Open);
         assert!(lookup(libc::SYS_mmap).is_none());
+        assert!(lookup(-1).is_none() && lookup(100_000).is_none());
+        for s in table() {
+            assert_eq!(lookup(s.nr).map(|l| l.name), Some(s.name));
+        }
         let mut nrs: Vec<i64> = table().iter().map(|s| s.nr).collect();
         nrs.sort_unstable();
         nrs.dedup();
