@@ -32,7 +32,7 @@ fn fd(v: u64) -> Fd {
 #[derive(Default)]
 pub struct FdPaths {
     /// Per process (fd table owner): fd → what the analyzer was told it is.
-    told: std::collections::HashMap<i32, std::collections::HashMap<i32, Bytes>>,
+    told: super::session::FastMap<i32, super::session::FastMap<i32, Bytes>>,
     /// Fds found closed since the session last looked.
     pub closed: Vec<i32>,
 }
@@ -115,13 +115,47 @@ pub struct Ctx {
 fn fd_path(pid: i32, n: i32) -> Option<Bytes> {
     // At every successful open: the link's name is built on the stack and
     // read into a stack buffer (a path is at most PATH_MAX).
-    use std::io::Write as _;
     let mut name = [0u8; 48];
-    write!(&mut name[..], "/proc/{pid}/fd/{n}").ok()?;
+    let mut at = 0;
+    for part in [&b"/proc/"[..], decimal(pid, &mut [0; 11]), b"/fd/", decimal(n, &mut [0; 11])] {
+        name[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
     let name = std::ffi::CStr::from_bytes_until_nul(&name).ok()?;
     let mut buf = [0u8; libc::PATH_MAX as usize];
     let len = super::sys::readlink(name, &mut buf).ok()?;
     Some(buf[..len].to_vec().into())
+}
+
+/// `v` in decimal, in `buf`.
+fn decimal(v: i32, buf: &mut [u8; 11]) -> &[u8] {
+    let mut i = buf.len();
+    let mut u = v.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
+}
+
+/// `format!("{v:#x}")` without the formatting machinery (an open's flags,
+/// at every open).
+fn hex(v: u32) -> String {
+    let mut out = String::with_capacity(10);
+    out.push_str("0x");
+    let digits = (32 - v.leading_zeros()).div_ceil(4).max(1);
+    for i in (0..digits).rev() {
+        out.push(char::from(b"0123456789abcdef"[((v >> (4 * i)) & 0xf) as usize]));
+    }
+    out
 }
 
 fn path(pid: i32, addr: u64) -> Bytes {
@@ -163,7 +197,7 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
                 syscall: syscall(),
                 path: path(pid, p),
                 dirfd: dir,
-                flags: format!("{flags:#x}"),
+                flags: hex(flags as u32),
                 access,
                 create: flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE,
                 truncate: flags & libc::O_TRUNC != 0,
@@ -586,6 +620,17 @@ fn ptrace_request(r: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_and_decimal_write_what_format_would() {
+        for v in [0u32, 1, 0xf, 0x10, 0x80000, 0x7fff_ffff, 0x8000_0000, u32::MAX] {
+            assert_eq!(hex(v), format!("{v:#x}"));
+            assert_eq!(hex(v as i32 as u32), format!("{:#x}", v as i32));
+        }
+        for v in [0, 7, 10, 4096, 123_456, i32::MAX, -1, -100, i32::MIN] {
+            assert_eq!(decimal(v, &mut [0; 11]), v.to_string().as_bytes());
+        }
+    }
 
     /// This process's fd `n`, as the tracer would see a tracee's.
     fn own_fd() -> (std::fs::File, i32, i32) {

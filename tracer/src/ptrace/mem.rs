@@ -216,50 +216,95 @@ fn collect(got: impl IntoIterator<Item = Option<(Vec<u8>, bool)>>, ended: bool) 
     (out, truncated)
 }
 
+/// Where [`strings`] reads before each string is copied out: one buffer
+/// per tracer thread, reused from exec to exec (not allocated and zeroed
+/// anew each time).
+fn with_scratch<T>(len: usize, f: impl FnOnce(&mut [u8]) -> T) -> T {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let mut scratch = SCRATCH.with_borrow_mut(std::mem::take);
+    if scratch.len() < len {
+        scratch.resize(len, 0);
+    }
+    let out = f(&mut scratch[..len]);
+    SCRATCH.with_borrow_mut(|s| *s = scratch);
+    out
+}
+
 /// The NUL-terminated strings at `ptrs`, as [`string`] reads them, in as
-/// few calls as possible: one `process_vm_readv` for up to 1,024 strings,
-/// each remote range the string's first bytes up to the end of its page (so
-/// no range fails for want of the next page); then, one by one, those not
-/// ended within that or not read (a range after an unreadable one).
+/// few calls as possible:
+/// - strings that lie close together (the usual case: a new program's
+///   strings on its stack, a shell's variables in its heap) are read as one
+///   range, from the first string's start to the end of the last one's
+///   page ([`span`]): the kernel walks each page once, not once per string;
+/// - otherwise one `process_vm_readv` for up to 1,024 strings, each remote
+///   range the string's first bytes up to the end of its page (so no range
+///   fails for want of the next page);
+/// - then, one by one, those not ended within what was read.
 fn strings(pid: i32, ptrs: &[u64]) -> Vec<Option<(Vec<u8>, bool)>> {
+    if let Some(out) = span(pid, ptrs) {
+        return out;
+    }
     /// Bytes read at first per string: most arguments and variables.
     const FIRST: u64 = FIRST_READ as u64;
     /// Most ranges one call takes (IOV_MAX).
     const MAX_IOV: usize = 1024;
-    thread_local! {
-        /// Where the strings land before each is copied out: one buffer
-        /// per tracer thread, reused from exec to exec (not allocated and
-        /// zeroed anew each time).
-        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
     let mut out = Vec::with_capacity(ptrs.len());
     for chunk in ptrs.chunks(MAX_IOV) {
         // A NULL pointer gets an empty range: it must not fail the call.
         let lens: Vec<usize> =
             chunk.iter().map(|&p| if p == 0 { 0 } else { (PAGE - p % PAGE).min(FIRST) as usize }).collect();
-        let total = lens.iter().sum();
-        let mut scratch = SCRATCH.with_borrow_mut(std::mem::take);
-        if scratch.len() < total {
-            scratch.resize(total, 0);
-        }
-        let buf = &mut scratch[..total];
         let remote: Vec<RemoteIoVec> =
             chunk.iter().zip(&lens).map(|(&p, &len)| RemoteIoVec { base: p as usize, len }).collect();
-        let got = process_vm_readv(Pid::from_raw(pid), &mut [IoSliceMut::new(buf)], &remote).unwrap_or(0);
-        let mut at = 0;
-        for (&p, &len) in chunk.iter().zip(&lens) {
-            let quick = (p != 0 && at + len <= got)
-                .then(|| memchr::memchr(0, &buf[at..at + len]).map(|nul| buf[at..at + nul].to_vec()))
-                .flatten();
-            out.push(match quick {
-                Some(s) => Some((s, false)),
-                None => string(pid, p, MAX_STR),
-            });
-            at += len;
-        }
-        SCRATCH.with_borrow_mut(|s| *s = scratch);
+        with_scratch(lens.iter().sum(), |buf| {
+            let got = process_vm_readv(Pid::from_raw(pid), &mut [IoSliceMut::new(buf)], &remote).unwrap_or(0);
+            let mut at = 0;
+            for (&p, &len) in chunk.iter().zip(&lens) {
+                let quick = (p != 0 && at + len <= got)
+                    .then(|| memchr::memchr(0, &buf[at..at + len]).map(|nul| buf[at..at + nul].to_vec()))
+                    .flatten();
+                out.push(match quick {
+                    Some(s) => Some((s, false)),
+                    None => string(pid, p, MAX_STR),
+                });
+                at += len;
+            }
+        });
     }
     out
+}
+
+/// [`strings`] when every string starts within 64 KiB of the first: one
+/// read from the lowest start to the end of the highest one's page. None
+/// when they lie further apart, or when that range is not all readable.
+fn span(pid: i32, ptrs: &[u64]) -> Option<Vec<Option<(Vec<u8>, bool)>>> {
+    const SPAN_MAX: u64 = 64 * 1024;
+    let live = ptrs.iter().copied().filter(|&p| p != 0);
+    let lo = live.clone().min()?;
+    let hi = live.max()?;
+    let end = (hi / PAGE + 1) * PAGE;
+    if end - lo > SPAN_MAX {
+        return None;
+    }
+    with_scratch((end - lo) as usize, |buf| {
+        let remote = [RemoteIoVec { base: lo as usize, len: buf.len() }];
+        let got = process_vm_readv(Pid::from_raw(pid), &mut [IoSliceMut::new(buf)], &remote).ok()?;
+        (got == buf.len()).then(|| {
+            ptrs.iter()
+                .map(|&p| {
+                    let at = (p != 0).then(|| (p - lo) as usize)?;
+                    let rest = &buf[at..];
+                    Some(match memchr::memchr(0, &rest[..rest.len().min(MAX_STR)]) {
+                        Some(nul) => (rest[..nul].to_vec(), false),
+                        // It goes on past the range: read it on its own.
+                        None if rest.len() < MAX_STR => return string(pid, p, MAX_STR),
+                        None => (rest[..MAX_STR].to_vec(), true),
+                    })
+                })
+                .collect()
+        })
+    })
 }
 
 /// A native-endian u64 at `addr`.
@@ -314,6 +359,42 @@ mod tests {
         let got = strings(me, &ptrs);
         assert_eq!(got.len(), 2500);
         assert_eq!(got[2499].as_ref().map(|(b, _)| b.as_slice()), Some(&b"V2499=value"[..]));
+    }
+
+    #[test]
+    fn strings_close_together_are_read_as_one_range_as_each_would_be_alone() {
+        let me = std::process::id() as i32;
+        // One block, as a shell's variables or a new stack's strings lie:
+        // short ones, an empty one, one longer than MAX_STR, and the last
+        // one running on past the end of the block's last page.
+        let mut block = vec![0u8; 4 * PAGE as usize + MAX_STR];
+        let base = block.as_ptr() as u64;
+        // 100 bytes before the end of a page, well inside the block.
+        let last = (((base + MAX_STR as u64 + 2 * PAGE) / PAGE) * PAGE - 100 - base) as usize;
+        let mut starts = Vec::new();
+        let mut put = |at: usize, s: &[u8]| {
+            block[at..at + s.len()].copy_from_slice(s);
+            starts.push(at);
+        };
+        put(10, b"HOME=/home/jmiller");
+        put(40, b"");
+        put(50, &vec![b'x'; MAX_STR + 10]);
+        put(MAX_STR + 100, b"PATH=/usr/bin:/bin");
+        put(last, &vec![b'y'; 500]);
+        let mut ptrs: Vec<u64> = starts.iter().map(|&at| base + at as u64).collect();
+        ptrs.insert(2, 0);
+        let together = span(me, &ptrs).expect("one range");
+        let alone: Vec<_> = ptrs.iter().map(|&p| string(me, p, MAX_STR)).collect();
+        assert_eq!(together, alone);
+        assert_eq!(together[0], Some((b"HOME=/home/jmiller".to_vec(), false)));
+        assert_eq!(together[2], None, "a NULL pointer");
+        assert_eq!(together[3], Some((vec![b'x'; MAX_STR], true)), "cut at MAX_STR");
+        assert_eq!(together[5].as_ref().map(|(s, cut)| (s.len(), *cut)), Some((500, false)), "read on past the range");
+        // Far apart (a string on this stack, one in the heap): not one range.
+        let far = [base, &together as *const _ as u64];
+        assert!(span(me, &far).is_none());
+        // An unreadable page inside the range: not one range either.
+        assert!(span(me, &[0x1000, 0x2010]).is_none());
     }
 
     /// A NULL-terminated pointer array over `strs`, as execve gets one.

@@ -43,6 +43,11 @@ use crate::interest::Interest;
 
 const PTRACE_EVENT_STOP: i32 = 128;
 
+/// The per-task and per-fd maps, looked up at every stop: a fast hash
+/// (foldhash, seeded per run) rather than SipHash. Fd numbers are the
+/// tracee's choice, so the hash is still seeded.
+pub(super) type FastMap<K, V> = foldhash::HashMap<K, V>;
+
 /// Exit status of a child whose sandbox could not be built.
 pub const SANDBOX_FAILED: i32 = 126;
 
@@ -501,7 +506,7 @@ fn follow(
         clock: Clock::new(),
         now: Instant::now(),
         flush_each: opts.flush_each,
-        tasks: HashMap::new(),
+        tasks: FastMap::default(),
         fd_paths: FdPaths::default(),
         root: if init.is_some() { 0 } else { child },
         init,
@@ -573,7 +578,7 @@ struct Loop<'e, F: FnMut(Vec<Event>)> {
     /// When the stop being handled was seen: the one clock read per stop.
     now: Instant,
     flush_each: bool,
-    tasks: HashMap<i32, Task>,
+    tasks: FastMap<i32, Task>,
     fd_paths: FdPaths,
     /// The run's root: the command (0 until the sandbox's init forked it).
     root: i32,
