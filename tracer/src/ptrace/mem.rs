@@ -216,6 +216,10 @@ fn collect(got: impl IntoIterator<Item = Option<(Vec<u8>, bool)>>, ended: bool) 
     (out, truncated)
 }
 
+/// A string as [`string`] reads it: None for a NULL pointer, else its
+/// bytes and whether it was cut.
+type Read = Option<(Vec<u8>, bool)>;
+
 /// Where [`strings`] reads before each string is copied out: one buffer
 /// per tracer thread, reused from exec to exec (not allocated and zeroed
 /// anew each time).
@@ -242,7 +246,7 @@ fn with_scratch<T>(len: usize, f: impl FnOnce(&mut [u8]) -> T) -> T {
 ///   range the string's first bytes up to the end of its page (so no range
 ///   fails for want of the next page);
 /// - then, one by one, those not ended within what was read.
-fn strings(pid: i32, ptrs: &[u64]) -> Vec<Option<(Vec<u8>, bool)>> {
+fn strings(pid: i32, ptrs: &[u64]) -> Vec<Read> {
     if let Some(out) = span(pid, ptrs) {
         return out;
     }
@@ -278,7 +282,7 @@ fn strings(pid: i32, ptrs: &[u64]) -> Vec<Option<(Vec<u8>, bool)>> {
 /// [`strings`] when every string starts within 64 KiB of the first: one
 /// read from the lowest start to the end of the highest one's page. None
 /// when they lie further apart, or when that range is not all readable.
-fn span(pid: i32, ptrs: &[u64]) -> Option<Vec<Option<(Vec<u8>, bool)>>> {
+fn span(pid: i32, ptrs: &[u64]) -> Option<Vec<Read>> {
     const SPAN_MAX: u64 = 64 * 1024;
     let live = ptrs.iter().copied().filter(|&p| p != 0);
     let lo = live.clone().min()?;
