@@ -57,6 +57,68 @@ pub struct TestCase {
     pub expect: Expect,
 }
 
+/// A rule file's `[[test]]` tables only.
+#[derive(Debug, Deserialize)]
+struct TestsFile {
+    #[serde(default)]
+    test: Vec<TestCase>,
+}
+
+/// A rule's test cases, parsed when first asked for: they are more than
+/// half of the default pack's text, and parsing them took a third of every
+/// start-up, while only `pkgtrace rules test` runs them.
+#[derive(Debug, Default)]
+pub struct Tests {
+    /// The `[[test]]` tables, as written (None: the rule has none, or they
+    /// were parsed with the rule).
+    text: Option<String>,
+    parsed: std::sync::OnceLock<Result<Vec<TestCase>, String>>,
+}
+
+impl Tests {
+    fn parsed(cases: Vec<TestCase>) -> Tests {
+        Tests { text: None, parsed: std::sync::OnceLock::from(Ok(cases)) }
+    }
+    /// The test cases, or why they do not parse.
+    pub fn get(&self) -> Result<&[TestCase], &str> {
+        self.parsed
+            .get_or_init(|| match &self.text {
+                Some(t) => toml::from_str::<TestsFile>(t).map(|f| f.test).map_err(|e| format!("[[test]]: {e}")),
+                None => Ok(Vec::new()),
+            })
+            .as_deref()
+            .map_err(String::as_str)
+    }
+}
+
+/// A rule file cut before its first `[[test]]` table, when only `[[test]]`
+/// tables follow it: (the rule, its tests). Otherwise the whole text and
+/// no tests (they are then parsed with the rule).
+fn split_tests(text: &str) -> (&str, Option<&str>) {
+    let header = |line: &str| {
+        let l = line.trim_end();
+        l.starts_with('[')
+            && l.ends_with(']')
+            && l.trim_matches(|c| c == '[' || c == ']').chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+    };
+    let mut at = 0;
+    let mut first = None;
+    for line in text.split_inclusive('\n') {
+        if header(line) {
+            match (first, line.trim_end() == "[[test]]") {
+                (None, true) => first = Some(at),
+                (Some(_), true) | (None, false) => {}
+                (Some(_), false) => return (text, None),
+            }
+        }
+        at += line.len();
+    }
+    match first {
+        Some(cut) => (&text[..cut], Some(&text[cut..])),
+        None => (text, None),
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Expect {
@@ -85,7 +147,7 @@ pub struct Rule {
     pub severity_if_nothing_sent: Option<Severity>,
     pub conds: Conds,
     pub unless: Vec<Unless>,
-    pub tests: Vec<TestCase>,
+    pub tests: Tests,
     /// Where the rule came from, for messages.
     pub file: String,
 }
@@ -101,7 +163,14 @@ pub enum Verdict<'a> {
 
 impl Rule {
     pub fn compile(file: &str, text: &str, lists: &Lists) -> Result<Rule, String> {
-        let raw: RuleFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        let (head, tests) = split_tests(text);
+        let (raw, tests): (RuleFile, _) = match toml::from_str(head) {
+            Ok(raw) => (raw, tests),
+            // Cut somewhere the split did not foresee (a `[[test]]` line
+            // inside a multi-line string): the whole file says what is wrong.
+            Err(_) if tests.is_some() => (toml::from_str(text).map_err(|e| e.to_string())?, None),
+            Err(e) => return Err(e.to_string()),
+        };
         let events = match raw.event {
             OneOrMany::One(e) => vec![e],
             OneOrMany::Many(v) => v,
@@ -139,14 +208,18 @@ impl Rule {
             severity_if_nothing_sent: raw.severity_if_nothing_sent,
             conds,
             unless,
-            tests: raw.test,
+            tests: match tests {
+                Some(t) => Tests { text: Some(t.to_string()), ..Tests::default() },
+                None => Tests::parsed(raw.test),
+            },
             file: file.to_string(),
         })
     }
 
-    /// Compiles the rule's glob sets and regexes now instead of when a
-    /// fact first reaches them.
+    /// Compiles the rule's glob sets and regexes, and parses its tests,
+    /// now instead of when first needed.
     pub fn force(&self) -> Result<(), String> {
+        self.tests.get()?;
         self.conds.force()?;
         for (i, u) in self.unless.iter().enumerate() {
             u.conds.force().map_err(|e| format!("unless block {}: {e}", i + 1))?;
@@ -175,5 +248,47 @@ impl Rule {
             Some(u) => Verdict::Suppressed(&u.reason),
             None => Verdict::Fires,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "id = \"r\"\nseverity = \"low\"\nsummary = \"s\"\nwhy = \"w\"\nevent = \"exec\"\n\n\
+                        [match]\nargv_re = 'curl'\n";
+    const TESTS: &str = "[[test]]\nevent = { kind = \"exec\", argv = [\"curl\"] }\nexpect = \"match\"\n\
+                         [[test]]\nevent = { kind = \"exec\", argv = [\"ls\"] }\nexpect = \"no_match\"\n";
+
+    #[test]
+    fn tests_are_cut_off_and_parsed_when_asked_for() {
+        let text = format!("{HEAD}{TESTS}");
+        assert_eq!(split_tests(&text), (HEAD, Some(TESTS)));
+        let rule = Rule::compile("r.toml", &text, &Lists::default()).unwrap();
+        assert!(rule.tests.text.is_some(), "not parsed at load");
+        let cases = rule.tests.get().unwrap();
+        assert_eq!(cases.iter().map(|c| c.expect).collect::<Vec<_>>(), [Expect::Match, Expect::NoMatch]);
+
+        // A table after the tests: the file is parsed whole, as written.
+        let text = format!("{HEAD}{TESTS}[[unless]]\nreason = \"x\"\nexe = \"git\"\n");
+        assert_eq!(split_tests(&text), (text.as_str(), None));
+        let rule = Rule::compile("r.toml", &text, &Lists::default()).unwrap();
+        assert_eq!(rule.unless.len(), 1);
+        assert_eq!(rule.tests.get().unwrap().len(), 2);
+
+        // A bad test is found when the tests are asked for (`rules test`,
+        // and `RulePack::force` for packs loaded from disk).
+        let text = format!("{HEAD}[[test]]\nevent = {{ kind = \"exec\" }}\nexpect = \"maybe\"\n");
+        let rule = Rule::compile("r.toml", &text, &Lists::default()).unwrap();
+        assert!(rule.tests.get().unwrap_err().contains("maybe"));
+        assert!(rule.force().is_err());
+
+        // A `[[test]]` line inside a multi-line string: the cut breaks the
+        // rule, which is then read whole.
+        let text = HEAD.replace("argv_re = 'curl'", "argv_re = \"\"\"\n[[test]]\n\"\"\"") + TESTS;
+        assert!(split_tests(&text).1.is_some_and(|t| t.len() > TESTS.len()), "cut inside the string");
+        let rule = Rule::compile("r.toml", &text, &Lists::default()).unwrap();
+        assert_eq!(rule.tests.get().unwrap().len(), 2);
+        assert!(rule.tests.text.is_none(), "parsed with the rule");
     }
 }

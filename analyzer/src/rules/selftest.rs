@@ -36,7 +36,14 @@ pub fn run(pack: &RulePack) -> Outcome {
     let mut out = Outcome { rules: pack.rules.len(), ..Outcome::default() };
     for rule in &pack.rules {
         let (mut matches, mut misses) = (0, 0);
-        for (i, case) in rule.tests.iter().enumerate() {
+        let cases = match rule.tests.get() {
+            Ok(cases) => cases,
+            Err(e) => {
+                out.failures.push(Failure { rule: rule.id.clone(), case: 0, message: e.to_string() });
+                continue;
+            }
+        };
+        for (i, case) in cases.iter().enumerate() {
             out.cases += 1;
             match case.expect {
                 Expect::Match => matches += 1,
