@@ -54,10 +54,11 @@ pub const SANDBOX_FAILED: i32 = 126;
 /// Events handed over at once at most (while the tracer stays busy).
 const BATCH: usize = 256;
 /// A batch older than this is handed over before the next wait. Each
-/// handover wakes the analyzer's thread, which costs the tracer some 35 µs
-/// when that thread's CPU is idle (an IPI in this VM): at 5 ms, a shell
-/// loop paid 6 ms of tracer CPU per 1,000 iterations for it, at 20 ms 1.5.
-/// `--follow` hands over every event at once instead ([`Options::flush_each`]).
+/// handover wakes the analyzer's thread, which costs the tracer some 40 µs
+/// when that thread's CPU is idle (an IPI, in a VM an exit): handing over
+/// cost the tracer 7.7 ms of CPU per 1,000 iterations of a shell loop at
+/// 5 ms, about 4 at 20 ms. `--follow` hands over every event at once
+/// instead ([`Options::flush_each`]).
 const FLUSH_AFTER: Duration = Duration::from_millis(20);
 
 /// How to run the traced command.
@@ -220,8 +221,8 @@ fn resolve(cmd: &OsString, path: Option<&str>) -> Result<PathBuf, TraceError> {
 }
 
 /// Event times from one monotonic clock read per stop: the wall-clock time
-/// at the start plus the time elapsed since (a clock read costs about as
-/// much as the rest of a short stop's own work here; see [`Loop::now`]).
+/// at the start plus the time elapsed since (the clock reads were 5% of
+/// the tracer's own CPU time on a shell loop; see [`Loop::now`]).
 struct Clock {
     start: Instant,
     start_ns: u64,
