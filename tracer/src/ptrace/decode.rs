@@ -484,10 +484,20 @@ pub fn set_result(kind: &mut EventKind, res: SysResult) {
 /// A result from the exit stop's return value, with the errno's name.
 pub fn sys_result(rval: i64, is_error: bool) -> SysResult {
     if is_error {
-        let errno = nix::errno::Errno::from_raw((-rval) as i32);
-        SysResult { value: Some(-1), errno: Some(format!("{errno:?}")) }
+        SysResult { value: Some(-1), errno: Some(errno_name((-rval) as i32)) }
     } else {
         SysResult::ok(rval)
+    }
+}
+
+/// `ENOENT` for 2: the names formatted once, not at every failed call (a
+/// failed `access` of `/etc/ld.so.preload` is part of every exec).
+fn errno_name(n: i32) -> String {
+    static NAMES: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| (0..200).map(|n| format!("{:?}", nix::errno::Errno::from_raw(n))).collect());
+    match usize::try_from(n).ok().and_then(|i| NAMES.get(i)) {
+        Some(name) => name.clone(),
+        None => format!("{:?}", nix::errno::Errno::from_raw(n)),
     }
 }
 
@@ -620,6 +630,14 @@ fn ptrace_request(r: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errno_names_are_nix_names() {
+        for n in [2, 13, 1, 110, 0, 199, 250, -3] {
+            assert_eq!(errno_name(n), format!("{:?}", nix::errno::Errno::from_raw(n)));
+        }
+        assert_eq!(errno_name(2), "ENOENT");
+    }
 
     #[test]
     fn hex_and_decimal_write_what_format_would() {

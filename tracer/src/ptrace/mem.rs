@@ -120,9 +120,10 @@ pub fn string(pid: i32, addr: u64, max: usize) -> Option<(Vec<u8>, bool)> {
 /// pointer), and argv and envp, each with whether the array or one of its
 /// strings was cut.
 pub fn exec_args(pid: i32, path_at: u64, argv_at: u64, env_at: u64) -> ExecArgs {
-    let [argv_head, env_head] = read_two(pid, (argv_at, 8 * PTR_CHUNK), (env_at, 8 * PTR_CHUNK));
-    let (argv_ptrs, argv_ended) = pointers(pid, argv_at, argv_head);
-    let (env_ptrs, env_ended) = pointers(pid, env_at, env_head);
+    let mut heads = [[0u8; 8 * PTR_CHUNK]; 2];
+    let [argv_len, env_len] = read_two(pid, argv_at, env_at, &mut heads);
+    let (argv_ptrs, argv_ended) = pointers(pid, argv_at, &heads[0][..argv_len]);
+    let (env_ptrs, env_ended) = pointers(pid, env_at, &heads[1][..env_len]);
     let mut all = Vec::with_capacity(1 + argv_ptrs.len() + env_ptrs.len());
     all.push(path_at);
     all.extend_from_slice(&argv_ptrs);
@@ -144,39 +145,39 @@ pub struct ExecArgs {
 /// Pointers read at first per array: most argv and envp fit.
 const PTR_CHUNK: usize = 64;
 
-/// Two ranges in one call; a range the call did not fill is read on its
-/// own, as [`read`] does (an unmapped page after the first range stops the
-/// call there).
-fn read_two(pid: i32, a: (u64, usize), b: (u64, usize)) -> [Vec<u8>; 2] {
-    let mut bufs = [vec![0u8; if a.0 == 0 { 0 } else { a.1 }], vec![0u8; if b.0 == 0 { 0 } else { b.1 }]];
-    let remote: Vec<RemoteIoVec> =
-        [a, b].iter().zip(&bufs).map(|(r, buf)| RemoteIoVec { base: r.0 as usize, len: buf.len() }).collect();
-    let total = bufs[0].len() + bufs[1].len();
+/// The start of two arrays in one call, into `bufs` (on the caller's
+/// stack); how many bytes of each were read. A range the call did not
+/// fill is read on its own, as [`read`] does (an unmapped page after the
+/// first range stops the call there). A NULL array reads nothing.
+fn read_two(pid: i32, a: u64, b: u64, bufs: &mut [[u8; 8 * PTR_CHUNK]; 2]) -> [usize; 2] {
+    let want = [a, b].map(|at| if at == 0 { 0 } else { 8 * PTR_CHUNK });
+    let remote = [RemoteIoVec { base: a as usize, len: want[0] }, RemoteIoVec { base: b as usize, len: want[1] }];
     let got = {
-        let [x, y] = &mut bufs;
-        let mut local = [IoSliceMut::new(x), IoSliceMut::new(y)];
+        let [x, y] = bufs;
+        let mut local = [IoSliceMut::new(&mut x[..want[0]]), IoSliceMut::new(&mut y[..want[1]])];
         process_vm_readv(Pid::from_raw(pid), &mut local, &remote).unwrap_or(0)
     };
-    if got == total {
-        return bufs;
+    if got == want[0] + want[1] {
+        return want;
     }
-    let [first, second] = bufs;
-    let first = if got >= first.len() { first } else { read(pid, a.0, first.len()) };
-    [first, read(pid, b.0, second.len())]
+    let first = if got >= want[0] { want[0] } else { read_into(pid, a, &mut bufs[0][..want[0]]) };
+    [first, read_into(pid, b, &mut bufs[1][..want[1]])]
 }
 
 /// The pointers of a NULL-terminated array, starting from the bytes
 /// already read at its start; and whether it ended (a NULL array, as
 /// execve takes for an empty one, ends at once).
-fn pointers(pid: i32, addr: u64, head: Vec<u8>) -> (Vec<u64>, bool) {
+fn pointers(pid: i32, addr: u64, head: &[u8]) -> (Vec<u64>, bool) {
     if addr == 0 {
         return (Vec::new(), true);
     }
-    let mut ptrs = Vec::new();
+    let mut ptrs = Vec::with_capacity(PTR_CHUNK);
+    let mut more: Vec<u8>;
     let mut raw = head;
     while ptrs.len() < MAX_ARGS {
         if raw.is_empty() {
-            raw = read(pid, addr + 8 * ptrs.len() as u64, 8 * PTR_CHUNK);
+            more = read(pid, addr + 8 * ptrs.len() as u64, 8 * PTR_CHUNK);
+            raw = &more;
         }
         if raw.len() < 8 {
             break;
@@ -191,7 +192,7 @@ fn pointers(pid: i32, addr: u64, head: Vec<u8>) -> (Vec<u64>, bool) {
                 return (ptrs, false);
             }
         }
-        raw.clear();
+        raw = &[];
     }
     (ptrs, false)
 }
