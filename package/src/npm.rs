@@ -39,6 +39,12 @@ pub(crate) fn fetch(ctx: &Ctx) -> Result<Fetched, PackageError> {
     };
 
     let spec = match &pkg.source {
+        // An exact version needs no resolving: `npm install` of it fails
+        // with ETARGET or E404 (not found) as `npm view` would, and `npm
+        // view` cost 0.4-0.65 s of the ~0.9 s a scan spent fetching each package.
+        Source::Registry if pkg.version.as_deref().is_some_and(is_exact_version) => {
+            format!("{}@{}", pkg.name, validate_version(pkg.version.as_deref().unwrap_or_default())?)
+        }
         Source::Registry => {
             let wanted = format!("{}@{}", pkg.name, pkg.version.as_deref().unwrap_or("latest"));
             let out = run(&mut npm(&["view", &wanted, "version", "--json"]))?;
@@ -140,6 +146,16 @@ pub(crate) fn fetch(ctx: &Ctx) -> Result<Fetched, PackageError> {
             ("npm_config_update_notifier", "false"),
         ]),
     })
+}
+
+/// A version that names one release (`1.3.0`, `2.0.0-rc.1+build.5`), not a
+/// range or a dist-tag (`^1.2`, `1.x`, `latest`).
+fn is_exact_version(v: &str) -> bool {
+    static EXACT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+            .expect("valid regex")
+    });
+    EXACT.is_match(v)
 }
 
 /// The version `npm view <spec> version --json` printed: a string, or the
@@ -370,6 +386,16 @@ mod tests {
     }
 
     #[test]
+    fn exact_versions_are_told_from_ranges_and_tags() {
+        for v in ["1.3.0", "0.0.2", "2.0.0-rc.1", "1.0.0+build.5", "10.20.30-alpha.1+x"] {
+            assert!(is_exact_version(v), "{v}");
+        }
+        for v in ["latest", "^1.2.0", "~1.2.0", "1.x", "1.2", "1", ">=1.0.0", "01.2.3", "1.2.3 || 2.0.0", "next"] {
+            assert!(!is_exact_version(v), "{v}");
+        }
+    }
+
+    #[test]
     fn registry_npm_left_pad() {
         let t = tempfile::tempdir().unwrap();
         let pkg = parse("pkg:npm/left-pad@1.3.0", None).unwrap();
@@ -392,5 +418,12 @@ mod tests {
         let pkg = parse("pkg:npm/pkgtrace-surely-no-such-package-4f1c2a", None).unwrap();
         let err = stage(&pkg, t.path(), &FetchOptions::default()).unwrap_err();
         assert!(matches!(err, PackageError::NotFound { .. }), "{err}");
+        // The same, with an exact version (no `npm view` first).
+        let pkg = parse("pkg:npm/pkgtrace-surely-no-such-package-4f1c2a@1.0.0", None).unwrap();
+        let err = stage(&pkg, t.path(), &FetchOptions::default()).unwrap_err();
+        assert!(matches!(err, PackageError::NotFound { .. }), "{err}");
+        // A range is resolved by `npm view`.
+        let pkg = parse("pkg:npm/left-pad@1.x", None).unwrap();
+        assert_eq!(stage(&pkg, t.path(), &FetchOptions::default()).unwrap().version, "1.3.0");
     }
 }
