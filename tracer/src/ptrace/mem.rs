@@ -280,29 +280,54 @@ fn strings(pid: i32, ptrs: &[u64]) -> Vec<Read> {
     out
 }
 
-/// [`strings`] when every string starts within 64 KiB of the first: one
-/// read from the lowest start to the end of the highest one's page. None
-/// when they lie further apart, or when that range is not all readable.
+/// [`strings`] for strings that lie in a few clusters (the usual case: a
+/// new program's strings on its stack; a shell's variables in its heap,
+/// with the path and argv somewhere else): one read, one range per
+/// cluster, from a cluster's first string to the end of its last one's
+/// page. Strings less than a page apart share a cluster. None when there
+/// are too many clusters or too many bytes, or when a range is not all
+/// readable (a hole between two strings): then each is read on its own.
 fn span(pid: i32, ptrs: &[u64]) -> Option<Vec<Read>> {
-    const SPAN_MAX: u64 = 64 * 1024;
-    let live = ptrs.iter().copied().filter(|&p| p != 0);
-    let lo = live.clone().min()?;
-    let hi = live.max()?;
-    let end = (hi / PAGE + 1) * PAGE;
-    if end - lo > SPAN_MAX {
+    /// Most bytes read this way, and most clusters.
+    const SPAN_MAX: u64 = 256 * 1024;
+    const MAX_CLUSTERS: usize = 16;
+    let mut live: Vec<u64> = ptrs.iter().copied().filter(|&p| p != 0).collect();
+    if live.is_empty() {
         return None;
     }
-    with_scratch((end - lo) as usize, |buf| {
-        let remote = [RemoteIoVec { base: lo as usize, len: buf.len() }];
+    live.sort_unstable();
+    let page_end = |p: u64| (p / PAGE + 1) * PAGE;
+    // (start, end) of each cluster, in address order.
+    let mut clusters: Vec<(u64, u64)> = Vec::with_capacity(MAX_CLUSTERS);
+    for p in live {
+        let full = clusters.len() == MAX_CLUSTERS;
+        match clusters.last_mut() {
+            Some((_, end)) if p < *end + PAGE => *end = (*end).max(page_end(p)),
+            _ if full => return None,
+            _ => clusters.push((p, page_end(p))),
+        }
+    }
+    let total: u64 = clusters.iter().map(|(s, e)| e - s).sum();
+    if total > SPAN_MAX {
+        return None;
+    }
+    let remote: Vec<RemoteIoVec> =
+        clusters.iter().map(|&(s, e)| RemoteIoVec { base: s as usize, len: (e - s) as usize }).collect();
+    with_scratch(total as usize, |buf| {
         let got = process_vm_readv(Pid::from_raw(pid), &mut [IoSliceMut::new(buf)], &remote).ok()?;
         (got == buf.len()).then(|| {
             ptrs.iter()
                 .map(|&p| {
-                    let at = (p != 0).then(|| (p - lo) as usize)?;
-                    let rest = &buf[at..];
+                    if p == 0 {
+                        return None;
+                    }
+                    // Its cluster, and where that cluster lies in `buf`.
+                    let i = clusters.partition_point(|&(s, _)| s <= p) - 1;
+                    let at: u64 = clusters[..i].iter().map(|(s, e)| e - s).sum::<u64>() + (p - clusters[i].0);
+                    let rest = &buf[at as usize..(at + clusters[i].1 - p) as usize];
                     Some(match memchr::memchr(0, &rest[..rest.len().min(MAX_STR)]) {
                         Some(nul) => (rest[..nul].to_vec(), false),
-                        // It goes on past the range: read it on its own.
+                        // It goes on past its cluster: read it on its own.
                         None if rest.len() < MAX_STR => return string(pid, p, MAX_STR),
                         None => (rest[..MAX_STR].to_vec(), true),
                     })
@@ -395,11 +420,21 @@ mod tests {
         assert_eq!(together[2], None, "a NULL pointer");
         assert_eq!(together[3], Some((vec![b'x'; MAX_STR], true)), "cut at MAX_STR");
         assert_eq!(together[5].as_ref().map(|(s, cut)| (s.len(), *cut)), Some((500, false)), "read on past the range");
-        // Far apart (a string on this stack, one in the heap): not one range.
-        let far = [base, &together as *const _ as u64];
-        assert!(span(me, &far).is_none());
-        // An unreadable page inside the range: not one range either.
+        // Far apart (the block in the heap, a string on this stack): two
+        // clusters, read as each would be alone.
+        let here = c"on the stack";
+        let far = [base + 10, here.as_ptr() as u64, base + 50];
+        let got = span(me, &far).expect("two ranges");
+        assert_eq!(got, far.iter().map(|&p| string(me, p, MAX_STR)).collect::<Vec<_>>());
+        assert_eq!(got[1], Some((b"on the stack".to_vec(), false)));
+        // An unreadable page inside a range: not read this way.
         assert!(span(me, &[0x1000, 0x2010]).is_none());
+        // Strings two pages apart each make a cluster: 16 are read this
+        // way, 17 are more than it takes (each is then read alone).
+        let wide = vec![0u8; 40 * PAGE as usize];
+        let every_other: Vec<u64> = (0..17).map(|i| wide.as_ptr() as u64 + 2 * i * PAGE).collect();
+        assert!(span(me, &every_other[..16]).is_some());
+        assert!(span(me, &every_other).is_none());
     }
 
     /// A NULL-terminated pointer array over `strs`, as execve gets one.
