@@ -11,9 +11,17 @@ mkdir -p "$1"
 out=$(cd "$1" && pwd)
 CC=${CC:-gcc}
 pids=""
+# Test processes run this at the same time and exec what an earlier one
+# built: a binary is written under a name of this process's own and
+# renamed into place (an exec never sees a half-written file, or one open
+# for writing: ETXTBSY), and one newer than its source is kept.
 for src in "$here"/*.c; do
     name=$(basename "$src" .c)
-    $CC -O1 -pthread -Wall -Werror -o "$out/$name" "$src" &
+    if [ "$out/$name" -nt "$src" ]; then
+        continue
+    fi
+    tmp="$out/.$name.$$"
+    { $CC -O1 -pthread -Wall -Werror -o "$tmp" "$src" && mv -f "$tmp" "$out/$name"; } &
     pids="$pids $!"
 done
 rc=0
