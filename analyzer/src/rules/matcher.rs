@@ -23,75 +23,64 @@ use crate::paths::basename;
 // compiled when a fact first reaches it. `RulePack::load_dir` compiles
 // everything at once (`force`), so a user's pack fails as a whole at load.
 
-/// A glob set, built on first use from globs checked at load.
+/// A matcher compiled on first use from a source checked at load. A build
+/// can still fail then only on a size limit: the matcher then matches
+/// nothing (logged); [`Lazy::force`] reports it for packs loaded from disk.
 #[derive(Debug)]
-pub struct Globs {
-    globs: Vec<Glob>,
-    set: OnceLock<GlobSet>,
+pub struct Lazy<S, T> {
+    source: S,
+    build: fn(&S) -> Result<T, String>,
+    built: OnceLock<Option<T>>,
 }
 
-impl Globs {
-    fn new(globs: Vec<Glob>) -> Globs {
-        Globs { globs, set: OnceLock::new() }
+impl<S, T> Lazy<S, T> {
+    fn new(source: S, build: fn(&S) -> Result<T, String>) -> Lazy<S, T> {
+        Lazy { source, build, built: OnceLock::new() }
     }
-    fn build(&self) -> Result<GlobSet, String> {
-        let mut b = GlobSetBuilder::new();
-        for g in &self.globs {
-            b.add(g.clone());
-        }
-        b.build().map_err(|e| e.to_string())
-    }
-    fn get(&self) -> &GlobSet {
-        self.set.get_or_init(|| {
-            self.build().unwrap_or_else(|e| {
-                // Only a size limit can fail here (each glob parsed at
-                // load); `force` reports it for packs loaded from disk.
-                tracing::warn!("glob set not built, it matches nothing: {e}");
-                GlobSet::empty()
-            })
-        })
-    }
-    pub fn is_match(&self, s: &str) -> bool {
-        !self.globs.is_empty() && self.get().is_match(s)
-    }
-    fn force(&self) -> Result<(), String> {
-        if self.set.get().is_none() {
-            let _ = self.set.set(self.build()?);
-        }
-        Ok(())
-    }
-}
-
-/// A regex, compiled on first use from a pattern whose syntax was checked
-/// at load.
-#[derive(Debug)]
-pub struct Re {
-    pattern: String,
-    re: OnceLock<Option<Regex>>,
-}
-
-impl Re {
-    fn new(pattern: &str) -> Result<Re, String> {
-        regex_syntax::Parser::new().parse(pattern).map_err(|e| e.to_string())?;
-        Ok(Re { pattern: pattern.to_string(), re: OnceLock::new() })
-    }
-    fn get(&self) -> Option<&Regex> {
-        self.re
+    fn get(&self) -> Option<&T> {
+        self.built
             .get_or_init(|| {
-                Regex::new(&self.pattern)
-                    .map_err(|e| tracing::warn!("regex not compiled, it matches nothing: {e}"))
-                    .ok()
+                (self.build)(&self.source).map_err(|e| tracing::warn!("not compiled, matches nothing: {e}")).ok()
             })
             .as_ref()
     }
-    fn is_match(&self, s: &str) -> bool {
-        self.get().is_some_and(|r| r.is_match(s))
-    }
+    /// Compiles it now; the error, if it does not compile.
     fn force(&self) -> Result<(), String> {
-        if self.re.get().is_none() {
-            let _ = self.re.set(Some(Regex::new(&self.pattern).map_err(|e| e.to_string())?));
+        if !matches!(self.built.get(), Some(Some(_))) {
+            let _ = self.built.set(Some((self.build)(&self.source)?));
         }
         Ok(())
+    }
+}
+
+/// A glob set.
+pub type Globs = Lazy<Vec<Glob>, GlobSet>;
+
+impl Globs {
+    fn of(globs: Vec<Glob>) -> Globs {
+        Lazy::new(globs, |globs| {
+            let mut b = GlobSetBuilder::new();
+            for g in globs {
+                b.add(g.clone());
+            }
+            b.build().map_err(|e| e.to_string())
+        })
+    }
+    pub fn is_match(&self, s: &str) -> bool {
+        !self.source.is_empty() && self.get().is_some_and(|g| g.is_match(s))
+    }
+}
+
+/// A regex.
+pub type Re = Lazy<String, Regex>;
+
+impl Re {
+    fn of(pattern: &str) -> Result<Re, String> {
+        regex_syntax::Parser::new().parse(pattern).map_err(|e| e.to_string())?;
+        Ok(Lazy::new(pattern.to_string(), |p| Regex::new(p).map_err(|e| e.to_string())))
+    }
+    fn is_match(&self, s: &str) -> bool {
+        self.get().is_some_and(|r| r.is_match(s))
     }
 }
 
@@ -263,7 +252,7 @@ fn compile_key(key: &str, v: &toml::Value, lists: &Lists) -> Result<Cond, String
     let strs = || lists.expand(v);
     let lower = || strs().map(|l| l.into_iter().map(|s| s.to_ascii_lowercase()).collect::<Vec<_>>());
     let boolean = || v.as_bool().ok_or_else(|| "expected true or false".to_string());
-    let regex = || Re::new(v.as_str().ok_or("expected a regex string")?);
+    let regex = || Re::of(v.as_str().ok_or("expected a regex string")?);
     Ok(match key {
         "path" => Cond::Path(path_globs(&strs()?)?),
         "path_re" => Cond::PathRe(regex()?),
@@ -300,7 +289,7 @@ fn compile_key(key: &str, v: &toml::Value, lists: &Lists) -> Result<Cond, String
         "family" => Cond::Family(lower()?),
         "ip_cidr" => Cond::IpCidr(strs()?.iter().map(|s| Cidr::parse(s)).collect::<Result<_, _>>()?),
         "port" => Cond::Port(ports(v)?),
-        "host" => Cond::Host(Globs::new(
+        "host" => Cond::Host(Globs::of(
             lower()?.iter().map(|h| Glob::new(h).map_err(|e| e.to_string())).collect::<Result<_, _>>()?,
         )),
         "dns_name_re" => Cond::DnsNameRe(regex()?),
@@ -364,7 +353,7 @@ pub fn path_globs(pats: &[String]) -> Result<PathGlobs, String> {
             }
         }
     }
-    Ok(PathGlobs { abs: Globs::new(abs), home: Globs::new(home) })
+    Ok(PathGlobs { abs: Globs::of(abs), home: Globs::of(home) })
 }
 
 pub fn exe_globs(pats: &[String]) -> Result<ExeGlobs, String> {
@@ -377,7 +366,7 @@ pub fn exe_globs(pats: &[String]) -> Result<ExeGlobs, String> {
             base.push(glob(p)?);
         }
     }
-    Ok(ExeGlobs { full: Globs::new(full), base: Globs::new(base) })
+    Ok(ExeGlobs { full: Globs::of(full), base: Globs::of(base) })
 }
 
 fn ints(v: &toml::Value) -> Result<Vec<i64>, String> {

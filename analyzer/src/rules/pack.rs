@@ -52,10 +52,10 @@ impl RulePack {
 
     /// Compiles every rule's glob sets and regexes now.
     pub fn force(&self) -> Result<(), PackError> {
-        let errors: Vec<String> =
-            self.rules.iter().filter_map(|r| r.force().err().map(|e| format!("{}: {e}", r.file))).collect();
-        let pm = self.package_managers.force().err().map(|e| format!("lists.toml: package_manager_exes: {e}"));
-        let errors: Vec<String> = errors.into_iter().chain(pm).collect();
+        let errors: Vec<String> = (self.rules.iter())
+            .filter_map(|r| r.force().err().map(|e| format!("{}: {e}", r.file)))
+            .chain(self.package_managers.force().err().map(|e| format!("lists.toml: package_manager_exes: {e}")))
+            .collect();
         if errors.is_empty() {
             Ok(())
         } else {

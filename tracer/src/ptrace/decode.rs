@@ -32,7 +32,7 @@ fn fd(v: u64) -> Fd {
 #[derive(Default)]
 pub struct FdPaths {
     /// Per process (fd table owner): fd → what the analyzer was told it is.
-    told: super::session::FastMap<i32, super::session::FastMap<i32, Bytes>>,
+    told: super::FastMap<i32, super::FastMap<i32, Bytes>>,
     /// Fds found closed since the session last looked.
     pub closed: Vec<i32>,
 }

@@ -239,10 +239,8 @@ fn with_scratch<T>(len: usize, f: impl FnOnce(&mut [u8]) -> T) -> T {
 
 /// The NUL-terminated strings at `ptrs`, as [`string`] reads them, in as
 /// few calls as possible:
-/// - strings that lie close together (the usual case: a new program's
-///   strings on its stack, a shell's variables in its heap) are read as one
-///   range, from the first string's start to the end of the last one's
-///   page ([`span`]): the kernel walks each page once, not once per string;
+/// - strings that lie in a few clusters are read one range per cluster
+///   ([`span`]): the kernel walks each page once, not once per string;
 /// - otherwise one `process_vm_readv` for up to 1,024 strings, each remote
 ///   range the string's first bytes up to the end of its page (so no range
 ///   fails for want of the next page);
@@ -307,7 +305,13 @@ fn span(pid: i32, ptrs: &[u64]) -> Option<Vec<Read>> {
             _ => clusters.push((p, page_end(p))),
         }
     }
-    let total: u64 = clusters.iter().map(|(s, e)| e - s).sum();
+    // Where each cluster lands in the local buffer.
+    let mut offsets = Vec::with_capacity(clusters.len());
+    let mut total = 0;
+    for (start, end) in &clusters {
+        offsets.push(total);
+        total += end - start;
+    }
     if total > SPAN_MAX {
         return None;
     }
@@ -321,10 +325,10 @@ fn span(pid: i32, ptrs: &[u64]) -> Option<Vec<Read>> {
                     if p == 0 {
                         return None;
                     }
-                    // Its cluster, and where that cluster lies in `buf`.
                     let i = clusters.partition_point(|&(s, _)| s <= p) - 1;
-                    let at: u64 = clusters[..i].iter().map(|(s, e)| e - s).sum::<u64>() + (p - clusters[i].0);
-                    let rest = &buf[at as usize..(at + clusters[i].1 - p) as usize];
+                    let (start, end) = clusters[i];
+                    let at = offsets[i] + (p - start);
+                    let rest = &buf[at as usize..(at + end - p) as usize];
                     Some(match memchr::memchr(0, &rest[..rest.len().min(MAX_STR)]) {
                         Some(nul) => (rest[..nul].to_vec(), false),
                         // It goes on past its cluster: read it on its own.

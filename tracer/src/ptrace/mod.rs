@@ -25,6 +25,11 @@ pub mod session;
 mod sys;
 pub mod syscalls;
 
+/// The per-task and per-fd maps, looked up at every stop: a fast hash
+/// (foldhash, seeded per run) rather than SipHash. Fd numbers are the
+/// tracee's choice, so the hash is still seeded.
+type FastMap<K, V> = foldhash::HashMap<K, V>;
+
 pub use hook::ChildHook;
 pub use redirect::Redirect;
 pub use session::{trace, Options, Outcome, TraceError};

@@ -39,14 +39,10 @@ use super::redirect::{self, Restore};
 use super::seccomp::{self, Policy, Refusal, DATA_DENY, DATA_EXIT, DATA_FOREIGN};
 use super::sys::{self as raw, OP_EXIT, OP_SECCOMP};
 use super::syscalls;
+use super::FastMap;
 use crate::interest::Interest;
 
 const PTRACE_EVENT_STOP: i32 = 128;
-
-/// The per-task and per-fd maps, looked up at every stop: a fast hash
-/// (foldhash, seeded per run) rather than SipHash. Fd numbers are the
-/// tracee's choice, so the hash is still seeded.
-pub(super) type FastMap<K, V> = foldhash::HashMap<K, V>;
 
 /// Exit status of a child whose sandbox could not be built.
 pub const SANDBOX_FAILED: i32 = 126;
@@ -620,9 +616,8 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         loop {
             // Events are handed over in batches; a batch older than
             // FLUSH_AFTER goes out before the next wait, so the analyzer
-            // never lags far behind a busy tracee.
-            // (The time of the last stop stands for now: it is a few µs
-            // old at most, and saves a clock read per stop.)
+            // never lags far behind a busy tracee. The last stop's time
+            // stands for now (a few µs old at most: no second clock read).
             if !self.batch.is_empty() && (self.flush_each || self.now.duration_since(self.last_flush) >= FLUSH_AFTER) {
                 self.flush();
             }

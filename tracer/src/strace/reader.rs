@@ -227,10 +227,12 @@ impl LogReader {
     /// Opens one file, or the files of a `-ff` set.
     pub fn open(files: &[LogFile]) -> Result<LogReader, SourceError> {
         let mut streams = Vec::with_capacity(files.len());
-        let buf = if files.len() > 1 { (SET_BUF / files.len()).clamp(MIN_BUF, ONE_FILE_BUF) } else { ONE_FILE_BUF };
-        if files.len() > 1 {
+        let buf = if files.len() > 1 {
             allow_open_files(files.len());
-        }
+            (SET_BUF / files.len()).clamp(MIN_BUF, ONE_FILE_BUF)
+        } else {
+            ONE_FILE_BUF
+        };
         for f in files {
             let (compression, reader) = open_log_buffered(&f.path, buf)?;
             streams.push(Stream {
