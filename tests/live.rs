@@ -218,6 +218,30 @@ fn exec_from_a_non_leader_thread_is_reported_under_the_leader() {
     assert_eq!(echo["pid"], commands[0]["pid"], "the exec completes under the leader's pid");
 }
 
+/// A thread of the caller keeps changing an execve's argument and variable
+/// from another CPU while the call is stopped at its entry: the event must
+/// say what the new program got (what env printed), not what the caller's
+/// memory held at the stop. Reading at the entry got 20 of 30 wrong.
+#[test]
+fn exec_strings_are_reported_as_the_new_program_got_them() {
+    let ev = Path::new(env!("CARGO_TARGET_TMPDIR")).join("exec_race.jsonl");
+    let (r, _, err) = trace(&["-o", &ev.display().to_string()], &[&tracee("exec_race"), "30"]);
+    assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
+    let printed: Vec<&str> = err.lines().filter(|l| l.starts_with("RACE=") || l.starts_with("A=")).collect();
+    let got: Vec<(String, String)> = printed.chunks(2).map(|p| (p[0].to_string(), p[1].to_string())).collect();
+    let text = std::fs::read_to_string(&ev).unwrap();
+    let reported: Vec<(String, String)> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["kind"] == "exec" && e["path"] == "/usr/bin/env")
+        .map(|e| (e["env"][0].as_str().unwrap().to_string(), e["argv"][1].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(got.len(), 30, "{err}");
+    let seen: BTreeSet<&str> = got.iter().map(|(v, _)| v.as_str()).collect();
+    assert_eq!(seen.len(), 2, "the flipping thread ran: {got:?}");
+    assert_eq!(reported, got);
+}
+
 #[test]
 fn a_tracee_killed_by_sigkill() {
     let (r, _, _) = trace(&[], &[&tracee("killed")]);

@@ -122,9 +122,18 @@ fn fd_path(pid: i32, n: i32) -> Option<Bytes> {
         at += part.len();
     }
     let name = std::ffi::CStr::from_bytes_until_nul(&name).ok()?;
-    let mut buf = [0u8; libc::PATH_MAX as usize];
+    // Most targets are short: a small buffer first (a zeroed PATH_MAX one
+    // at every open is 64 cache lines written for nothing), the full size
+    // when it came back full.
+    let mut small = [0u8; 256];
+    let len = super::sys::readlink(name, &mut small).ok()?;
+    if len < small.len() {
+        return Some(small[..len].to_vec().into());
+    }
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
     let len = super::sys::readlink(name, &mut buf).ok()?;
-    Some(buf[..len].to_vec().into())
+    buf.truncate(len);
+    Some(buf.into())
 }
 
 /// `v` in decimal, in `buf`.
@@ -213,10 +222,11 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
             EventKind::Probe { syscall: syscall(), path: path(pid, p), dirfd: dir, result }
         }
         Interest::Exec => {
-            let (dir, p, argv_at, env_at) =
-                if name == "execveat" { (dirfd(a[0]), a[1], a[2], a[3]) } else { (None, a[0], a[1], a[2]) };
-            let mem::ExecArgs { path: exe, argv: (argv, argv_truncated), env: (env, _) } =
-                mem::exec_args(pid, p, argv_at, env_at);
+            let (dir, p, argv_at) = if name == "execveat" { (dirfd(a[0]), a[1], a[2]) } else { (None, a[0], a[1]) };
+            // The environment is read later: at the exec stop from the new
+            // stack ([`exec_started`]), or at the exit stop of a call that
+            // failed ([`finish`]).
+            let mem::ExecArgs { path: exe, argv: (argv, argv_truncated), .. } = mem::exec_args(pid, p, argv_at, 0);
             // execveat(fd, "", AT_EMPTY_PATH) runs the fd itself (a memfd).
             let mut exe: Bytes = exe.unwrap_or_default().into();
             if let Some(dir) = dir.and_then(|d| d.path) {
@@ -234,7 +244,7 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
                 path: exe,
                 argv: argv.into_iter().map(Bytes).collect(),
                 argv_truncated,
-                env: Some(env.into_iter().map(Bytes).collect()),
+                env: None,
                 result,
             }
         }
@@ -409,6 +419,12 @@ pub fn finish(kind: &mut EventKind, cx: Ctx, fds: &mut FdPaths, a: [u64; 6], res
     let ok = res.success();
     let value = res.value.unwrap_or(-1);
     set_result(kind, res);
+    if let EventKind::Exec { syscall, env: env @ None, .. } = kind {
+        // A failed exec (a successful one ends at the exec stop): the
+        // caller's memory is as it was at the entry.
+        let at = if syscall == "execveat" { a[3] } else { a[2] };
+        *env = Some(mem::exec_args(pid, 0, 0, at).env.0.into_iter().map(Bytes).collect());
+    }
     if !ok {
         return;
     }
@@ -440,6 +456,29 @@ pub fn finish(kind: &mut EventKind, cx: Ctx, fds: &mut FdPaths, a: [u64; 6], res
             }
         }
         _ => {}
+    }
+}
+
+/// A successful exec, at its exec stop (`sp`: the new program's stack
+/// pointer): the event built at the entry takes what the kernel copied to
+/// the new stack ([`mem::stack_exec`]) rather than what the caller's memory
+/// held at the entry, which another of its threads could change in
+/// between. The environment is only read here (or by [`finish`] for a
+/// call that failed). argv is taken when it has as many entries as at the
+/// entry: a script or a binfmt_misc program starts with its interpreter's
+/// argv (interpreter, its argument, the script, then argv[1..]), and then
+/// the caller's argv, the one strace shows, stays. The path is the kernel's
+/// copy for execve (execveat's is `/dev/fd/N/...` there).
+pub fn exec_started(kind: &mut EventKind, pid: i32, sp: u64) {
+    let EventKind::Exec { syscall, path, argv, argv_truncated, env, .. } = kind else { return };
+    let Some(got) = mem::stack_exec(pid, sp) else { return };
+    *env = Some(got.env.0.into_iter().map(Bytes).collect());
+    if got.argv.0.len() == argv.len() {
+        *argv = got.argv.0.into_iter().map(Bytes).collect();
+        *argv_truncated = got.argv.1;
+    }
+    if let (Some(execfn), "execve") = (got.execfn, syscall.as_str()) {
+        *path = execfn.into();
     }
 }
 

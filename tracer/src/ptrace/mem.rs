@@ -135,6 +135,89 @@ pub fn exec_args(pid: i32, path_at: u64, argv_at: u64, env_at: u64) -> ExecArgs 
     ExecArgs { path, argv, env }
 }
 
+/// What a program was just started with, read from its new stack at the
+/// exec stop (`sp`: its stack pointer then): what the kernel copied, as
+/// opposed to what the caller's memory held at the execve entry, which
+/// another of its threads may change in between (the kernel copies the
+/// strings after the entry stop). None when nothing can be read at `sp`.
+///
+/// It is also cheaper. At the entry the strings lie wherever the caller
+/// kept them (a shell builds a child's environment from its own variables,
+/// scattered over its heap); by the exec stop the kernel has laid out argc,
+/// the argv and envp pointers and the auxiliary vector at `sp`, and the
+/// strings side by side above them, so one read from `sp` to the stack's
+/// end normally has them all. Pointers or strings beyond that read are
+/// read as [`exec_args`] reads them.
+pub fn stack_exec(pid: i32, sp: u64) -> Option<StackExec> {
+    /// Bytes read from `sp`: the pointers and strings of all but huge
+    /// argument lists (the read stops at the stack's end, normally sooner).
+    const STACK_READ: usize = 16 * 1024;
+    /// The auxiliary vector's key for the path execve was given.
+    const AT_EXECFN: u64 = 31;
+    with_scratch(STACK_READ, |buf| {
+        let remote = [RemoteIoVec { base: sp as usize, len: buf.len() }];
+        // Partial by design: the stack ends a few KiB above `sp`.
+        let n = process_vm_readv(Pid::from_raw(pid), &mut [IoSliceMut::new(buf)], &remote).unwrap_or(0);
+        let whole = n - n % 8;
+        let words = &buf[..whole];
+        if words.len() < 8 {
+            return None;
+        }
+        // argc, then three arrays one after the other: argv and envp
+        // (NULL-terminated), the auxiliary vector (key, value pairs up to
+        // AT_NULL). Each is taken from the read while it lasts.
+        let mut at = 8u64;
+        let array = |at: &mut u64| {
+            let head = words.get(*at as usize..).unwrap_or(&[]);
+            let (ptrs, ended) = pointers(pid, sp + *at, head);
+            *at += 8 * (ptrs.len() as u64 + 1);
+            (ptrs, ended)
+        };
+        let (argv_ptrs, argv_ended) = array(&mut at);
+        let (env_ptrs, env_ended) = if argv_ended { array(&mut at) } else { (Vec::new(), false) };
+        let execfn = if env_ended {
+            words
+                .get(at as usize..)
+                .unwrap_or(&[])
+                .chunks_exact(16)
+                .map(|pair| pair.split_at(8))
+                .map(|(k, v)| {
+                    (u64::from_ne_bytes(k.try_into().expect("8")), u64::from_ne_bytes(v.try_into().expect("8")))
+                })
+                .take_while(|&(k, _)| k != 0)
+                .find(|&(k, _)| k == AT_EXECFN)
+                .map(|(_, v)| v)
+        } else {
+            None
+        };
+        let local = |p: u64| -> Read {
+            let at = usize::try_from(p.checked_sub(sp)?).ok().filter(|&at| at < n)?;
+            let room = &buf[at..n.min(at + MAX_STR)];
+            match memchr::memchr(0, room) {
+                Some(nul) => Some((room[..nul].to_vec(), false)),
+                // Cut at MAX_STR, as `string` cuts.
+                None if room.len() == MAX_STR => Some((room.to_vec(), true)),
+                // It runs past the read.
+                None => None,
+            }
+        };
+        let read = |p: u64| local(p).or_else(|| string(pid, p, MAX_STR));
+        Some(StackExec {
+            argv: collect(argv_ptrs.iter().map(|&p| read(p)), argv_ended),
+            env: collect(env_ptrs.iter().map(|&p| read(p)), env_ended),
+            execfn: execfn.and_then(read).map(|(s, _)| s),
+        })
+    })
+}
+
+/// [`stack_exec`]'s answer: argv and envp with "cut", as [`exec_args`]
+/// gives them, and the path execve was given (`AT_EXECFN`).
+pub struct StackExec {
+    pub argv: (Vec<Vec<u8>>, bool),
+    pub env: (Vec<Vec<u8>>, bool),
+    pub execfn: Option<Vec<u8>>,
+}
+
 /// [`exec_args`]' answer; each array comes with "cut".
 pub struct ExecArgs {
     pub path: Option<Vec<u8>>,
@@ -476,5 +559,59 @@ mod tests {
         assert_eq!(got.argv, (Vec::new(), true));
         assert_eq!(got.env.0.len(), 150, "envp read although argv could not be");
         assert_eq!(got.path.as_deref(), Some(&b"/usr/bin/env"[..]));
+    }
+
+    /// A new program's initial stack as the kernel lays it out, built in
+    /// this process: argc, argv, NULL, envp, NULL, the auxiliary vector,
+    /// then the strings; every pointer is an address in the block.
+    fn fake_stack(argv: &[&[u8]], env: &[&[u8]], execfn: &[u8], far: Option<u64>) -> Vec<u8> {
+        let head_len = 8 * (1 + argv.len() + 1 + env.len() + 1 + 6);
+        let strings: usize = argv.iter().chain(env).chain([&execfn]).map(|s| s.len() + 1).sum();
+        let mut block = vec![0u8; head_len + strings];
+        let base = block.as_ptr() as u64;
+        let mut bytes = Vec::new();
+        let mut place = |s: &[u8]| {
+            let at = base + head_len as u64 + bytes.len() as u64;
+            bytes.extend_from_slice(s);
+            bytes.push(0);
+            at
+        };
+        let mut head = vec![argv.len() as u64];
+        head.extend(argv.iter().map(|s| place(s)));
+        head.push(0);
+        head.extend(env.iter().map(|s| place(s)));
+        if let Some(p) = far {
+            // The last variable lives elsewhere (not in the first read).
+            *head.last_mut().unwrap() = p;
+        }
+        head.push(0);
+        let execfn_at = place(execfn);
+        head.extend([6, 4096, 31, execfn_at, 0, 0]); // AT_PAGESZ, AT_EXECFN, AT_NULL
+        for (i, w) in head.iter().enumerate() {
+            block[8 * i..8 * i + 8].copy_from_slice(&w.to_ne_bytes());
+        }
+        block[head_len..].copy_from_slice(&bytes);
+        block
+    }
+
+    #[test]
+    fn a_new_programs_strings_are_read_from_its_stack() {
+        let me = std::process::id() as i32;
+        let argv: [&[u8]; 3] = [b"env", b"A=1", b""];
+        let env: [&[u8]; 2] = [b"HOME=/root", b"LD_PRELOAD=/tmp/x.so"];
+        let block = fake_stack(&argv, &env, b"/usr/bin/env", None);
+        let got = stack_exec(me, block.as_ptr() as u64).expect("readable");
+        assert_eq!(got.argv, (argv.iter().map(|s| s.to_vec()).collect(), false));
+        assert_eq!(got.env, (env.iter().map(|s| s.to_vec()).collect(), false));
+        assert_eq!(got.execfn.as_deref(), Some(&b"/usr/bin/env"[..]));
+
+        // A variable beyond the first read is read on its own.
+        let far = CString::new(vec![b'v'; 100]).unwrap();
+        let block = fake_stack(&argv, &env, b"/usr/bin/env", Some(far.as_ptr() as u64));
+        let got = stack_exec(me, block.as_ptr() as u64).unwrap();
+        assert_eq!(got.env.0, vec![b"HOME=/root".to_vec(), vec![b'v'; 100]]);
+
+        // Nothing mapped at the stack pointer: nothing to say.
+        assert!(stack_exec(me, 0x1000).is_none());
     }
 }

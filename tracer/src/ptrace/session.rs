@@ -34,7 +34,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use event::{Event, EventKind, Origin, SysResult};
 
-use super::decode::{entry, finish, set_result, sys_result, Ctx, FdPaths};
+use super::decode::{entry, exec_started, finish, set_result, sys_result, Ctx, FdPaths};
 use super::redirect::{self, Restore};
 use super::seccomp::{self, Policy, Refusal, DATA_DENY, DATA_EXIT, DATA_FOREIGN};
 use super::sys::{self as raw, OP_EXIT, OP_SECCOMP};
@@ -516,6 +516,16 @@ fn follow(
     };
     looper.tasks.insert(child, Task { started: true, owner: child, ..Task::default() });
     let result = looper.run(&shared, opts.linger);
+    // What tracing cost this thread (`PKGTRACE_LOG=tracer=debug`): every
+    // microsecond of it is spent while a tracee waits.
+    if let Ok(usage) = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_THREAD) {
+        let ms = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 * 1e3 + t.tv_usec() as f64 / 1e3;
+        tracing::debug!(
+            stops = looper.outcome.stops,
+            cpu_ms = ms(usage.user_time()) + ms(usage.system_time()),
+            "tracer thread done"
+        );
+    }
     shared.done.store(true, Ordering::SeqCst);
     // Wake it from its nap: the run is over now, not up to 20 ms later.
     watchdog.thread().unpark();
@@ -855,6 +865,10 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             t.owner = pid;
         }
         if let Some((mut kind, _)) = pending {
+            if matches!(kind, EventKind::Exec { .. }) {
+                let sp = raw::syscall_info(pid).map(|i| i.stack_pointer).unwrap_or(0);
+                exec_started(&mut kind, pid, sp);
+            }
             set_result(&mut kind, SysResult::ok(0));
             self.push(pid, kind);
         }

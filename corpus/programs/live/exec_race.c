@@ -1,0 +1,70 @@
+/* exec_race N: N times, a child starts a thread that keeps flipping one
+ * byte of an environment string (and one of an argv string) while the
+ * child execs /usr/bin/env with them.  The kernel copies the strings some
+ * time after the tracer's stop at the execve entry, so what the caller's
+ * memory held at that stop and what the new program got can differ: a
+ * hostile package could show a tracer `X_PRELOAD=...` and run with
+ * `LD_PRELOAD=...`.  env prints what it got: "RACE=a" or "RACE=b", then
+ * "A=0" or "A=1" (an argument env adds to the environment); the test
+ * compares that with the exec events.
+ * Expected output: N such pairs of lines; exit 0. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char var[] = "RACE=a";
+static char arg[] = "A=0";
+
+static void *flip(void *unused) {
+    (void)unused;
+    /* On another CPU than the exec'ing thread, as an attacker would put
+     * it, so it runs while the tracer handles the stop. */
+    cpu_set_t all, other;
+    int here = sched_getcpu();
+    CPU_ZERO(&other);
+    if (sched_getaffinity(0, sizeof all, &all) == 0) {
+        for (int c = 0; c < CPU_SETSIZE; c++)
+            if (c != here) CPU_SET(c, &other);
+        sched_setaffinity(0, sizeof other, &other);
+    }
+    volatile char *v = var + 5, *a = arg + 2;
+    for (;;) {
+        *v = *v == 'a' ? 'b' : 'a';
+        *a = *a == '0' ? '1' : '0';
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    int n = argc > 1 ? atoi(argv[1]) : 20;
+    for (int i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            perror("fork");
+            return 1;
+        }
+        if (pid == 0) {
+            pthread_t t;
+            if (pthread_create(&t, 0, flip, 0)) {
+                fprintf(stderr, "pthread_create failed\n");
+                _exit(1);
+            }
+            usleep(1000); /* the flipper is running */
+            char *args[] = {"env", arg, 0};
+            char *envp[] = {var, 0};
+            execve("/usr/bin/env", args, envp);
+            perror("execve");
+            _exit(1);
+        }
+        int status;
+        if (waitpid(pid, &status, 0) < 0) {
+            perror("waitpid");
+            return 1;
+        }
+    }
+    return 0;
+}
