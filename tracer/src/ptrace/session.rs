@@ -180,6 +180,8 @@ struct Task {
     pending: Option<(EventKind, [u64; 6])>,
     /// This task is a thread (not a process).
     thread: bool,
+    /// A process: how many traced threads besides this one it has now.
+    threads: u32,
     /// The process whose fd table this task uses (itself, or its leader).
     owner: i32,
     /// The call stopped at entry was rerouted: what to put back at exit.
@@ -835,6 +837,11 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             self.fd_paths.inherit(self.ctx(pid).owner, child);
         }
         let place = self.tasks.get(&pid).map(|t| super::cpu::Place::child_of(&t.place)).unwrap_or_default();
+        if thread {
+            if let Some(leader) = self.tasks.get_mut(&owner) {
+                leader.threads += 1;
+            }
+        }
         let task = self.tasks.entry(child).or_default();
         task.thread = thread;
         task.owner = owner;
@@ -849,7 +856,11 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
     }
 
     fn exec_event(&mut self, pid: i32) -> std::io::Result<()> {
-        let former = raw::event_msg(pid).map(|m| m as i32).unwrap_or(pid);
+        // Only a process with other threads can have been exec'ed by one
+        // of them (the event then comes under the leader's pid, and the
+        // message names the thread): no call to ask otherwise.
+        let alone = self.tasks.get(&pid).is_some_and(|t| !t.thread && t.threads == 0);
+        let former = if alone { pid } else { raw::event_msg(pid).map(|m| m as i32).unwrap_or(pid) };
         let pending = if former != pid {
             // The thread that called execve now has the leader's pid.
             let moved = self.tasks.remove(&former).and_then(|t| t.pending);
@@ -914,6 +925,8 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         let task = self.tasks.remove(&pid).unwrap_or_default();
         if !task.thread {
             self.fd_paths.forget_process(pid);
+        } else if let Some(leader) = self.tasks.get_mut(&task.owner) {
+            leader.threads = leader.threads.saturating_sub(1);
         }
         if let Some((kind, _)) = task.pending {
             self.push(pid, kind);
