@@ -469,9 +469,12 @@ pub fn finish(kind: &mut EventKind, cx: Ctx, fds: &mut FdPaths, a: [u64; 6], res
 /// argv (interpreter, its argument, the script, then argv[1..]), and then
 /// the caller's argv, the one strace shows, stays. The path is the kernel's
 /// copy for execve (execveat's is `/dev/fd/N/...` there).
-pub fn exec_started(kind: &mut EventKind, pid: i32, sp: u64) {
+pub fn exec_started(kind: &mut EventKind, pid: i32, sp: u64, arch: u32) {
+    /// AUDIT_ARCH_I386: a 32-bit program, whose stack holds 4-byte words.
+    const ARCH_I386: u32 = 0x4000_0003;
     let EventKind::Exec { syscall, path, argv, argv_truncated, env, .. } = kind else { return };
-    let Some(got) = mem::stack_exec(pid, sp) else { return };
+    let word = if arch == ARCH_I386 { 4 } else { 8 };
+    let Some(got) = mem::stack_exec(pid, sp, word) else { return };
     *env = Some(got.env.0.into_iter().map(Bytes).collect());
     if got.argv.0.len() == argv.len() {
         *argv = got.argv.0.into_iter().map(Bytes).collect();

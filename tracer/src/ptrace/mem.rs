@@ -148,7 +148,7 @@ pub fn exec_args(pid: i32, path_at: u64, argv_at: u64, env_at: u64) -> ExecArgs 
 /// strings side by side above them, so one read from `sp` to the stack's
 /// end normally has them all. Pointers or strings beyond that read are
 /// read as [`exec_args`] reads them.
-pub fn stack_exec(pid: i32, sp: u64) -> Option<StackExec> {
+pub fn stack_exec(pid: i32, sp: u64, word: usize) -> Option<StackExec> {
     /// Bytes read from `sp`: the pointers and strings of all but huge
     /// argument lists (the read stops at the stack's end, normally sooner).
     const STACK_READ: usize = 16 * 1024;
@@ -158,38 +158,47 @@ pub fn stack_exec(pid: i32, sp: u64) -> Option<StackExec> {
         let remote = [RemoteIoVec { base: sp as usize, len: buf.len() }];
         // Partial by design: the stack ends a few KiB above `sp`.
         let n = process_vm_readv(Pid::from_raw(pid), &mut [IoSliceMut::new(buf)], &remote).unwrap_or(0);
-        let whole = n - n % 8;
-        let words = &buf[..whole];
-        if words.len() < 8 {
-            return None;
-        }
+        let mut words = StackWords { pid, sp, word, head: &buf[..n], more: Vec::new(), more_at: 0 };
+        let argc = words.get(0)?;
         // argc, then three arrays one after the other: argv and envp
         // (NULL-terminated), the auxiliary vector (key, value pairs up to
-        // AT_NULL). Each is taken from the read while it lasts.
-        let mut at = 8u64;
-        let array = |at: &mut u64| {
-            let head = words.get(*at as usize..).unwrap_or(&[]);
-            let (ptrs, ended) = pointers(pid, sp + *at, head);
-            *at += 8 * (ptrs.len() as u64 + 1);
-            (ptrs, ended)
+        // AT_NULL). A pointer below `sp`, or an argv that is not argc
+        // long, means the stack is not laid out as read (another ABI):
+        // nothing is said then.
+        let mut at = 1;
+        let mut array = |at: &mut u64| -> Option<(Vec<u64>, bool)> {
+            let mut ptrs = Vec::new();
+            loop {
+                let p = words.get(*at)?;
+                *at += 1;
+                if p == 0 {
+                    return Some((ptrs, true));
+                }
+                if p < sp {
+                    return None;
+                }
+                if ptrs.len() == MAX_ARGS {
+                    return Some((ptrs, false));
+                }
+                ptrs.push(p);
+            }
         };
-        let (argv_ptrs, argv_ended) = array(&mut at);
-        let (env_ptrs, env_ended) = if argv_ended { array(&mut at) } else { (Vec::new(), false) };
-        let execfn = if env_ended {
-            words
-                .get(at as usize..)
-                .unwrap_or(&[])
-                .chunks_exact(16)
-                .map(|pair| pair.split_at(8))
-                .map(|(k, v)| {
-                    (u64::from_ne_bytes(k.try_into().expect("8")), u64::from_ne_bytes(v.try_into().expect("8")))
-                })
-                .take_while(|&(k, _)| k != 0)
-                .find(|&(k, _)| k == AT_EXECFN)
-                .map(|(_, v)| v)
-        } else {
-            None
-        };
+        let (argv_ptrs, argv_ended) = array(&mut at)?;
+        if argv_ended && argv_ptrs.len() as u64 != argc {
+            return None;
+        }
+        // envp follows argv's NULL, however many of argv were kept.
+        at = argc.checked_add(2)?;
+        let (env_ptrs, env_ended) = array(&mut at)?;
+        // The auxiliary vector (a few dozen pairs) follows envp's NULL.
+        let mut execfn = None;
+        for pair in (0..if env_ended { 64 } else { 0 }).map(|i| at + 2 * i) {
+            match (words.get(pair), words.get(pair + 1)) {
+                (Some(AT_EXECFN), Some(value)) => execfn = Some(value),
+                (Some(0), _) | (None, _) | (_, None) => break,
+                _ => {}
+            }
+        }
         let local = |p: u64| -> Read {
             let at = usize::try_from(p.checked_sub(sp)?).ok().filter(|&at| at < n)?;
             let room = &buf[at..n.min(at + MAX_STR)];
@@ -208,6 +217,39 @@ pub fn stack_exec(pid: i32, sp: u64) -> Option<StackExec> {
             execfn: execfn.and_then(read).map(|(s, _)| s),
         })
     })
+}
+
+/// The words of a new stack, by index from its stack pointer: from the
+/// first read while it lasts, then from the tracee a page at a time.
+struct StackWords<'b> {
+    pid: i32,
+    sp: u64,
+    /// 8, or 4 for a 32-bit program.
+    word: usize,
+    head: &'b [u8],
+    more: Vec<u8>,
+    /// The offset from `sp` that `more` starts at.
+    more_at: usize,
+}
+
+impl StackWords<'_> {
+    fn get(&mut self, index: u64) -> Option<u64> {
+        let at = usize::try_from(index).ok()?.checked_mul(self.word)?;
+        let end = at.checked_add(self.word)?;
+        let bytes = if end <= self.head.len() {
+            &self.head[at..end]
+        } else {
+            if at < self.more_at || end > self.more_at + self.more.len() {
+                self.more = read(self.pid, self.sp.checked_add(at as u64)?, PAGE as usize);
+                self.more_at = at;
+            }
+            self.more.get(at - self.more_at..end - self.more_at)?
+        };
+        let mut w = [0u8; 8];
+        w[..self.word].copy_from_slice(bytes);
+        // Both architectures are little-endian: a 32-bit word is the low half.
+        Some(u64::from_le_bytes(w))
+    }
 }
 
 /// [`stack_exec`]'s answer: argv and envp with "cut", as [`exec_args`]
@@ -563,34 +605,41 @@ mod tests {
 
     /// A new program's initial stack as the kernel lays it out, built in
     /// this process: argc, argv, NULL, envp, NULL, the auxiliary vector,
-    /// then the strings; every pointer is an address in the block.
-    fn fake_stack(argv: &[&[u8]], env: &[&[u8]], execfn: &[u8], far: Option<u64>) -> Vec<u8> {
+    /// then the strings; every pointer is an address in the block. With
+    /// `far`, the last variable lies 20 KiB further up (beyond the first
+    /// read).
+    fn fake_stack(argv: &[&[u8]], env: &[&[u8]], execfn: &[u8], far: bool) -> Vec<u8> {
+        const GAP: usize = 20 * 1024;
         let head_len = 8 * (1 + argv.len() + 1 + env.len() + 1 + 6);
         let strings: usize = argv.iter().chain(env).chain([&execfn]).map(|s| s.len() + 1).sum();
-        let mut block = vec![0u8; head_len + strings];
+        let mut block = vec![0u8; head_len + strings + if far { GAP } else { 0 }];
         let base = block.as_ptr() as u64;
         let mut bytes = Vec::new();
-        let mut place = |s: &[u8]| {
-            let at = base + head_len as u64 + bytes.len() as u64;
+        let start = base + head_len as u64;
+        let place = |bytes: &mut Vec<u8>, s: &[u8]| {
+            let at = start + bytes.len() as u64;
             bytes.extend_from_slice(s);
             bytes.push(0);
             at
         };
         let mut head = vec![argv.len() as u64];
-        head.extend(argv.iter().map(|s| place(s)));
+        head.extend(argv.iter().map(|s| place(&mut bytes, s)));
         head.push(0);
-        head.extend(env.iter().map(|s| place(s)));
-        if let Some(p) = far {
-            // The last variable lives elsewhere (not in the first read).
-            *head.last_mut().unwrap() = p;
+        let (last, near) = env.split_last().map(|(l, n)| (Some(*l), n)).unwrap_or((None, env));
+        head.extend(near.iter().map(|s| place(&mut bytes, s)));
+        let execfn_at = place(&mut bytes, execfn);
+        if let Some(last) = last {
+            if far {
+                bytes.resize(bytes.len() + GAP - last.len() - 1, 0);
+            }
+            head.push(place(&mut bytes, last));
         }
         head.push(0);
-        let execfn_at = place(execfn);
         head.extend([6, 4096, 31, execfn_at, 0, 0]); // AT_PAGESZ, AT_EXECFN, AT_NULL
         for (i, w) in head.iter().enumerate() {
             block[8 * i..8 * i + 8].copy_from_slice(&w.to_ne_bytes());
         }
-        block[head_len..].copy_from_slice(&bytes);
+        block[head_len..head_len + bytes.len()].copy_from_slice(&bytes);
         block
     }
 
@@ -599,19 +648,77 @@ mod tests {
         let me = std::process::id() as i32;
         let argv: [&[u8]; 3] = [b"env", b"A=1", b""];
         let env: [&[u8]; 2] = [b"HOME=/root", b"LD_PRELOAD=/tmp/x.so"];
-        let block = fake_stack(&argv, &env, b"/usr/bin/env", None);
-        let got = stack_exec(me, block.as_ptr() as u64).expect("readable");
+        let block = fake_stack(&argv, &env, b"/usr/bin/env", false);
+        let got = stack_exec(me, block.as_ptr() as u64, 8).expect("readable");
         assert_eq!(got.argv, (argv.iter().map(|s| s.to_vec()).collect(), false));
         assert_eq!(got.env, (env.iter().map(|s| s.to_vec()).collect(), false));
         assert_eq!(got.execfn.as_deref(), Some(&b"/usr/bin/env"[..]));
 
         // A variable beyond the first read is read on its own.
-        let far = CString::new(vec![b'v'; 100]).unwrap();
-        let block = fake_stack(&argv, &env, b"/usr/bin/env", Some(far.as_ptr() as u64));
-        let got = stack_exec(me, block.as_ptr() as u64).unwrap();
-        assert_eq!(got.env.0, vec![b"HOME=/root".to_vec(), vec![b'v'; 100]]);
+        let block = fake_stack(&argv, &env, b"/usr/bin/env", true);
+        let got = stack_exec(me, block.as_ptr() as u64, 8).unwrap();
+        assert_eq!(got.env, (env.iter().map(|s| s.to_vec()).collect(), false));
 
         // Nothing mapped at the stack pointer: nothing to say.
-        assert!(stack_exec(me, 0x1000).is_none());
+        assert!(stack_exec(me, 0x1000, 8).is_none());
+    }
+
+    /// A 32-bit program's stack (4-byte words), built below 4 GiB so its
+    /// pointers fit; and one whose argv is longer than the first read.
+    #[test]
+    fn a_32_bit_stack_and_a_long_argv_are_read_too() {
+        let me = std::process::id() as i32;
+        // SAFETY: a fresh anonymous mapping at an address nothing else uses
+        // (MAP_FIXED_NOREPLACE fails rather than replace a mapping); it is
+        // only written through process_vm_writev and never unmapped.
+        #[allow(unsafe_code)]
+        let block = unsafe {
+            libc::mmap(
+                0x3f00_0000 as *mut libc::c_void,
+                64 * 1024,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(block, libc::MAP_FAILED, "a mapping below 4 GiB");
+        let base = block as u64;
+        assert!(base < 1 << 32);
+        let words: [u64; 9] = [2, base + 100, base + 104, 0, base + 110, 0, 31, base + 120, 0];
+        let mut bytes = vec![0u8; 200];
+        for (i, w) in words.iter().enumerate() {
+            bytes[4 * i..4 * i + 4].copy_from_slice(&(*w as u32).to_le_bytes());
+        }
+        bytes[100..104].copy_from_slice(b"sh\0\0");
+        bytes[104..107].copy_from_slice(b"-c\0");
+        bytes[110..117].copy_from_slice(b"HOME=/\0");
+        bytes[120..128].copy_from_slice(b"/bin/sh\0");
+        let remote = [RemoteIoVec { base: base as usize, len: bytes.len() }];
+        let wrote = nix::sys::uio::process_vm_writev(Pid::from_raw(me), &[std::io::IoSlice::new(&bytes)], &remote);
+        assert_eq!(wrote, Ok(bytes.len()));
+        let got = stack_exec(me, base, 4).expect("a 32-bit stack");
+        assert_eq!(got.argv, (vec![b"sh".to_vec(), b"-c".to_vec()], false));
+        assert_eq!(got.env, (vec![b"HOME=/".to_vec()], false));
+        assert_eq!(got.execfn.as_deref(), Some(&b"/bin/sh"[..]));
+        // Read as 64-bit words, the same bytes make no sense: nothing said.
+        assert!(stack_exec(me, base, 8).is_none());
+
+        // 3,000 arguments: their pointers alone are more than the first read.
+        let args: Vec<Vec<u8>> = (0..3000).map(|i| format!("a{i}").into_bytes()).collect();
+        let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        let stack = fake_stack(&argv, &[b"K=V"], b"/bin/x", false);
+        let got = stack_exec(me, stack.as_ptr() as u64, 8).unwrap();
+        assert_eq!(got.argv, (args.clone(), false));
+        assert_eq!(got.env.0, vec![b"K=V".to_vec()]);
+
+        // More arguments than are kept: argv is cut, the environment is
+        // still found after all of them.
+        let args: Vec<Vec<u8>> = (0..MAX_ARGS + 10).map(|i| format!("{i}").into_bytes()).collect();
+        let argv: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        let stack = fake_stack(&argv, &[b"K=V", b"L=W"], b"/bin/x", false);
+        let got = stack_exec(me, stack.as_ptr() as u64, 8).unwrap();
+        assert_eq!(got.argv, (args[..MAX_ARGS].to_vec(), true));
+        assert_eq!(got.env, (vec![b"K=V".to_vec(), b"L=W".to_vec()], false));
     }
 }

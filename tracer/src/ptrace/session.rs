@@ -877,8 +877,9 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         }
         if let Some((mut kind, _)) = pending {
             if matches!(kind, EventKind::Exec { .. }) {
-                let sp = raw::syscall_info(pid).map(|i| i.stack_pointer).unwrap_or(0);
-                exec_started(&mut kind, pid, sp);
+                if let Ok(info) = raw::syscall_info(pid) {
+                    exec_started(&mut kind, pid, info.stack_pointer, info.arch);
+                }
             }
             set_result(&mut kind, SysResult::ok(0));
             self.push(pid, kind);
