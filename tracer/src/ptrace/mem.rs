@@ -668,22 +668,7 @@ mod tests {
     #[test]
     fn a_32_bit_stack_and_a_long_argv_are_read_too() {
         let me = std::process::id() as i32;
-        // SAFETY: a fresh anonymous mapping at an address nothing else uses
-        // (MAP_FIXED_NOREPLACE fails rather than replace a mapping); it is
-        // only written through process_vm_writev and never unmapped.
-        #[allow(unsafe_code)]
-        let block = unsafe {
-            libc::mmap(
-                0x3f00_0000 as *mut libc::c_void,
-                64 * 1024,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(block, libc::MAP_FAILED, "a mapping below 4 GiB");
-        let base = block as u64;
+        let base = sys::map_at(0x3f00_0000, 64 * 1024).expect("a mapping below 4 GiB");
         assert!(base < 1 << 32);
         let words: [u64; 9] = [2, base + 100, base + 104, 0, base + 110, 0, 31, base + 120, 0];
         let mut bytes = vec![0u8; 200];

@@ -77,6 +77,29 @@ pub fn syscall_info(pid: i32) -> io::Result<SyscallInfo> {
     Ok(info)
 }
 
+/// An anonymous read-write mapping of `len` bytes at `addr` exactly
+/// (MAP_FIXED_NOREPLACE: an error rather than replace anything), never
+/// unmapped: for tests that need memory at a low address.
+#[cfg(test)]
+pub fn map_at(addr: u64, len: usize) -> io::Result<u64> {
+    // SAFETY: a fresh anonymous mapping; NOREPLACE leaves any existing
+    // mapping alone.
+    let p = unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(p as u64)
+}
+
 /// readlink(2) into `buf`: the length of the target (cut at `buf`'s).
 pub fn readlink(path: &std::ffi::CStr, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `path` is NUL-terminated; the kernel writes at most
