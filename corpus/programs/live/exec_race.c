@@ -1,13 +1,14 @@
 /* exec_race N: N times, a child starts a thread that keeps flipping one
- * byte of an environment string (and one of an argv string) while the
- * child execs /usr/bin/env with them.  The kernel copies the strings some
+ * byte of an environment string, one of an argv string and whether argv
+ * has a third entry, while the child execs /usr/bin/env with them.  The kernel copies the strings some
  * time after the tracer's stop at the execve entry, so what the caller's
  * memory held at that stop and what the new program got can differ: a
  * hostile package could show a tracer `X_PRELOAD=...` and run with
  * `LD_PRELOAD=...`.  env prints what it got: "RACE=a" or "RACE=b", then
- * "A=0" or "A=1" (an argument env adds to the environment); the test
- * compares that with the exec events.
- * Expected output: N such pairs of lines; exit 0. */
+ * "A=0" or "A=1" (an argument env adds to the environment), then "B=1"
+ * when the third argument was there; the test compares that with the exec
+ * events.
+ * Expected output: N such groups of lines; exit 0. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -18,6 +19,8 @@
 
 static char var[] = "RACE=a";
 static char arg[] = "A=0";
+static char extra[] = "B=1";
+static char *args[] = {"env", arg, extra, 0};
 
 static void *flip(void *unused) {
     (void)unused;
@@ -32,9 +35,11 @@ static void *flip(void *unused) {
         sched_setaffinity(0, sizeof other, &other);
     }
     volatile char *v = var + 5, *a = arg + 2;
+    char *volatile *third = &args[2];
     for (;;) {
         *v = *v == 'a' ? 'b' : 'a';
         *a = *a == '0' ? '1' : '0';
+        *third = *third ? 0 : extra;
     }
     return 0;
 }
@@ -54,9 +59,10 @@ int main(int argc, char **argv) {
                 _exit(1);
             }
             usleep(1000); /* the flipper is running */
-            char *args[] = {"env", arg, 0};
             char *envp[] = {var, 0};
-            execve("/usr/bin/env", args, envp);
+            /* EFAULT: the count changed while the kernel copied argv. */
+            for (int try = 0; try < 1000; try++)
+                execve("/usr/bin/env", args, envp);
             perror("execve");
             _exit(1);
         }

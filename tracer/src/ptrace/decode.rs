@@ -464,11 +464,8 @@ pub fn finish(kind: &mut EventKind, cx: Ctx, fds: &mut FdPaths, a: [u64; 6], res
 /// the new stack ([`mem::stack_exec`]) rather than what the caller's memory
 /// held at the entry, which another of its threads could change in
 /// between. The environment is only read here (or by [`finish`] for a
-/// call that failed). argv is taken when it has as many entries as at the
-/// entry: a script or a binfmt_misc program starts with its interpreter's
-/// argv (interpreter, its argument, the script, then argv[1..]), and then
-/// the caller's argv, the one strace shows, stays. The path is the kernel's
-/// copy for execve (execveat's is `/dev/fd/N/...` there).
+/// call that failed); argv as [`kernel_argv`] says. The path is the
+/// kernel's copy for execve (execveat's is `/dev/fd/N/...` there).
 pub fn exec_started(kind: &mut EventKind, pid: i32, sp: u64, arch: u32) {
     /// AUDIT_ARCH_I386: a 32-bit program, whose stack holds 4-byte words.
     const ARCH_I386: u32 = 0x4000_0003;
@@ -476,13 +473,33 @@ pub fn exec_started(kind: &mut EventKind, pid: i32, sp: u64, arch: u32) {
     let word = if arch == ARCH_I386 { 4 } else { 8 };
     let Some(got) = mem::stack_exec(pid, sp, word) else { return };
     *env = Some(got.env.0.into_iter().map(Bytes).collect());
-    if got.argv.0.len() == argv.len() {
-        *argv = got.argv.0.into_iter().map(Bytes).collect();
-        *argv_truncated = got.argv.1;
+    let (stack_argv, cut) = got.argv;
+    if let Some(kernel) = kernel_argv(argv, stack_argv, got.execfn.as_deref()) {
+        *argv = kernel;
+        *argv_truncated = cut;
     }
     if let (Some(execfn), "execve") = (got.execfn, syscall.as_str()) {
         *path = execfn.into();
     }
+}
+
+/// The argv an exec event reports, given the one read at the entry and the
+/// one on the new stack: None to keep the entry's.
+/// - As many entries: the new stack's, what the kernel copied.
+/// - A script's shape (the kernel dropped argv[0] and put the interpreter,
+///   its argument if any and the script's path first) with the entry's
+///   argv[1..] after the path: the entry's, as strace shows it; the kernel
+///   agrees with all of it but argv[0], which no program gets.
+/// - Anything else (the count changed between the entry and the copy, or
+///   a binfmt_misc layout): the new stack's, what really ran.
+fn kernel_argv(entry: &[Bytes], stack: Vec<Vec<u8>>, execfn: Option<&[u8]>) -> Option<Vec<Bytes>> {
+    // The interpreter and at most one argument of it come first.
+    let script = stack.len() > entry.len() && stack.len() <= entry.len() + 2 && {
+        let at = stack.len() - entry.len();
+        Some(stack[at].as_slice()) == execfn
+            && stack[at + 1..].iter().zip(entry.iter().skip(1)).all(|(s, e)| s.as_slice() == e.as_slice())
+    };
+    (!script).then(|| stack.into_iter().map(Bytes).collect())
 }
 
 /// Fills in the result of a call at its exit.
@@ -690,6 +707,35 @@ mod tests {
         for v in [0, 7, 10, 4096, 123_456, i32::MAX, -1, -100, i32::MIN] {
             assert_eq!(decimal(v, &mut [0; 11]), v.to_string().as_bytes());
         }
+    }
+
+    #[test]
+    fn the_argv_reported_is_what_the_kernel_copied_except_for_a_scripts_argv0() {
+        let b = |v: &[&str]| -> Vec<Bytes> { v.iter().map(|s| Bytes::from(*s)).collect() };
+        let raw = |v: &[&str]| -> Vec<Vec<u8>> { v.iter().map(|s| s.as_bytes().to_vec()).collect() };
+        // Same count: the kernel's copy (here changed after the entry read).
+        let got = kernel_argv(&b(&["env", "A=0"]), raw(&["env", "A=1"]), Some(b"/usr/bin/env"));
+        assert_eq!(got, Some(b(&["env", "A=1"])));
+        // A script: interpreter, its argument, the script, then argv[1..].
+        let entry = b(&["x.sh", "one", "two"]);
+        let stack = raw(&["/bin/sh", "-e", "./x.sh", "one", "two"]);
+        assert_eq!(kernel_argv(&entry, stack, Some(b"./x.sh")), None);
+        // Script-shaped, but argv[1..] is not what was read: what ran.
+        let stack = raw(&["/bin/sh", "./x.sh", "one", "TWO"]);
+        assert_eq!(kernel_argv(&entry, stack.clone(), Some(b"./x.sh")), Some(stack.into_iter().map(Bytes).collect()));
+        // The count changed under the tracer (an argument dropped or added
+        // after the entry read): what ran.
+        let got = kernel_argv(&b(&["curl", "-s"]), raw(&["curl", "-s", "http://x"]), Some(b"/usr/bin/curl"));
+        assert_eq!(got, Some(b(&["curl", "-s", "http://x"])));
+        let got = kernel_argv(&b(&["ls", "-l", "/"]), raw(&["ls"]), Some(b"/bin/ls"));
+        assert_eq!(got, Some(b(&["ls"])));
+        // More than an interpreter and its argument before the path: not a
+        // script, whatever follows.
+        let stack = raw(&["a", "b", "c", "/bin/ls"]);
+        assert_eq!(
+            kernel_argv(&b(&["ls"]), stack.clone(), Some(b"/bin/ls")),
+            Some(stack.into_iter().map(Bytes).collect())
+        );
     }
 
     /// This process's fd `n`, as the tracer would see a tracee's.
