@@ -118,7 +118,9 @@ pub fn string(pid: i32, addr: u64, max: usize) -> Option<(Vec<u8>, bool)> {
 /// side by side; a shell builds a child's environment from its own
 /// variables, scattered over its heap). Returns the path (None for a NULL
 /// pointer), and argv and envp, each with whether the array or one of its
-/// strings was cut.
+/// strings was cut. The tracer asks for the path and argv at the entry and
+/// for envp only when the call failed: a successful exec's strings are
+/// read from the new stack ([`stack_exec`]).
 pub fn exec_args(pid: i32, path_at: u64, argv_at: u64, env_at: u64) -> ExecArgs {
     let mut heads = [[0u8; 8 * PTR_CHUNK]; 2];
     let [argv_len, env_len] = read_two(pid, argv_at, env_at, &mut heads);
