@@ -464,7 +464,7 @@ pub fn finish(kind: &mut EventKind, cx: Ctx, fds: &mut FdPaths, a: [u64; 6], res
 /// the new stack ([`mem::stack_exec`]) rather than what the caller's memory
 /// held at the entry, which another of its threads could change in
 /// between. The environment is only read here (or by [`finish`] for a
-/// call that failed); argv as [`kernel_argv`] says. The path is the
+/// call that failed); argv as `kernel_argv` says. The path is the
 /// kernel's copy for execve (execveat's is `/dev/fd/N/...` there).
 pub fn exec_started(kind: &mut EventKind, pid: i32, sp: u64, arch: u32) {
     /// AUDIT_ARCH_I386: a 32-bit program, whose stack holds 4-byte words.
