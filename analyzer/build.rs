@@ -23,6 +23,8 @@ fn main() {
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     collect(&root, &root, &mut files);
+    // A binary without its rules would report nothing, and say so nowhere.
+    assert!(!files.is_empty(), "no rule files (*.toml) under {}", root.display());
     let mut src =
         String::from("/// The default rule pack: (path under rules/, text).\npub static FILES: &[(&str, &str)] = &[\n");
     for (rel, abs) in files {

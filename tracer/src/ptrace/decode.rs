@@ -222,11 +222,12 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
             EventKind::Probe { syscall: syscall(), path: path(pid, p), dirfd: dir, result }
         }
         Interest::Exec => {
-            let (dir, p, argv_at) = if name == "execveat" { (dirfd(a[0]), a[1], a[2]) } else { (None, a[0], a[1]) };
+            let [path_at, argv_at, _] = exec_pointers(name, a);
+            let dir = (name == "execveat").then(|| dirfd(a[0])).flatten();
             // The environment is read later: at the exec stop from the new
             // stack ([`exec_started`]), or at the exit stop of a call that
             // failed ([`finish`]).
-            let mem::ExecArgs { path: exe, argv: (argv, argv_truncated), .. } = mem::exec_args(pid, p, argv_at, 0);
+            let mem::ExecArgs { path: exe, argv: (argv, argv_truncated) } = mem::exec_args(pid, path_at, argv_at);
             // execveat(fd, "", AT_EMPTY_PATH) runs the fd itself (a memfd).
             let mut exe: Bytes = exe.unwrap_or_default().into();
             if let Some(dir) = dir.and_then(|d| d.path) {
@@ -422,8 +423,8 @@ pub fn finish(kind: &mut EventKind, cx: Ctx, fds: &mut FdPaths, a: [u64; 6], res
     if let EventKind::Exec { syscall, env: env @ None, .. } = kind {
         // A failed exec (a successful one ends at the exec stop): the
         // caller's memory is as it was at the entry.
-        let at = if syscall == "execveat" { a[3] } else { a[2] };
-        *env = Some(mem::exec_args(pid, 0, 0, at).env.0.into_iter().map(Bytes).collect());
+        let [_, _, env_at] = exec_pointers(syscall, a);
+        *env = Some(mem::string_array(pid, env_at).0.into_iter().map(Bytes).collect());
     }
     if !ok {
         return;
@@ -457,6 +458,12 @@ pub fn finish(kind: &mut EventKind, cx: Ctx, fds: &mut FdPaths, a: [u64; 6], res
         }
         _ => {}
     }
+}
+
+/// An exec's path, argv and envp pointers: execveat has a dirfd first.
+fn exec_pointers(name: &str, a: [u64; 6]) -> [u64; 3] {
+    let from = usize::from(name == "execveat");
+    [a[from], a[from + 1], a[from + 2]]
 }
 
 /// A successful exec, at its exec stop (`sp`: the new program's stack

@@ -112,29 +112,27 @@ pub fn string(pid: i32, addr: u64, max: usize) -> Option<(Vec<u8>, bool)> {
     Some((out, true))
 }
 
-/// What `execve` is given, read in two `process_vm_readv` calls in the
-/// common case: the first pointers of argv and envp together, then the
-/// path and every string together ([`strings`]: strings do not always lie
-/// side by side; a shell builds a child's environment from its own
-/// variables, scattered over its heap). Returns the path (None for a NULL
-/// pointer), and argv and envp, each with whether the array or one of its
-/// strings was cut. The tracer asks for the path and argv at the entry and
-/// for envp only when the call failed: a successful exec's strings are
-/// read from the new stack ([`stack_exec`]).
-pub fn exec_args(pid: i32, path_at: u64, argv_at: u64, env_at: u64) -> ExecArgs {
-    let mut heads = [[0u8; 8 * PTR_CHUNK]; 2];
-    let [argv_len, env_len] = read_two(pid, argv_at, env_at, &mut heads);
-    let (argv_ptrs, argv_ended) = pointers(pid, argv_at, &heads[0][..argv_len]);
-    let (env_ptrs, env_ended) = pointers(pid, env_at, &heads[1][..env_len]);
-    let mut all = Vec::with_capacity(1 + argv_ptrs.len() + env_ptrs.len());
+/// What `execve` is given at its entry: the path (None for a NULL pointer)
+/// and argv with whether it was cut, in two `process_vm_readv` calls in the
+/// common case: the start of the argv array, then the path and every
+/// string together ([`strings`]). The environment is read from the new
+/// stack once the exec has happened ([`stack_exec`]), or with
+/// [`string_array`] when it failed.
+pub fn exec_args(pid: i32, path_at: u64, argv_at: u64) -> ExecArgs {
+    let (argv_ptrs, argv_ended) = pointers(pid, argv_at);
+    let mut all = Vec::with_capacity(1 + argv_ptrs.len());
     all.push(path_at);
     all.extend_from_slice(&argv_ptrs);
-    all.extend_from_slice(&env_ptrs);
     let mut got = strings(pid, &all).into_iter();
     let path = got.next().flatten().map(|(s, _)| s);
-    let argv = collect(got.by_ref().take(argv_ptrs.len()), argv_ended);
-    let env = collect(got, env_ended);
-    ExecArgs { path, argv, env }
+    ExecArgs { path, argv: collect(got, argv_ended) }
+}
+
+/// The strings of the NULL-terminated array at `at` (an argv or envp), and
+/// whether it was cut; a NULL array is empty, as execve takes it.
+pub fn string_array(pid: i32, at: u64) -> (Vec<Vec<u8>>, bool) {
+    let (ptrs, ended) = pointers(pid, at);
+    collect(strings(pid, &ptrs), ended)
 }
 
 /// What a program was just started with, read from its new stack at the
@@ -160,97 +158,53 @@ pub fn stack_exec(pid: i32, sp: u64, word: usize) -> Option<StackExec> {
         let remote = [RemoteIoVec { base: sp as usize, len: buf.len() }];
         // Partial by design: the stack ends a few KiB above `sp`.
         let n = process_vm_readv(Pid::from_raw(pid), &mut [IoSliceMut::new(buf)], &remote).unwrap_or(0);
-        let mut words = StackWords { pid, sp, word, head: &buf[..n], more: Vec::new(), more_at: 0 };
+        let read = &buf[..n];
+        let mut words = Words { pid, base: sp, word, head: read, more: Vec::new(), more_at: 0 };
+        // argc, argv, NULL, envp, NULL, then the auxiliary vector (key,
+        // value pairs up to AT_NULL).
         let argc = words.get(0)?;
-        // argc, then three arrays one after the other: argv and envp
-        // (NULL-terminated), the auxiliary vector (key, value pairs up to
-        // AT_NULL). A pointer below `sp`, or an argv that is not argc
-        // long, means the stack is not laid out as read (another ABI):
-        // nothing is said then.
-        let mut at = 1;
-        let mut array = |at: &mut u64| -> Option<(Vec<u64>, bool)> {
-            let mut ptrs = Vec::new();
-            loop {
-                let p = words.get(*at)?;
-                *at += 1;
-                if p == 0 {
-                    return Some((ptrs, true));
-                }
-                if p < sp {
-                    return None;
-                }
-                if ptrs.len() == MAX_ARGS {
-                    return Some((ptrs, false));
-                }
-                ptrs.push(p);
-            }
-        };
-        let (argv_ptrs, argv_ended) = array(&mut at)?;
-        if argv_ended && argv_ptrs.len() as u64 != argc {
+        let (argv_ptrs, argv_ended) = words.array(1);
+        // envp follows argv's NULL, however many of argv were kept.
+        let env_from = argc.checked_add(2)?;
+        let (env_ptrs, env_ended) = words.array(env_from);
+        // A pointer below `sp`, or an argv that is not argc long: the stack
+        // is not laid out as read (another ABI), so nothing is said.
+        if (argv_ended && argv_ptrs.len() as u64 != argc) || argv_ptrs.iter().chain(&env_ptrs).any(|&p| p < sp) {
             return None;
         }
-        // envp follows argv's NULL, however many of argv were kept.
-        at = argc.checked_add(2)?;
-        let (env_ptrs, env_ended) = array(&mut at)?;
-        // The auxiliary vector (a few dozen pairs) follows envp's NULL.
         let mut execfn = None;
-        for pair in (0..if env_ended { 64 } else { 0 }).map(|i| at + 2 * i) {
+        let aux = env_from + env_ptrs.len() as u64 + 1;
+        for pair in (0..if env_ended { 64 } else { 0 }).map(|i| aux + 2 * i) {
             match (words.get(pair), words.get(pair + 1)) {
                 (Some(AT_EXECFN), Some(value)) => execfn = Some(value),
                 (Some(0), _) | (None, _) | (_, None) => break,
                 _ => {}
             }
         }
-        let local = |p: u64| -> Read {
-            let at = usize::try_from(p.checked_sub(sp)?).ok().filter(|&at| at < n)?;
-            let room = &buf[at..n.min(at + MAX_STR)];
-            match memchr::memchr(0, room) {
-                Some(nul) => Some((room[..nul].to_vec(), false)),
-                // Cut at MAX_STR, as `string` cuts.
-                None if room.len() == MAX_STR => Some((room.to_vec(), true)),
-                // It runs past the read.
-                None => None,
-            }
+        // A string from the read when it ends there, else on its own.
+        let string_at = |p: u64| {
+            p.checked_sub(sp)
+                .and_then(|at| usize::try_from(at).ok())
+                .and_then(|at| read.get(at..))
+                .and_then(ends_in)
+                .or_else(|| string(pid, p, MAX_STR))
         };
-        let read = |p: u64| local(p).or_else(|| string(pid, p, MAX_STR));
         Some(StackExec {
-            argv: collect(argv_ptrs.iter().map(|&p| read(p)), argv_ended),
-            env: collect(env_ptrs.iter().map(|&p| read(p)), env_ended),
-            execfn: execfn.and_then(read).map(|(s, _)| s),
+            argv: collect(argv_ptrs.iter().map(|&p| string_at(p)), argv_ended),
+            env: collect(env_ptrs.iter().map(|&p| string_at(p)), env_ended),
+            execfn: execfn.and_then(string_at).map(|(s, _)| s),
         })
     })
 }
 
-/// The words of a new stack, by index from its stack pointer: from the
-/// first read while it lasts, then from the tracee a page at a time.
-struct StackWords<'b> {
-    pid: i32,
-    sp: u64,
-    /// 8, or 4 for a 32-bit program.
-    word: usize,
-    head: &'b [u8],
-    more: Vec<u8>,
-    /// The offset from `sp` that `more` starts at.
-    more_at: usize,
-}
-
-impl StackWords<'_> {
-    fn get(&mut self, index: u64) -> Option<u64> {
-        let at = usize::try_from(index).ok()?.checked_mul(self.word)?;
-        let end = at.checked_add(self.word)?;
-        let bytes = if end <= self.head.len() {
-            &self.head[at..end]
-        } else {
-            if at < self.more_at || end > self.more_at + self.more.len() {
-                self.more = read(self.pid, self.sp.checked_add(at as u64)?, PAGE as usize);
-                self.more_at = at;
-            }
-            self.more.get(at - self.more_at..end - self.more_at)?
-        };
-        let mut w = [0u8; 8];
-        w[..self.word].copy_from_slice(bytes);
-        // Both architectures are little-endian: a 32-bit word is the low half.
-        Some(u64::from_le_bytes(w))
+/// The string at the start of `bytes`, as [`string`] reads it, when it
+/// ends (or reaches MAX_STR) within them; None when it runs past them.
+fn ends_in(bytes: &[u8]) -> Read {
+    let room = &bytes[..bytes.len().min(MAX_STR)];
+    match memchr::memchr(0, room) {
+        Some(nul) => Some((room[..nul].to_vec(), false)),
+        None if room.len() == MAX_STR => Some((room.to_vec(), true)),
+        None => None,
     }
 }
 
@@ -262,66 +216,75 @@ pub struct StackExec {
     pub execfn: Option<Vec<u8>>,
 }
 
-/// [`exec_args`]' answer; each array comes with "cut".
+/// [`exec_args`]' answer: the path, and argv with "cut".
 pub struct ExecArgs {
     pub path: Option<Vec<u8>>,
     pub argv: (Vec<Vec<u8>>, bool),
-    pub env: (Vec<Vec<u8>>, bool),
 }
 
-/// Pointers read at first per array: most argv and envp fit.
+/// Pointers read at a time from an array not read yet: most argv and envp
+/// fit in the first read.
 const PTR_CHUNK: usize = 64;
 
-/// The start of two arrays in one call, into `bufs` (on the caller's
-/// stack); how many bytes of each were read. A range the call did not
-/// fill is read on its own, as [`read`] does (an unmapped page after the
-/// first range stops the call there). A NULL array reads nothing.
-fn read_two(pid: i32, a: u64, b: u64, bufs: &mut [[u8; 8 * PTR_CHUNK]; 2]) -> [usize; 2] {
-    let want = [a, b].map(|at| if at == 0 { 0 } else { 8 * PTR_CHUNK });
-    let remote = [RemoteIoVec { base: a as usize, len: want[0] }, RemoteIoVec { base: b as usize, len: want[1] }];
-    let got = {
-        let [x, y] = bufs;
-        let mut local = [IoSliceMut::new(&mut x[..want[0]]), IoSliceMut::new(&mut y[..want[1]])];
-        process_vm_readv(Pid::from_raw(pid), &mut local, &remote).unwrap_or(0)
-    };
-    if got == want[0] + want[1] {
-        return want;
-    }
-    let first = if got >= want[0] { want[0] } else { read_into(pid, a, &mut bufs[0][..want[0]]) };
-    [first, read_into(pid, b, &mut bufs[1][..want[1]])]
-}
-
-/// The pointers of a NULL-terminated array, starting from the bytes
-/// already read at its start; and whether it ended (a NULL array, as
-/// execve takes for an empty one, ends at once).
-fn pointers(pid: i32, addr: u64, head: &[u8]) -> (Vec<u64>, bool) {
+/// The pointers of the NULL-terminated array at `addr`, and whether it
+/// ended (a NULL array, as execve takes for an empty one, ends at once).
+fn pointers(pid: i32, addr: u64) -> (Vec<u64>, bool) {
     if addr == 0 {
         return (Vec::new(), true);
     }
-    let mut ptrs = Vec::with_capacity(PTR_CHUNK);
-    let mut more: Vec<u8>;
-    let mut raw = head;
-    while ptrs.len() < MAX_ARGS {
-        if raw.is_empty() {
-            more = read(pid, addr + 8 * ptrs.len() as u64, 8 * PTR_CHUNK);
-            raw = &more;
-        }
-        if raw.len() < 8 {
-            break;
-        }
-        for word in raw.chunks_exact(8) {
-            let p = u64::from_ne_bytes(word.try_into().expect("8 bytes"));
-            if p == 0 {
-                return (ptrs, true);
+    Words { pid, base: addr, word: 8, head: &[], more: Vec::new(), more_at: 0 }.array(0)
+}
+
+/// The words of the tracee's memory from `base`, by index: from the bytes
+/// already read there (`head`) while they last, then [`PTR_CHUNK`] words
+/// at a time.
+struct Words<'b> {
+    pid: i32,
+    base: u64,
+    /// 8, or 4 for a 32-bit program.
+    word: usize,
+    head: &'b [u8],
+    more: Vec<u8>,
+    /// The offset from `base` that `more` starts at.
+    more_at: usize,
+}
+
+impl Words<'_> {
+    fn get(&mut self, index: u64) -> Option<u64> {
+        let at = usize::try_from(index).ok()?.checked_mul(self.word)?;
+        let end = at.checked_add(self.word)?;
+        let bytes = if end <= self.head.len() {
+            &self.head[at..end]
+        } else {
+            if at < self.more_at || end > self.more_at + self.more.len() {
+                self.more = read(self.pid, self.base.checked_add(at as u64)?, self.word * PTR_CHUNK);
+                self.more_at = at;
             }
-            ptrs.push(p);
-            if ptrs.len() == MAX_ARGS {
-                return (ptrs, false);
-            }
-        }
-        raw = &[];
+            self.more.get(at - self.more_at..end - self.more_at)?
+        };
+        let mut w = [0u8; 8];
+        w[..self.word].copy_from_slice(bytes);
+        // Both architectures are little-endian: a 32-bit word is the low half.
+        Some(u64::from_le_bytes(w))
     }
-    (ptrs, false)
+
+    /// The NULL-terminated array from word `from`: its pointers, and
+    /// whether its NULL was found (not when memory ran out first, or
+    /// [`MAX_ARGS`] were taken).
+    fn array(&mut self, from: u64) -> (Vec<u64>, bool) {
+        let mut ptrs = Vec::with_capacity(PTR_CHUNK);
+        for index in from.. {
+            match self.get(index) {
+                Some(0) => return (ptrs, true),
+                Some(p) => ptrs.push(p),
+                None => break,
+            }
+            if ptrs.len() == MAX_ARGS {
+                break;
+            }
+        }
+        (ptrs, false)
+    }
 }
 
 /// The strings of an array; cut when its end was not found or a string
@@ -391,13 +354,8 @@ fn strings(pid: i32, ptrs: &[u64]) -> Vec<Read> {
             let got = process_vm_readv(Pid::from_raw(pid), &mut [IoSliceMut::new(buf)], &remote).unwrap_or(0);
             let mut at = 0;
             for (&p, &len) in chunk.iter().zip(&lens) {
-                let quick = (p != 0 && at + len <= got)
-                    .then(|| memchr::memchr(0, &buf[at..at + len]).map(|nul| buf[at..at + nul].to_vec()))
-                    .flatten();
-                out.push(match quick {
-                    Some(s) => Some((s, false)),
-                    None => string(pid, p, MAX_STR),
-                });
+                let quick = (p != 0 && at + len <= got).then(|| ends_in(&buf[at..at + len])).flatten();
+                out.push(quick.or_else(|| string(pid, p, MAX_STR)));
                 at += len;
             }
         });
@@ -455,13 +413,8 @@ fn span(pid: i32, ptrs: &[u64]) -> Option<Vec<Read>> {
                     let i = clusters.partition_point(|&(s, _)| s <= p) - 1;
                     let (start, end) = clusters[i];
                     let at = offsets[i] + (p - start);
-                    let rest = &buf[at as usize..(at + end - p) as usize];
-                    Some(match memchr::memchr(0, &rest[..rest.len().min(MAX_STR)]) {
-                        Some(nul) => (rest[..nul].to_vec(), false),
-                        // It goes on past its cluster: read it on its own.
-                        None if rest.len() < MAX_STR => return string(pid, p, MAX_STR),
-                        None => (rest[..MAX_STR].to_vec(), true),
-                    })
+                    // One going on past its cluster is read on its own.
+                    ends_in(&buf[at as usize..(at + end - p) as usize]).or_else(|| string(pid, p, MAX_STR))
                 })
                 .collect()
         })
@@ -582,26 +535,27 @@ mod tests {
         // More variables than the first read of the array takes.
         let env: Vec<CString> = (0..150).map(|i| CString::new(format!("V{i}=x")).unwrap()).collect();
         let (argv_at, env_at) = (array(&argv), array(&env));
-        let got = exec_args(me, path.as_ptr() as u64, argv_at.as_ptr() as u64, env_at.as_ptr() as u64);
+        let got = exec_args(me, path.as_ptr() as u64, argv_at.as_ptr() as u64);
         assert_eq!(got.path.as_deref(), Some(&b"/usr/bin/env"[..]));
         assert_eq!(got.argv.0, argv.iter().map(|c| c.as_bytes().to_vec()).collect::<Vec<_>>());
         assert!(!got.argv.1, "argv ended with its NULL");
-        assert_eq!(got.env.0.len(), 150);
-        assert_eq!(got.env.0[149], b"V149=x");
-        assert!(!got.env.1);
+        let got_env = string_array(me, env_at.as_ptr() as u64);
+        assert_eq!(got_env.0.len(), 150);
+        assert_eq!(got_env.0[149], b"V149=x");
+        assert!(!got_env.1);
 
         // NULL path and envp (execve allows a NULL envp): no path, no
         // variables, and neither counts as cut; argv is still read.
-        let got = exec_args(me, 0, argv_at.as_ptr() as u64, 0);
+        let got = exec_args(me, 0, argv_at.as_ptr() as u64);
         assert_eq!(got.path, None);
         assert_eq!(got.argv.0.len(), 5);
-        assert_eq!(got.env, (Vec::new(), false));
+        assert_eq!(string_array(me, 0), (Vec::new(), false));
 
-        // argv at an address nothing is mapped at: the call reading both
-        // arrays fails, each is read on its own, and envp is still there.
-        let got = exec_args(me, path.as_ptr() as u64, 0x1000, env_at.as_ptr() as u64);
+        // argv at an address nothing is mapped at: cut and empty; the path
+        // and envp are still read.
+        let got = exec_args(me, path.as_ptr() as u64, 0x1000);
         assert_eq!(got.argv, (Vec::new(), true));
-        assert_eq!(got.env.0.len(), 150, "envp read although argv could not be");
+        assert_eq!(string_array(me, env_at.as_ptr() as u64).0.len(), 150, "envp read although argv could not be");
         assert_eq!(got.path.as_deref(), Some(&b"/usr/bin/env"[..]));
     }
 
