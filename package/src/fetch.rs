@@ -9,7 +9,7 @@
 //! <cache>/<eco>/<name>/<version>/work/          registry package: the work dir
 //! <cache>/<eco>/<name>/<version>/staged.json    marker, written last: staging is complete
 //! <cache>/pypi-sdist/<name>/<version>/          a PyPI package staged from its sdist
-//! <cache>/local/<eco>/<name>/                   local package: restaged every time
+//! <cache>/local/<eco>/<name>/<digest>/          local package: restaged every time, kept by content
 //! <cache>/.tmp/                                 stagings in progress (renamed into place)
 //! <cache>/npm/.npm-cache, pypi/.pip-cache, cargo/.cargo-home   the clients' own caches
 //! ```
@@ -17,14 +17,22 @@
 //! A staging is built in a private temporary directory and renamed into place
 //! once complete, so concurrent stagings of one package never see each
 //! other's half-done work, and a killed run leaves no half staging behind.
+//!
+//! A staging in place is never replaced, since another run may be copying it
+//! into its sandbox. A local package is staged afresh by every run, so its
+//! staging is named by a digest of what it holds: two runs of the same
+//! contents share one, a changed package gets a new one, and stagings of a
+//! local package not used for [`LOCAL_KEEP`] are removed.
 
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::detect::one_line;
 use super::error::PackageError;
@@ -127,12 +135,8 @@ pub fn stage(pkg: &PackageRef, cache: &Path, opts: &FetchOptions) -> Result<Stag
         Ecosystem::Pypi if opts.sdist => "pypi-sdist",
         eco => eco.as_str(),
     };
-    let final_dir = |version: &str| match &pkg.source {
-        Source::Registry => cache.join(eco_dir).join(&pkg.name).join(version),
-        Source::Local(_) => cache.join("local").join(pkg.ecosystem.as_str()).join(&pkg.name),
-    };
     if let (Source::Registry, Some(version)) = (&pkg.source, &pkg.version) {
-        if let Some(staged) = load(&final_dir(version)) {
+        if let Some(staged) = load(&cache.join(eco_dir).join(&pkg.name).join(version)) {
             tracing::debug!(%purl, dir = %staged.workdir.display(), "reusing staged package");
             return Ok(staged);
         }
@@ -148,12 +152,6 @@ pub fn stage(pkg: &PackageRef, cache: &Path, opts: &FetchOptions) -> Result<Stag
         Ecosystem::Pypi => pypi::fetch(&ctx)?,
         Ecosystem::Cargo => cargo::fetch(&ctx)?,
     };
-    let target = final_dir(&fetched.version);
-    if !pkg.is_local() {
-        if let Some(staged) = load(&target) {
-            return Ok(staged); // someone else staged it meanwhile; ours is dropped
-        }
-    }
     let marker = Marker {
         format: MARKER_FORMAT,
         ecosystem: pkg.ecosystem,
@@ -167,13 +165,29 @@ pub fn stage(pkg: &PackageRef, cache: &Path, opts: &FetchOptions) -> Result<Stag
     let json = serde_json::to_vec_pretty(&marker).map_err(|e| PackageError::io("failed to encode marker", e.into()))?;
     write_file(&tmp.path.join(MARKER), &json)?;
 
+    let target = match &pkg.source {
+        Source::Registry => cache.join(eco_dir).join(&pkg.name).join(&marker.version),
+        Source::Local(_) => {
+            let dir = cache.join("local").join(pkg.ecosystem.as_str()).join(&pkg.name);
+            prune_local(&dir);
+            dir.join(digest(&tmp.path)?)
+        }
+    };
+    if let Some(staged) = load(&target) {
+        touch(&target);
+        return Ok(staged); // staged before (by someone else, or with the same contents); ours is dropped
+    }
     if let Some(parent) = target.parent() {
         mkdir(parent)?;
     }
-    // An incomplete or (for local packages) outdated staging is replaced.
-    if target.exists() && (pkg.is_local() || load(&target).is_none()) {
-        fs::remove_dir_all(&target)
-            .map_err(|e| PackageError::io(format!("failed to remove old staging {}", target.display()), e))?;
+    // A staging left by an older pkgtrace (another marker format) is set aside
+    // under .tmp rather than removed in place: a run of that version may be
+    // reading it, and the rename below needs the name free.
+    if target.exists() {
+        let old = TempDir::name(&cache, pkg.ecosystem);
+        if fs::rename(&target, &old).is_ok() {
+            drop(TempDir { path: old, keep: false });
+        }
     }
     match fs::rename(&tmp.path, &target) {
         Ok(()) => tmp.keep(),
@@ -207,6 +221,80 @@ fn load(dir: &Path) -> Option<Staged> {
     })
 }
 
+/// How long a local package's staging is kept after its last use.
+pub const LOCAL_KEEP: Duration = Duration::from_secs(24 * 3600);
+
+/// Removes the stagings in `dir` (one local package's) whose marker is older
+/// than [`LOCAL_KEEP`]: every use of a staging touches its marker, and no run
+/// lasts that long, so none is in use.
+fn prune_local(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let age = fs::metadata(path.join(MARKER))
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| SystemTime::now().duration_since(t).ok());
+        if age.is_some_and(|a| a > LOCAL_KEEP) {
+            if let Err(e) = fs::remove_dir_all(&path) {
+                tracing::warn!(dir = %path.display(), error = %e, "failed to remove an unused staging");
+            }
+        }
+    }
+}
+
+/// Marks a staging as used now, so that [`prune_local`] keeps it.
+fn touch(dir: &Path) {
+    if let Ok(f) = fs::File::options().append(true).open(dir.join(MARKER)) {
+        let _ = f.set_modified(SystemTime::now());
+    }
+}
+
+/// A digest of everything in the staging at `dir`: every entry's relative
+/// path, kind, mode and contents (a symlink's target), in sorted order, and
+/// the marker's commands. Hex, 32 digits.
+fn digest(dir: &Path) -> Result<String, PackageError> {
+    fn walk(root: &Path, rel: &Path, h: &mut Sha256) -> Result<(), PackageError> {
+        let here = root.join(rel);
+        let err = |e| PackageError::io(format!("failed to read {}", here.display()), e);
+        let mut names: Vec<_> = fs::read_dir(&here)
+            .map_err(err)?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
+        names.sort();
+        for name in names {
+            let rel = rel.join(&name);
+            let path = root.join(&rel);
+            let err = |e| PackageError::io(format!("failed to read {}", path.display()), e);
+            let meta = fs::symlink_metadata(&path).map_err(err)?;
+            let bytes = rel.as_os_str().as_encoded_bytes();
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+            h.update(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()).to_le_bytes());
+            let ft = meta.file_type();
+            if ft.is_dir() {
+                walk(root, &rel, h)?;
+                h.update(b"end");
+            } else {
+                let data = if ft.is_symlink() {
+                    fs::read_link(&path).map_err(err)?.into_os_string().into_encoded_bytes()
+                } else if ft.is_file() {
+                    fs::read(&path).map_err(err)?
+                } else {
+                    Vec::new()
+                };
+                h.update((data.len() as u64).to_le_bytes());
+                h.update(&data);
+            }
+        }
+        Ok(())
+    }
+    let mut h = Sha256::new();
+    walk(dir, Path::new(""), &mut h)?;
+    Ok(h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// A staging directory in progress, removed on drop unless kept.
 struct TempDir {
     path: PathBuf,
@@ -215,12 +303,17 @@ struct TempDir {
 
 impl TempDir {
     fn new(cache: &Path, eco: Ecosystem) -> Result<TempDir, PackageError> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let path = cache.join(".tmp").join(format!("{eco}-{}-{nanos}-{n}", std::process::id()));
+        let path = TempDir::name(cache, eco);
         mkdir(&path)?;
         Ok(TempDir { path, keep: false })
+    }
+
+    /// A fresh name under `<cache>/.tmp`, unique to this process and call.
+    fn name(cache: &Path, eco: Ecosystem) -> PathBuf {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        cache.join(".tmp").join(format!("{eco}-{}-{nanos}-{n}", std::process::id()))
     }
 
     fn keep(mut self) {

@@ -297,7 +297,7 @@ fn has_condition(v: &Value, key: &str) -> bool {
 mod tests {
     use super::*;
     use crate::fetch::testutil::{run_install, run_phase};
-    use crate::{parse, stage, Ecosystem, FetchOptions};
+    use crate::{parse, stage, Ecosystem, FetchOptions, Staged};
     use serde_json::json;
 
     #[test]
@@ -381,6 +381,43 @@ mod tests {
         run_install(&staged);
         assert!(marker_dir.join("postinstall").exists(), "npm rebuild did not run postinstall");
         run_phase(&staged, &staged.start);
+    }
+
+    /// Runs of one local package share its staging while its contents are
+    /// the same, even when they stage it at once; a changed package gets a
+    /// new staging and leaves the one a running run copies from alone.
+    #[test]
+    fn concurrent_stagings_of_a_local_package_do_not_collide() {
+        let t = tempfile::tempdir().unwrap();
+        let pkg_dir = t.path().join("local");
+        fs::create_dir_all(&pkg_dir).unwrap();
+        let manifest = json!({"name": "pkgtrace-local-shared", "version": "1.0.0", "main": "index.js"});
+        fs::write(pkg_dir.join("package.json"), manifest.to_string()).unwrap();
+        fs::write(pkg_dir.join("index.js"), "module.exports = 1;\n").unwrap();
+        let pkg = parse(pkg_dir.to_str().unwrap(), None).unwrap();
+        let cache = t.path().join("cache");
+        let first: Vec<Staged> = std::thread::scope(|s| {
+            let runs: Vec<_> = (0..3).map(|_| s.spawn(|| stage(&pkg, &cache, &FetchOptions::default()))).collect();
+            runs.into_iter().map(|r| r.join().unwrap().unwrap()).collect()
+        });
+        assert!(first.iter().all(|s| *s == first[0]), "{first:?}");
+        let entry =
+            |s: &Staged| fs::read_to_string(s.workdir.join("node_modules/pkgtrace-local-shared/index.js")).unwrap();
+        assert_eq!(entry(&first[0]), "module.exports = 1;\n");
+
+        fs::write(pkg_dir.join("index.js"), "module.exports = 2;\n").unwrap();
+        let second = stage(&pkg, &cache, &FetchOptions::default()).unwrap();
+        assert_ne!(second.workdir, first[0].workdir);
+        assert_eq!(entry(&second), "module.exports = 2;\n");
+        assert_eq!(entry(&first[0]), "module.exports = 1;\n", "the older staging was changed under its user");
+
+        // A staging unused for longer than LOCAL_KEEP goes at the next staging of its package.
+        let old = first[0].workdir.parent().unwrap();
+        let long_ago = std::time::SystemTime::now() - crate::fetch::LOCAL_KEEP - std::time::Duration::from_secs(60);
+        fs::File::options().append(true).open(old.join("staged.json")).unwrap().set_modified(long_ago).unwrap();
+        assert_eq!(stage(&pkg, &cache, &FetchOptions::default()).unwrap(), second);
+        assert!(!old.exists());
+        assert!(second.workdir.is_dir());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context as _, Result};
 
@@ -35,9 +36,19 @@ pub fn save(cache: &Path, eco: Ecosystem, phase: &str, b: &Baseline) -> Result<(
     let path = cache_file(cache, eco, phase);
     let dir = path.parent().expect("has a parent");
     fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{eco}-{phase}.{}.tmp", std::process::id()));
-    fs::write(&tmp, serde_json::to_string_pretty(b)?).with_context(|| format!("failed to write {}", tmp.display()))?;
-    fs::rename(&tmp, &path).with_context(|| format!("failed to write {}", path.display()))
+    write_atomic(&path, &dir.join(format!(".{eco}-{phase}")), serde_json::to_string_pretty(b)?.as_bytes())
+}
+
+/// Writes `path` through a temp file named from `tmp` (unique to this process
+/// and call) and renamed over it, so that no reader sees it half-written.
+fn write_atomic(path: &Path, tmp: &Path, data: &[u8]) -> Result<()> {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let mut name = tmp.as_os_str().to_owned();
+    name.push(format!(".{}-{n}.tmp", std::process::id()));
+    let tmp = PathBuf::from(name);
+    fs::write(&tmp, data).with_context(|| format!("failed to write {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("failed to write {}", path.display()))
 }
 
 /// The findings of a control phase, as a baseline. Only active ones: a
@@ -66,33 +77,40 @@ fn key(phase: &PhaseReport, subject: &str) -> String {
     }
 }
 
-/// An empty package of the ecosystem, written into `dir`, for the control run.
+/// An empty package of the ecosystem, written into `dir`, for the control
+/// run. Runs going on at once write the same files there, and stage from it:
+/// a file already right is left alone, and one that is not is replaced
+/// whole by a rename, so nobody reads a half-written file.
 pub fn write_control_package(dir: &Path, eco: Ecosystem) -> Result<()> {
-    fs::create_dir_all(dir)?;
-    match eco {
-        Ecosystem::Npm => {
-            fs::write(
-                dir.join("package.json"),
-                "{\"name\":\"pkgtrace-control\",\"version\":\"1.0.0\",\"main\":\"index.js\"}\n",
-            )?;
-            fs::write(dir.join("index.js"), "module.exports = {};\n")?;
-        }
-        Ecosystem::Pypi => {
-            fs::write(
-                dir.join("pyproject.toml"),
+    let files: &[(&str, &str)] = match eco {
+        Ecosystem::Npm => &[
+            ("package.json", "{\"name\":\"pkgtrace-control\",\"version\":\"1.0.0\",\"main\":\"index.js\"}\n"),
+            ("index.js", "module.exports = {};\n"),
+        ],
+        Ecosystem::Pypi => &[
+            (
+                "pyproject.toml",
                 "[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"pkgtrace-control\"\nversion = \"1.0.0\"\n",
-            )?;
-            fs::create_dir_all(dir.join("pkgtrace_control"))?;
-            fs::write(dir.join("pkgtrace_control/__init__.py"), "")?;
-        }
-        Ecosystem::Cargo => {
-            fs::write(
-                dir.join("Cargo.toml"),
+            ),
+            ("pkgtrace_control/__init__.py", ""),
+        ],
+        Ecosystem::Cargo => &[
+            (
+                "Cargo.toml",
                 "[package]\nname = \"pkgtrace-control\"\nversion = \"1.0.0\"\nedition = \"2021\"\n\n[dependencies]\n",
-            )?;
-            fs::create_dir_all(dir.join("src"))?;
-            fs::write(dir.join("src/lib.rs"), "")?;
+            ),
+            ("src/lib.rs", ""),
+        ],
+    };
+    for (rel, text) in files {
+        let path = dir.join(rel);
+        if fs::read(&path).is_ok_and(|old| old == text.as_bytes()) {
+            continue;
         }
+        let parent = path.parent().unwrap_or(dir);
+        fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
+        // The temp file goes beside the package, not in it, where a concurrent staging would take it in.
+        write_atomic(&path, &dir.with_file_name(format!(".{eco}-control")), text.as_bytes())?;
     }
     Ok(())
 }
