@@ -8,6 +8,12 @@ use event::Bytes;
 use event::{Access, EventKind, Fd, Payload, SockAddr, SysResult};
 
 use super::value::{self, split_top};
+
+/// `AT_EMPTY_PATH`: the call is about the dirfd's own file.
+const AT_EMPTY_PATH: i64 = 0x1000;
+/// `fcntl` commands that duplicate a descriptor.
+const F_DUPFD: i64 = 0;
+const F_DUPFD_CLOEXEC: i64 = 1030;
 pub use crate::interest::Interest;
 
 /// The hot-path filter: None for calls pkgtrace has no use for.
@@ -158,7 +164,19 @@ pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventK
                 _ => (None, 0),
             };
             let path: Bytes = path(p);
-            if path.is_empty() && args.iter().any(|a| value::has_flag(a, b"AT_EMPTY_PATH")) {
+            // The flags argument, by name or (-X raw) by value.
+            let flags = match name {
+                b"statx" => Some(arg(2)),
+                b"newfstatat" | b"fstatat64" | b"faccessat2" => Some(arg(3)),
+                _ => None,
+            };
+            // strace 6.1's -X raw prints statx's flags as `|0x1000` (its zero
+            // AT_STATX_SYNC_AS_STAT part printed as nothing).
+            let empty_path = |f: &[u8]| {
+                let number = f.trim_ascii_start().strip_prefix(b"|").unwrap_or(f);
+                value::has_flag(f, b"AT_EMPTY_PATH") || value::int(number).is_some_and(|v| v & AT_EMPTY_PATH != 0)
+            };
+            if path.is_empty() && flags.is_some_and(empty_path) {
                 return Ok(None); // an fstat in disguise
             }
             EventKind::Probe { syscall: syscall(), path, dirfd, result }
@@ -312,7 +330,10 @@ pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventK
         }
         Interest::Fcntl => {
             let cmd = value::strip_comment(arg(1));
-            let dupfd = cmd.0.starts_with(b"F_DUPFD") || cmd.1.is_some_and(|c| c.starts_with(b"F_DUPFD"));
+            // F_DUPFD and F_DUPFD_CLOEXEC, by name or (-X raw) by value.
+            let dupfd = cmd.0.starts_with(b"F_DUPFD")
+                || cmd.1.is_some_and(|c| c.starts_with(b"F_DUPFD"))
+                || matches!(value::int(cmd.0), Some(F_DUPFD | F_DUPFD_CLOEXEC));
             if !dupfd {
                 return Ok(None);
             }
@@ -504,8 +525,43 @@ mod tests {
 
     #[test]
     fn fstat_via_newfstatat_is_dropped() {
-        let open = b"newfstatat(3, \"\", {st_mode=S_IFREG|0644, st_size=1}, AT_EMPTY_PATH) = 0";
-        assert_eq!(decode(Interest::Probe, b"newfstatat", &open[11..]).unwrap(), None);
+        // Named (default, -X verbose) and by value (-X raw), for each call that takes the flag.
+        for line in [
+            r#"newfstatat(3, "", {st_mode=S_IFREG|0644, st_size=1}, AT_EMPTY_PATH) = 0"#,
+            r#"newfstatat(3, "", {st_mode=0100644, st_size=1, ...}, 0x1000) = 0"#,
+            r#"newfstatat(3, "", {st_mode=0100644, st_size=1, ...}, 0x1100 /* AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH */) = 0"#,
+            r#"statx(3, "", 0x1000, 0xfff, {stx_mask=0x17ff, ...}) = 0"#,
+            r#"statx(18, "", |0x1000, 0xfff, {stx_mask=0x1fff, stx_attributes=0, stx_mode=0100644, ...}) = 0"#,
+            r#"faccessat2(3, "", 0x4, 0x1000) = 0"#,
+        ] {
+            let (name, args) = line.split_once('(').unwrap();
+            assert_eq!(decode(Interest::Probe, name.as_bytes(), args.as_bytes()).unwrap(), None, "{line}");
+        }
+        // An empty path without the flag fails with ENOENT: a probe like any other.
+        let ev = dec(r#"newfstatat(3, "", 0x7ffc, 0) = -1 ENOENT (No such file or directory)"#);
+        assert!(matches!(ev, EventKind::Probe { .. }), "{ev:?}");
+        let ev = dec(r#"newfstatat(3, "", 0x7ffc, 0x100) = -1 ENOENT (No such file or directory)"#);
+        assert!(matches!(ev, EventKind::Probe { .. }), "{ev:?}");
+    }
+
+    #[test]
+    fn fcntl_dups_by_name_and_by_value() {
+        for line in [
+            "fcntl(2, F_DUPFD, 10) = 11",
+            "fcntl(2</dev/null>, F_DUPFD_CLOEXEC, 0) = 11</dev/null>",
+            "fcntl(2, 0, 10) = 11",
+            "fcntl(2, 0x406, 0) = 11",
+            "fcntl(2, 0x406 /* F_DUPFD_CLOEXEC */, 0) = 11",
+        ] {
+            let ev = dec(line);
+            let EventKind::Dup { old, new, .. } = ev else { panic!("{line}: {ev:?}") };
+            assert_eq!((old.num, new), (2, 11), "{line}");
+        }
+        for line in ["fcntl(255, 0x2, 0x1) = 0", "fcntl(3, F_SETFD, FD_CLOEXEC) = 0", "fcntl(3, 0x1) = 0x1 (flags 0x1)"]
+        {
+            let (name, args) = line.split_once('(').unwrap();
+            assert_eq!(decode(Interest::Fcntl, name.as_bytes(), args.as_bytes()).unwrap(), None, "{line}");
+        }
     }
 
     #[test]
