@@ -257,6 +257,34 @@ fn exec_strings_are_reported_as_the_new_program_got_them() {
     assert_eq!(reported, got);
 }
 
+/// A tracee's own seccomp filter returning SECCOMP_RET_TRACE chooses the
+/// data the tracer's stop carries: trusting it, pkgtrace took every open of
+/// the process for a foreign-ABI call (0x2) and reported none. The open
+/// must be reported whole whatever the data, and the attempt flagged.
+#[test]
+fn a_tracees_own_seccomp_filter_does_not_steer_the_tracer() {
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("seccomp-steer-target");
+    std::fs::write(&file, "secret\n").unwrap();
+    for data in ["0x0", "0x2", "0x5"] {
+        let ev = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("seccomp-steer-{data}.jsonl"));
+        let (r, _, err) =
+            trace(&["-o", &ev.display().to_string()], &[&tracee("seccomp_steer"), data, &file.display().to_string()]);
+        assert_eq!(run_of(&r)["exit_code"], 0, "{data}: {err}");
+        assert!(err.contains("open ok"), "{data}: {err}");
+        let events: Vec<Value> =
+            std::fs::read_to_string(&ev).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let opens: Vec<&Value> =
+            events.iter().filter(|e| e["kind"] == "open" && e["path"] == file.display().to_string()).collect();
+        assert_eq!(opens.len(), 1, "{data}: {events:?}");
+        assert!(opens[0]["result"]["value"].as_i64().is_some_and(|fd| fd >= 0), "{data}: {:?}", opens[0]);
+        assert_eq!(opens[0]["resolved"], file.display().to_string(), "{data}");
+        let steered = events.iter().filter(|e| e["syscall"] == "seccomp_ret_trace").count();
+        assert_eq!(steered, 1, "{data}: reported once for the process");
+        let rule = "seccomp-filter-steers-tracer".to_string();
+        assert!(active(&r).iter().any(|(id, _)| *id == rule), "{data}: {:?}", active(&r));
+    }
+}
+
 #[test]
 fn a_tracee_killed_by_sigkill() {
     let (r, _, _) = trace(&[], &[&tracee("killed")]);

@@ -253,6 +253,24 @@ fn int80_syscalls_are_refused() {
     p.assert_none(&context(&report));
 }
 
+/// A seccomp filter of the package's own that returns SECCOMP_RET_TRACE
+/// chooses the data of the tracer's stops: the open of ~/.npmrc is still
+/// reported (the tracer computes the data from its own filter), and so is
+/// the attempt.
+#[test]
+fn a_packages_own_seccomp_filter_does_not_hide_its_opens() {
+    let pkg = stage_package("npm/hostile-seccomp-steer", &json!({ "marker": random_hex(6) }));
+    let (_, report) = run_install("seccomp-steer", &pkg, 30, &[]);
+    let install = phase(&report, "install");
+    let out = output(install);
+    let mut p = Problems::new("hostile-seccomp-steer");
+    p.check(out.contains("steer: read "), "the package did not read ~/.npmrc under its own filter");
+    p.check(fires(install, "read-registry-token"), "the read of ~/.npmrc was not reported");
+    p.check(fires(install, "seccomp-filter-steers-tracer"), "no active seccomp-filter-steers-tracer finding");
+    p.extend(leftovers(&report));
+    p.assert_none(&context(&report));
+}
+
 // --- 5. other processes -----------------------------------------------------
 
 /// Kills its process (only it) on drop.

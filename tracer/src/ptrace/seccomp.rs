@@ -110,6 +110,8 @@ const fn off_arg_low(i: u8) -> u32 {
 const AUDIT_ARCH: u32 = 0xC000_003E;
 #[cfg(target_arch = "aarch64")]
 const AUDIT_ARCH: u32 = 0xC000_00B7;
+/// The `AUDIT_ARCH_*` of this build's own system calls.
+pub const NATIVE_ARCH: u32 = AUDIT_ARCH;
 #[cfg(target_arch = "x86_64")]
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
@@ -205,6 +207,12 @@ fn refusals(table: &[Sys]) -> Vec<(i64, Vec<Insn>)> {
 
 /// Builds the filter for a set of traced calls.
 pub fn program(table: &[Sys], policy: Policy) -> Vec<Insn> {
+    build(table, policy).0
+}
+
+/// The filter, and where its first per-call block starts (after the
+/// architecture and x32 tests).
+fn build(table: &[Sys], policy: Policy) -> (Vec<Insn>, usize) {
     let foreign = match policy {
         Policy::Observe => RET_TRACE | u32::from(DATA_FOREIGN | DATA_EXIT),
         Policy::Refuse => Refusal::ForeignAbi.ret(),
@@ -213,6 +221,7 @@ pub fn program(table: &[Sys], policy: Policy) -> Vec<Insn> {
         vec![stmt(LD_W_ABS, OFF_ARCH), jump(JEQ_K, AUDIT_ARCH, 1, 0), stmt(RET_K, foreign), stmt(LD_W_ABS, OFF_NR)];
     #[cfg(target_arch = "x86_64")]
     p.extend([jump(JSET_K, X32_SYSCALL_BIT, 0, 1), stmt(RET_K, foreign)]);
+    let blocks = p.len();
     if policy == Policy::Refuse {
         for (nr, body) in refusals(table) {
             p.push(jump(JEQ_K, nr as u32, 0, body.len() as u8));
@@ -249,14 +258,75 @@ pub fn program(table: &[Sys], policy: Policy) -> Vec<Insn> {
         p.extend(body);
     }
     p.push(stmt(RET_K, RET_ALLOW));
-    p
+    (p, blocks)
 }
 
-/// A tiny interpreter of the instructions [`program`] emits, so tests can
-/// check the filter's decisions without installing it.
+/// The filter's decisions, as the tracer computes them at a stop.
+///
+/// A stop's `SECCOMP_RET_DATA` cannot be trusted: a tracee may install a
+/// filter of its own, and when several filters return `SECCOMP_RET_TRACE`
+/// the kernel hands the tracer the data of the newest one. A four-line
+/// filter returning `DATA_FOREIGN` for `openat` made every open of its
+/// process look like a foreign-ABI call, and vanish from the analysis. So
+/// the tracer runs its own program on the stop's arch, number and
+/// arguments (what the kernel ran it on) and uses that answer.
+#[derive(Debug)]
+pub struct Decisions {
+    program: Vec<Insn>,
+    /// Per native call number, where its block's body starts: blocks are
+    /// tested in order and each ends in a return, so the first block for a
+    /// number decides, and evaluating from its body is evaluating the whole
+    /// program. [`NO_BLOCK`]: the program lets the call through.
+    body: Vec<u16>,
+}
+
+const NO_BLOCK: u16 = u16::MAX;
+
+impl Decisions {
+    pub fn new(table: &[Sys], policy: Policy) -> Decisions {
+        let (program, mut pc) = build(table, policy);
+        let mut body = vec![NO_BLOCK; 1024];
+        // Each block: the number test, whose false branch skips the body.
+        while pc < program.len() && program[pc].code == JEQ_K {
+            let (nr, len) = (program[pc].k as usize, usize::from(program[pc].jf));
+            if nr < body.len() && body[nr] == NO_BLOCK {
+                body[nr] = (pc + 1) as u16;
+            }
+            pc += 1 + len;
+        }
+        Decisions { program, body }
+    }
+
+    pub fn program(&self) -> &[Insn] {
+        &self.program
+    }
+
+    /// What the program returns for this call.
+    pub fn of(&self, arch: u32, nr: u64, args: [u64; 6]) -> u32 {
+        #[cfg(target_arch = "x86_64")]
+        let native = arch == AUDIT_ARCH && nr & u64::from(X32_SYSCALL_BIT) == 0;
+        #[cfg(not(target_arch = "x86_64"))]
+        let native = arch == AUDIT_ARCH;
+        match self.body.get(nr as usize) {
+            Some(&NO_BLOCK) if native => RET_ALLOW,
+            Some(&pc) if native => run_from(&self.program, usize::from(pc), nr as u32, arch, nr as u32, args),
+            _ => evaluate(&self.program, arch, nr as u32, args),
+        }
+    }
+}
+
+/// Whether a filter's return stops the call for the tracer.
+pub fn stops(ret: u32) -> bool {
+    ret & 0xffff_0000 == RET_TRACE
+}
+
+/// A tiny interpreter of the instructions [`program`] emits: the tracer's
+/// [`Decisions`], and tests checking the filter without installing it.
 pub fn evaluate(p: &[Insn], arch: u32, nr: u32, args: [u64; 6]) -> u32 {
-    let mut acc: u32 = 0;
-    let mut pc = 0usize;
+    run_from(p, 0, 0, arch, nr, args)
+}
+
+fn run_from(p: &[Insn], mut pc: usize, mut acc: u32, arch: u32, nr: u32, args: [u64; 6]) -> u32 {
     while pc < p.len() {
         let i = p[pc];
         pc += 1;
@@ -373,6 +443,46 @@ mod tests {
         assert_eq!(evaluate(&p, 0x4000_0003, 5, [0; 6]) & 0xffff_0000, RET_TRACE);
         #[cfg(target_arch = "x86_64")]
         assert_eq!(evaluate(&p, AUDIT_ARCH, X32_SYSCALL_BIT | 2, [0; 6]) & 0xffff_0000, RET_TRACE);
+    }
+
+    /// The tracer's shortcut into the program gives what running all of it
+    /// gives, for every call number and the argument values the blocks test.
+    #[test]
+    fn decisions_are_the_programs() {
+        let values = [
+            0,
+            3,
+            u64::from(AT_EMPTY_PATH),
+            u64::from(CLONE_UNTRACED | CLONE_NEWUSER),
+            u64::from(TIOCSTI),
+            u64::from(SECCOMP_SET_MODE_FILTER),
+            u64::from(SECCOMP_FILTER_FLAG_NEW_LISTENER),
+            libc::F_DUPFD_CLOEXEC as u64,
+            1 << 32,
+        ];
+        for policy in [Policy::Observe, Policy::Refuse] {
+            let d = Decisions::new(table(), policy);
+            let p = program(table(), policy);
+            let mut traced = 0;
+            for nr in 0..1100u64 {
+                for &a in &values {
+                    for &b in &values {
+                        let args = [a, b, a, b, 0, 0];
+                        let want = evaluate(&p, AUDIT_ARCH, nr as u32, args);
+                        assert_eq!(d.of(AUDIT_ARCH, nr, args), want, "{policy:?} nr {nr} args {args:x?}");
+                        traced += usize::from(stops(want));
+                    }
+                }
+            }
+            assert!(traced > 1000, "the test reaches the traced calls");
+            #[cfg(target_arch = "x86_64")]
+            assert_eq!(
+                d.of(AUDIT_ARCH, u64::from(X32_SYSCALL_BIT) | 2, [0; 6]),
+                evaluate(&p, AUDIT_ARCH, X32_SYSCALL_BIT | 2, [0; 6])
+            );
+            assert_eq!(d.of(0x4000_0003, 5, [0; 6]), evaluate(&p, 0x4000_0003, 5, [0; 6]));
+            assert_ne!(d.of(0x4000_0003, 5, [0; 6]), d.of(AUDIT_ARCH, 5, [0; 6]));
+        }
     }
 
     #[test]

@@ -260,7 +260,7 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
         v
     });
     let policy = if opts.sandbox.is_some() { Policy::Refuse } else { Policy::Observe };
-    let program = seccomp::program(syscalls::table(), policy);
+    let decisions = seccomp::Decisions::new(syscalls::table(), policy);
 
     let started = Instant::now();
     // Before the fork: the command inherits the tracer's CPU. Held until
@@ -272,7 +272,7 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
     }
     if let Some(setup) = &opts.sandbox {
         let env = c_env.as_deref().unwrap_or(&[std::ptr::null()]);
-        return sandboxed(opts, setup.as_ref(), (&c_exe, &c_argv, env), &program, started, placement, &mut emit);
+        return sandboxed(opts, setup.as_ref(), (&c_exe, &c_argv, env), &decisions, started, placement, &mut emit);
     }
     let child = raw::fork().map_err(os("fork"))?;
     if child == 0 {
@@ -283,7 +283,7 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
             raw::exec_or_die(&c_exe, &c_argv);
         }
         raw::stop_self();
-        if raw::install_filter(&program).is_err() {
+        if raw::install_filter(decisions.program()).is_err() {
             // SAFETY-free exit path: a distinct status the parent reports.
             raw::exec_or_die(c"/nonexistent/seccomp-failed", &[std::ptr::null()]);
         }
@@ -307,7 +307,7 @@ pub fn trace(opts: &Options, mut emit: impl FnMut(Vec<Event>)) -> Result<Outcome
         });
     }
     raw::kill(child, libc::SIGCONT).map_err(os("continue the command"))?;
-    follow(opts, child, None, started, placement, &mut emit)
+    follow(opts, child, None, &decisions, started, placement, &mut emit)
 }
 
 const TRACE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD
@@ -353,7 +353,7 @@ fn sandboxed(
     opts: &Options,
     setup: &dyn super::ChildHook,
     (exe, argv, env): (&std::ffi::CStr, &[*const libc::c_char], &[*const libc::c_char]),
-    program: &[seccomp::Insn],
+    decisions: &seccomp::Decisions,
     started: Instant,
     placement: Option<super::cpu::Placement>,
     emit: &mut impl FnMut(Vec<Event>),
@@ -379,7 +379,7 @@ fn sandboxed(
             }
         }
         raw::close(ready_r);
-        init_main(setup, !opts.untraced, (exe, argv, env), program, err_w);
+        init_main(setup, !opts.untraced, (exe, argv, env), decisions.program(), err_w);
     }
     raw::close(ready_r);
     raw::close(err_w);
@@ -417,7 +417,7 @@ fn sandboxed(
         });
     }
     raw::write_all(ready_w, b"go");
-    let outcome = follow(opts, init, Some(init), started, placement, emit);
+    let outcome = follow(opts, init, Some(init), decisions, started, placement, emit);
     // Every process of the run is gone: the pipe's write ends are closed.
     if let Some(step) = failed_step(&mut fds) {
         return Err(TraceError::Sandbox(step));
@@ -476,6 +476,7 @@ fn follow(
     opts: &Options,
     child: i32,
     init: Option<i32>,
+    decisions: &seccomp::Decisions,
     started: Instant,
     placement: Option<super::cpu::Placement>,
     emit: &mut impl FnMut(Vec<Event>),
@@ -515,6 +516,8 @@ fn follow(
         emit,
         redirect: opts.redirect.clone(),
         placement,
+        decisions,
+        steered: Vec::new(),
     };
     looper.tasks.insert(child, Task { started: true, owner: child, ..Task::default() });
     let result = looper.run(&shared, opts.linger);
@@ -602,6 +605,10 @@ struct Loop<'e, F: FnMut(Vec<Event>)> {
     redirect: Option<Arc<dyn super::Redirect>>,
     /// Which tasks roam off the tracer's CPU (None: not pinned).
     placement: Option<super::cpu::Placement>,
+    /// What the tracer's own filter returns for a call.
+    decisions: &'e seccomp::Decisions,
+    /// Processes reported for stops their own seccomp filter made.
+    steered: Vec<i32>,
 }
 
 /// `/proc/<n>` at the start of a path, with `n` mapped: the same path with
@@ -734,7 +741,16 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             Ok(i) if i.op == OP_SECCOMP => i,
             _ => return raw::cont(pid, 0),
         };
-        let data = (info.ret_data & 0xffff) as u16;
+        // The data is what the tracer's own filter says, whatever the stop
+        // carries ([`seccomp::Decisions`]).
+        let ours = self.decisions.of(info.arch, info.nr, info.args);
+        let data = (ours & 0xffff) as u16;
+        if !seccomp::stops(ours) || u32::from(data) != info.ret_data & 0xffff {
+            self.steered(pid, &info, ours);
+            if !seccomp::stops(ours) {
+                return raw::cont(pid, 0);
+            }
+        }
         if data & DATA_DENY != 0 {
             let refusal = Refusal::from_data(data).unwrap_or(Refusal::ForeignAbi);
             let syscall = if data & DATA_FOREIGN != 0 {
@@ -785,6 +801,32 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             self.push(pid, kind);
             raw::cont(pid, 0)
         }
+    }
+
+    /// A stop the task's own seccomp filter made, or whose data it chose:
+    /// reported once per process, as what it is, an attempt to steer the
+    /// tracer (hide calls as foreign-ABI ones, drop their results).
+    fn steered(&mut self, pid: i32, info: &raw::SyscallInfo, ours: u32) {
+        let owner = self.ctx(pid).owner;
+        if self.steered.contains(&owner) {
+            return;
+        }
+        self.steered.push(owner);
+        let call = match syscalls::lookup(info.nr as i64) {
+            _ if info.arch != seccomp::NATIVE_ARCH || info.nr & 0x4000_0000 != 0 => foreign_name(info.arch, info.nr),
+            Some(sys) => sys.name.to_string(),
+            None => format!("syscall {}", info.nr),
+        };
+        let theirs = info.ret_data & 0xffff;
+        let args = if seccomp::stops(ours) {
+            format!(
+                "{call}: a filter of the task's returned SECCOMP_RET_TRACE with data {theirs:#x}, the tracer's {:#x}",
+                ours & 0xffff
+            )
+        } else {
+            format!("{call}: a filter of the task's returned SECCOMP_RET_TRACE (data {theirs:#x}) for a call the tracer's lets through")
+        };
+        self.push(pid, EventKind::Other { syscall: "seccomp_ret_trace".into(), args, result: SysResult::unknown() });
     }
 
     fn exit_stop(&mut self, pid: i32) -> std::io::Result<()> {
