@@ -285,6 +285,31 @@ fn a_tracees_own_seccomp_filter_does_not_steer_the_tracer() {
     }
 }
 
+/// execve with a NULL or empty argv (the kernel gives the program a ""
+/// argv[0], a script its interpreter's): the tracer once panicked on it,
+/// so one such call ended any run unreported.
+#[test]
+fn execs_without_argv_are_reported() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-argv");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ev = dir.join("events.jsonl");
+    let (r, _, err) = trace(&["-o", &ev.display().to_string()], &[&tracee("no_argv"), &dir.display().to_string()]);
+    assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
+    assert!(err.contains("no_argv ok"), "{err}");
+    let execs: Vec<Value> = std::fs::read_to_string(&ev)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["kind"] == "exec" && e["result"]["value"] == 0)
+        .collect();
+    let script = dir.join("noargv.sh").display().to_string();
+    let to = |path: &str| execs.iter().filter(|e| e["path"] == path).count();
+    assert_eq!((to("/bin/true"), to(&script)), (2, 1), "{execs:?}");
+    for e in execs.iter().filter(|e| e["path"] == "/bin/true") {
+        assert!(e["argv"].as_array().unwrap().len() <= 1, "{e}");
+    }
+}
+
 #[test]
 fn a_tracee_killed_by_sigkill() {
     let (r, _, _) = trace(&[], &[&tracee("killed")]);

@@ -117,6 +117,8 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
         Ok(Analyzer::new(pack_slot.get_or_init(|| pack), ctx))
     };
     let mut events = 0u64;
+    // Stops the tracer failed to decode (it reports them and goes on).
+    let mut unparsed = 0u64;
     let mut shown = 0;
     let follow = args.follow;
     let trace = move |tx: crossbeam_channel::Sender<Vec<Event>>| {
@@ -126,6 +128,7 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
     };
     let (outcome, analyzer) = pipeline_started_first("tracer", LIVE_BATCHES, trace, make_analyzer, |ev, analyzer| {
         events += 1;
+        unparsed += u64::from(matches!(ev.kind, event::EventKind::Unparsed { .. }));
         if let Some(w) = recorder.as_mut() {
             w.write(ev).context("failed to write the event stream")?;
         }
@@ -139,7 +142,7 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
         Ok(())
     })?;
     let outcome = outcome?;
-    let stats = ParseStats { calls: outcome.stops, events, ..ParseStats::default() };
+    let stats = ParseStats { calls: outcome.stops, events, unparsed, ..ParseStats::default() };
     if let Some(w) = recorder {
         w.finish_run(&stats, Some(&outcome)).context("failed to write the event stream")?;
     }

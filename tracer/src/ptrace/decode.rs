@@ -500,8 +500,11 @@ pub fn exec_started(kind: &mut EventKind, pid: i32, sp: u64, arch: u32) {
 /// - Anything else (the count changed between the entry and the copy, or
 ///   a binfmt_misc layout): the new stack's, what really ran.
 fn kernel_argv(entry: &[Bytes], stack: Vec<Vec<u8>>, execfn: Option<&[u8]>) -> Option<Vec<Bytes>> {
-    // The interpreter and at most one argument of it come first.
-    let script = stack.len() > entry.len() && stack.len() <= entry.len() + 2 && {
+    // The interpreter and at most one argument of it come first, then the
+    // script's path in the place of argv[0]: an entry argv without one
+    // (NULL or empty: the kernel gives the program a "" argv[0]) is no
+    // script's.
+    let script = !entry.is_empty() && stack.len() > entry.len() && stack.len() <= entry.len() + 2 && {
         let at = stack.len() - entry.len();
         Some(stack[at].as_slice()) == execfn
             && stack[at + 1..].iter().zip(entry.iter().skip(1)).all(|(s, e)| s.as_slice() == e.as_slice())
@@ -743,6 +746,13 @@ mod tests {
             kernel_argv(&b(&["ls"]), stack.clone(), Some(b"/bin/ls")),
             Some(stack.into_iter().map(Bytes).collect())
         );
+        // execve(path, NULL, ...): the kernel gives the program a "" argv[0]
+        // (a script gets its interpreter's); nothing read at the entry, or
+        // unreadable there: the new stack's. This panicked the tracer once.
+        for stack in [raw(&[""]), raw(&["/bin/sh", "./x.sh"]), raw(&["/bin/sh", "-e", "./x.sh"]), raw(&[])] {
+            let want = stack.iter().cloned().map(Bytes).collect();
+            assert_eq!(kernel_argv(&[], stack, Some(b"./x.sh")), Some(want));
+        }
     }
 
     /// This process's fd `n`, as the tracer would see a tracee's.

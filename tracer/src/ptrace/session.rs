@@ -660,28 +660,48 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             }
             let sig = libc::WSTOPSIG(status);
             let event = status >> 16;
-            // A resume that fails with ESRCH means the task died meanwhile
-            // (SIGKILL): its exit is reported by the next wait.
-            let _ = match event {
-                libc::PTRACE_EVENT_SECCOMP => self.seccomp_stop(pid),
-                libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
-                    self.spawned(pid, event, shared)
+            // A bug in decoding one stop (a tracee controls what is decoded)
+            // costs that stop's event, not the run: the task is resumed and
+            // the stop reported as not understood.
+            let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.stop(pid, event, sig, shared)));
+            if let Err(panic) = handled {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let text = format!("stop {event} of task {pid}").into_bytes().into();
+                self.push(pid, EventKind::Unparsed { text, reason: format!("the tracer failed on it: {what}") });
+                if let Some(t) = self.tasks.get_mut(&pid) {
+                    (t.pending, t.restore) = (None, None);
                 }
-                libc::PTRACE_EVENT_EXEC => self.exec_event(pid),
-                PTRACE_EVENT_STOP => self.stop_event(pid, sig),
-                0 if sig == (libc::SIGTRAP | 0x80) => self.exit_stop(pid),
-                0 => {
-                    self.push(pid, EventKind::Signal { signal: signal_name(sig), stopped: false });
-                    raw::cont(pid, sig)
-                }
-                _ => raw::cont(pid, 0),
-            };
+                let _ = raw::cont(pid, 0);
+            }
             if self.batch.len() >= BATCH {
                 self.flush();
             }
         }
         self.flush();
         Ok(())
+    }
+
+    /// Handles one stop of `pid`. A resume that fails with ESRCH means the
+    /// task died meanwhile (SIGKILL): its exit is reported by the next wait.
+    fn stop(&mut self, pid: i32, event: i32, sig: i32, shared: &Shared) {
+        let _ = match event {
+            libc::PTRACE_EVENT_SECCOMP => self.seccomp_stop(pid),
+            libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
+                self.spawned(pid, event, shared)
+            }
+            libc::PTRACE_EVENT_EXEC => self.exec_event(pid),
+            PTRACE_EVENT_STOP => self.stop_event(pid, sig),
+            0 if sig == (libc::SIGTRAP | 0x80) => self.exit_stop(pid),
+            0 => {
+                self.push(pid, EventKind::Signal { signal: signal_name(sig), stopped: false });
+                raw::cont(pid, sig)
+            }
+            _ => raw::cont(pid, 0),
+        };
     }
 
     fn flush(&mut self) {
