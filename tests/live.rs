@@ -310,6 +310,24 @@ fn execs_without_argv_are_reported() {
     }
 }
 
+/// prctl(PR_SET_DUMPABLE, 0) is reported (it shuts out tracers without
+/// CAP_SYS_PTRACE); a root tracer still reads what the process opens.
+#[test]
+fn a_process_making_itself_non_dumpable_is_reported() {
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join("non-dumpable-target");
+    std::fs::write(&file, "x").unwrap();
+    let ev = Path::new(env!("CARGO_TARGET_TMPDIR")).join("non-dumpable.jsonl");
+    let (r, _, err) =
+        trace(&["-o", &ev.display().to_string()], &[&tracee("non_dumpable"), &file.display().to_string()]);
+    assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
+    assert!(active(&r).contains(&("make-process-non-dumpable".to_string(), "prctl".to_string())), "{:?}", active(&r));
+    let text = std::fs::read_to_string(&ev).unwrap();
+    let opened = text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).any(|e| {
+        e["kind"] == "open" && e["path"] == file.display().to_string() && e["resolved"] == file.display().to_string()
+    });
+    assert!(opened, "{text}");
+}
+
 #[test]
 fn a_tracee_killed_by_sigkill() {
     let (r, _, _) = trace(&[], &[&tracee("killed")]);

@@ -400,6 +400,12 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
         Interest::Other => {
             let args = match name {
                 "memfd_create" => format!("{:?}, {:#x}", path(pid, a[0]).lossy(), a[1]),
+                // As strace prints it (the filter stops on PR_SET_DUMPABLE only).
+                "prctl" if a[0] == libc::PR_SET_DUMPABLE as u64 => match a[1] {
+                    0 => "PR_SET_DUMPABLE, SUID_DUMP_DISABLE".to_string(),
+                    1 => "PR_SET_DUMPABLE, SUID_DUMP_USER".to_string(),
+                    v => format!("PR_SET_DUMPABLE, {v:#x}"),
+                },
                 "mount" => format!(
                     "{:?}, {:?}, {:?}",
                     path(pid, a[0]).lossy(),

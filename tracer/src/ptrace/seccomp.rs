@@ -253,6 +253,9 @@ fn build(table: &[Sys], policy: Policy) -> (Vec<Insn>, usize) {
             Filter::FdAtLeast3 => {
                 vec![stmt(LD_W_ABS, off_arg_low(0)), jump(JGE_K, 3, 1, 0), stmt(RET_K, RET_ALLOW), trace]
             }
+            Filter::Arg0Is(value) => {
+                vec![stmt(LD_W_ABS, off_arg_low(0)), jump(JEQ_K, value, 1, 0), stmt(RET_K, RET_ALLOW), trace]
+            }
         };
         p.push(jump(JEQ_K, s.nr as u32, 0, body.len() as u8));
         p.extend(body);
@@ -416,6 +419,12 @@ mod tests {
     #[test]
     fn traced_calls_stop_and_others_run() {
         assert_eq!(run(libc::SYS_openat, [0; 6]), RET_TRACE | u32::from(DATA_EXIT));
+        // prctl only to make the process non-dumpable.
+        assert_eq!(
+            run(libc::SYS_prctl, [libc::PR_SET_DUMPABLE as u64, 0, 0, 0, 0, 0]),
+            RET_TRACE | u32::from(DATA_EXIT)
+        );
+        assert_eq!(run(libc::SYS_prctl, [libc::PR_SET_NAME as u64, 0, 0, 0, 0, 0]), RET_ALLOW);
         assert_eq!(run(libc::SYS_sendto, [0; 6]), RET_TRACE);
         assert_eq!(run(libc::SYS_mmap, [0; 6]), RET_ALLOW);
         assert_eq!(run(libc::SYS_read, [0; 6]), RET_ALLOW);

@@ -19,6 +19,8 @@ pub enum Filter {
     /// stderr are the bulk of all writes and never a socket the analyzer
     /// has not seen dup'ed there (dup2 itself is traced).
     FdAtLeast3,
+    /// Only when argument 0 (an option, a command) is this value.
+    Arg0Is(u32),
     /// `fcntl(fd, F_DUPFD[_CLOEXEC], min)` with `min` ≤ 2 only: a dup that
     /// can land on stdin/stdout/stderr. fcntl is called very often for other
     /// commands, and fts (find, rm -r) dups every directory fd above 2.
@@ -157,6 +159,11 @@ fn build() -> Vec<Sys> {
         sys!(SYS_kexec_load, Other, true),
         sys!(SYS_kexec_file_load, Other, true),
         sys!(SYS_bpf, Other, true),
+        // A process that makes itself non-dumpable shuts out a tracer
+        // without CAP_SYS_PTRACE: its memory (paths, argv) and its
+        // /proc/PID/fd can no longer be read. The other prctl options
+        // (PR_SET_NAME, ...) are frequent and run free.
+        sys!(SYS_prctl, Other, true, Filter::Arg0Is(libc::PR_SET_DUMPABLE as u32)),
     ];
     // The legacy calls x86_64 still has and aarch64 never had.
     #[cfg(target_arch = "x86_64")]
