@@ -328,6 +328,29 @@ fn a_process_making_itself_non_dumpable_is_reported() {
     assert!(opened, "{text}");
 }
 
+/// A thread rewrites a rename's destination while the call runs: the
+/// tracer cannot know which name the kernel used, but it sees the string
+/// change between the call's entry and its exit, and reports the race.
+#[test]
+fn a_path_rewritten_during_a_rename_is_reported() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rename-race");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ev = dir.join("events.jsonl");
+    let (r, _, err) =
+        trace(&["-o", &ev.display().to_string()], &[&tracee("rename_race"), &dir.display().to_string(), "300"]);
+    assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
+    let landed = err.lines().find_map(|l| l.strip_prefix("landed ")).expect("the tracee's summary");
+    let races = std::fs::read_to_string(&ev)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["syscall"] == "argument_race" && e["args"].as_str().is_some_and(|a| a.starts_with("rename: ")))
+        .count();
+    assert!(races > 0, "no race seen in 300 renames ({landed})");
+    let rule = "syscall-argument-race".to_string();
+    assert!(active(&r).iter().any(|(id, _)| *id == rule), "{:?}", active(&r));
+}
+
 #[test]
 fn a_tracee_killed_by_sigkill() {
     let (r, _, _) = trace(&[], &[&tracee("killed")]);

@@ -251,12 +251,13 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
         }
         Interest::Spawn => return None,
         Interest::Unlink => {
-            let (dir, p) = if name == "unlinkat" { (dirfd(a[0]), a[1]) } else { (None, a[0]) };
+            let [p, _] = path_args(name, a);
+            let dir = (name == "unlinkat").then(|| dirfd(a[0])).flatten();
             EventKind::Unlink { syscall: syscall(), path: path(pid, p), dirfd: dir, result }
         }
         Interest::Rename => {
-            let (fd1, p1, fd2, p2) =
-                if name == "rename" { (None, a[0], None, a[1]) } else { (dirfd(a[0]), a[1], dirfd(a[2]), a[3]) };
+            let [p1, p2] = path_args(name, a);
+            let (fd1, fd2) = if name == "rename" { (None, None) } else { (dirfd(a[0]), dirfd(a[2])) };
             EventKind::Rename {
                 syscall: syscall(),
                 from: path(pid, p1),
@@ -267,24 +268,27 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
             }
         }
         Interest::Mkdir => {
-            let (dir, p, m) = if name == "mkdirat" { (dirfd(a[0]), a[1], a[2]) } else { (None, a[0], a[1]) };
+            let [p, _] = path_args(name, a);
+            let (dir, m) = if name == "mkdirat" { (dirfd(a[0]), a[2]) } else { (None, a[1]) };
             EventKind::Mkdir { syscall: syscall(), path: path(pid, p), dirfd: dir, mode: Some(m as u32), result }
         }
         Interest::Chmod => {
+            let [p, _] = path_args(name, a);
             let (dir, p, m) = match name {
-                "chmod" => (None, path(pid, a[0]), a[1]),
+                "chmod" => (None, path(pid, p), a[1]),
                 "fchmod" => {
                     (Some(Fd { num: a[0] as i32, path: fds.get(cx.owner, pid, a[0] as i32) }), Bytes::default(), a[1])
                 }
-                _ => (dirfd(a[0]), path(pid, a[1]), a[2]),
+                _ => (dirfd(a[0]), path(pid, p), a[2]),
             };
             EventKind::Chmod { syscall: syscall(), path: p, dirfd: dir, mode: Some(m as u32), result }
         }
         Interest::Link => {
-            let (target, dir, p) = match name {
-                "link" | "symlink" => (a[0], None, a[1]),
-                "linkat" => (a[1], dirfd(a[2]), a[3]),
-                _ => (a[0], dirfd(a[1]), a[2]),
+            let [target, p] = path_args(name, a);
+            let dir = match name {
+                "link" | "symlink" => None,
+                "linkat" => dirfd(a[2]),
+                _ => dirfd(a[1]),
             };
             EventKind::Link {
                 syscall: syscall(),
@@ -464,6 +468,48 @@ pub fn finish(kind: &mut EventKind, cx: Ctx, fds: &mut FdPaths, a: [u64; 6], res
         }
         _ => {}
     }
+}
+
+/// Where a call that changes the file system names its paths, in the
+/// order its event keeps them (rename: from, to; link: target, path); 0
+/// for none (fchmod names an fd).
+fn path_args(name: &str, a: [u64; 6]) -> [u64; 2] {
+    match name {
+        "unlink" | "rmdir" | "mkdir" | "chmod" => [a[0], 0],
+        "unlinkat" | "mkdirat" | "fchmodat" | "fchmodat2" => [a[1], 0],
+        "rename" | "link" | "symlink" => [a[0], a[1]],
+        "renameat" | "renameat2" | "linkat" => [a[1], a[3]],
+        "symlinkat" => [a[0], a[2]],
+        _ => [0, 0],
+    }
+}
+
+/// A call that changes the file system, at its exit: its paths read again
+/// from the caller's memory. The kernel copied them somewhere in between,
+/// so a path that reads differently now was rewritten while the call ran,
+/// by another thread or a process sharing the memory: a race to show the
+/// tracer one path while the kernel acts on another. What changed, if
+/// anything did. (A successful open's path is confirmed by its fd, an
+/// exec's by the new program's stack; these have nothing like it.)
+pub fn changed_paths(kind: &EventKind, pid: i32, a: [u64; 6]) -> Option<String> {
+    let (name, read): (&str, [Option<&Bytes>; 2]) = match kind {
+        EventKind::Unlink { syscall, path, .. }
+        | EventKind::Mkdir { syscall, path, .. }
+        | EventKind::Chmod { syscall, path, .. } => (syscall, [Some(path), None]),
+        EventKind::Rename { syscall, from, to, .. } => (syscall, [Some(from), Some(to)]),
+        EventKind::Link { syscall, target, path, .. } => (syscall, [Some(target), Some(path)]),
+        _ => return None,
+    };
+    let changes: Vec<String> = path_args(name, a)
+        .into_iter()
+        .zip(read)
+        .filter_map(|(at, was)| {
+            let was = was.filter(|_| at != 0)?;
+            let now = path(pid, at);
+            (now != *was).then(|| format!("{:?} became {:?}", was.lossy(), now.lossy()))
+        })
+        .collect();
+    (!changes.is_empty()).then(|| format!("{name}: {}", changes.join(", ")))
 }
 
 /// An exec's path, argv and envp pointers: execveat has a dirfd first.

@@ -858,6 +858,11 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         if let (Some((mut kind, args)), Ok(info)) = (pending, raw::syscall_info(pid)) {
             if info.op == OP_EXIT {
                 let cx = self.ctx(pid);
+                if let Some(what) = super::decode::changed_paths(&kind, pid, args) {
+                    let race =
+                        EventKind::Other { syscall: "argument_race".into(), args: what, result: SysResult::unknown() };
+                    self.push(pid, race);
+                }
                 finish(&mut kind, cx, &mut self.fd_paths, args, sys_result(info.rval, info.is_error));
                 // A datagram from a sink reads as coming from where the
                 // task sent its own.
