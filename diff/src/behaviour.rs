@@ -6,7 +6,8 @@
 //! them hides what matters: reads of shared libraries, the dynamic loader's
 //! cache, locale and time-zone data, the resolver's configuration,
 //! `/proc/self`, the sandbox's cgroup limits and `/dev/null`; an exec of a
-//! program (that is a command, listed once as such); the connection to the
+//! program (that is a command, listed once as such), and a read of it (its
+//! runtime's, which node does in some runs only); the connection to the
 //! sandbox's resolver and to glibc's nscd socket (the DNS names are listed).
 
 use std::collections::BTreeMap;
@@ -155,7 +156,10 @@ pub fn items(report: &Report, phase: &PhaseReport, n: &Normalizer) -> Items {
         }
         let credential = is_credential(&key);
         let kind = if credential { Kind::Credential } else { Kind::File };
-        let routine_read = !credential && ROUTINE_READS.iter().any(|p| key.starts_with(p));
+        // A program the phase ran is read by its own runtime, and not
+        // always (node maps its code to large pages when the memory allows):
+        // the command is listed as such.
+        let routine_read = !credential && (f.exec || ROUTINE_READS.iter().any(|p| key.starts_with(p)));
         let routine_write = ROUTINE_WRITES.iter().any(|p| key.starts_with(p));
         for (on, verb) in
             [(f.read, "reads"), (f.write, "writes"), (f.delete, "deletes"), (f.chmod, "changes the mode of")]
@@ -242,6 +246,41 @@ mod tests {
         assert!(jumped(5, 40));
         assert!(!jumped(30, 45));
         assert!(jumped(0, 10));
+    }
+
+    /// A run's node reads /usr/bin/node (its large-page remap) and another's
+    /// does not: no change; a read of another program still is one.
+    #[test]
+    fn a_program_that_ran_is_not_a_read_too() {
+        let n = Normalizer::new(None);
+        let keys = |path: &str, read: bool, exec: bool| -> Vec<String> {
+            let mut behaviour = report::Behaviour::default();
+            behaviour.files.push(report::FileRecord { read, exec, failed: false, ..report::FileRecord::new(path) });
+            let phase = PhaseReport {
+                name: "start".into(),
+                status: None,
+                error: None,
+                run: None,
+                output: None,
+                sandbox: None,
+                sinks: None,
+                network: Vec::new(),
+                findings: Vec::new(),
+                behaviour,
+                processes: 0,
+                events: 0,
+            };
+            let r = Report {
+                schema_version: 1,
+                package: None,
+                canaries_leaked: Vec::new(),
+                phases: vec![phase.clone()],
+                stats: Default::default(),
+            };
+            items(&r, &phase, &n).into_keys().map(|(_, k)| k).collect()
+        };
+        assert_eq!(keys("/usr/bin/node", true, true), keys("/usr/bin/node", false, true));
+        assert_eq!(keys("/usr/bin/gcc", true, false), vec!["reads /usr/bin/gcc".to_string()]);
     }
 
     #[test]
