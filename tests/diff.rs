@@ -44,10 +44,9 @@ fn stored() -> &'static Path {
                         .args(["run", "--format", "json", "--no-baseline", "--timeout", "120", "--results"])
                         .arg(results)
                         .arg("--cache")
-                        // A cache each: local packages are staged at
-                        // <cache>/local/<eco>/<name>, and these share a name;
-                        // and one per test process: nextest runs each test in
-                        // its own process, each staging these at once.
+                        // A cache each, as a user diffing two checkouts
+                        // might keep them (concurrent runs of one local
+                        // package in one cache are tested in package/).
                         .arg(tmp().join(format!("diff-cache-{run_id}-{i}")))
                         .arg(repo().join("corpus/packages").join(d))
                         .output()
