@@ -351,6 +351,25 @@ fn a_path_rewritten_during_a_rename_is_reported() {
     assert!(active(&r).iter().any(|(id, _)| *id == rule), "{:?}", active(&r));
 }
 
+/// The same race on a connect's address (UDP, in a network namespace of
+/// its own whose loopback is down: nothing can be sent anywhere).
+#[test]
+fn an_address_rewritten_during_a_connect_is_reported() {
+    let ev = Path::new(env!("CARGO_TARGET_TMPDIR")).join("connect-race.jsonl");
+    let (r, _, err) = trace(&["-o", &ev.display().to_string()], &["unshare", "-n", &tracee("connect_race"), "300"]);
+    assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
+    assert!(err.contains("connect_race done"), "{err}");
+    let races = std::fs::read_to_string(&ev)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["syscall"] == "argument_race" && e["args"].as_str().is_some_and(|a| a.starts_with("connect: ")))
+        .count();
+    assert!(races > 0, "no race seen in 300 connects");
+    let rule = "syscall-argument-race".to_string();
+    assert!(active(&r).iter().any(|(id, _)| *id == rule), "{:?}", active(&r));
+}
+
 #[test]
 fn a_tracee_killed_by_sigkill() {
     let (r, _, _) = trace(&[], &[&tracee("killed")]);

@@ -19,10 +19,14 @@ static atomic_int done;
 
 static void *flipper(void *arg) {
     (void)arg;
+    /* Anywhere but the CPU the calling thread runs on (a tracer pins the
+     * process to one), so it runs while the tracer handles the stop. */
     cpu_set_t set;
+    int here = sched_getcpu();
     CPU_ZERO(&set);
-    for (int c = 1; c < CPU_SETSIZE; c++) CPU_SET(c, &set);
-    sched_setaffinity(0, sizeof set, &set); /* anywhere but CPU 0, if there is one */
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (c != here) CPU_SET(c, &set);
+    sched_setaffinity(0, sizeof set, &set);
     const char *names[2] = {"decoy", "target"};
     for (unsigned i = 0; !atomic_load_explicit(&done, memory_order_relaxed); i++) {
         /* "decoy" and "target" differ in length by one: the NUL moves too. */

@@ -484,14 +484,19 @@ fn path_args(name: &str, a: [u64; 6]) -> [u64; 2] {
     }
 }
 
-/// A call that changes the file system, at its exit: its paths read again
-/// from the caller's memory. The kernel copied them somewhere in between,
-/// so a path that reads differently now was rewritten while the call ran,
-/// by another thread or a process sharing the memory: a race to show the
-/// tracer one path while the kernel acts on another. What changed, if
-/// anything did. (A successful open's path is confirmed by its fd, an
-/// exec's by the new program's stack; these have nothing like it.)
-pub fn changed_paths(kind: &EventKind, pid: i32, a: [u64; 6]) -> Option<String> {
+/// A call that changes the file system, or a connect, at its exit: its
+/// paths (or its address) read again from the caller's memory. The kernel
+/// copied them somewhere in between, so one that reads differently now was
+/// rewritten while the call ran, by another thread or a process sharing
+/// the memory: a race to show the tracer one path while the kernel acts on
+/// another. What changed, if anything did. (A successful open's path is
+/// confirmed by its fd, an exec's by the new program's stack; these have
+/// nothing like it.)
+pub fn changed_args(kind: &EventKind, pid: i32, a: [u64; 6]) -> Option<String> {
+    if let EventKind::Connect { addr, .. } = kind {
+        let now = sockaddr_at(pid, a[1], a[2]);
+        return (now != *addr).then(|| format!("connect: {addr} became {now}"));
+    }
     let (name, read): (&str, [Option<&Bytes>; 2]) = match kind {
         EventKind::Unlink { syscall, path, .. }
         | EventKind::Mkdir { syscall, path, .. }

@@ -858,7 +858,7 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         if let (Some((mut kind, args)), Ok(info)) = (pending, raw::syscall_info(pid)) {
             if info.op == OP_EXIT {
                 let cx = self.ctx(pid);
-                if let Some(what) = super::decode::changed_paths(&kind, pid, args) {
+                if let Some(what) = super::decode::changed_args(&kind, pid, args) {
                     let race =
                         EventKind::Other { syscall: "argument_race".into(), args: what, result: SysResult::unknown() };
                     self.push(pid, race);
