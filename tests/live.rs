@@ -66,6 +66,26 @@ fn trace(extra: &[&str], cmd: &[&str]) -> (Value, i32, String) {
     (report, out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// The records of an event stream `-o` wrote (JSON Lines).
+fn events(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// The `argument_race` events of a stream whose text starts with `call: `.
+fn races(path: &Path, call: &str) -> usize {
+    let prefix = format!("{call}: ");
+    events(path)
+        .iter()
+        .filter(|e| e["syscall"] == "argument_race" && e["args"].as_str().is_some_and(|a| a.starts_with(&prefix)))
+        .count()
+}
+
+/// Whether `rule` has an active finding in the report.
+fn fires(r: &Value, rule: &str) -> bool {
+    active(r).iter().any(|(id, _)| id == rule)
+}
+
 fn run_of(r: &Value) -> &Value {
     &r["phases"][0]["run"]
 }
@@ -238,10 +258,8 @@ fn exec_strings_are_reported_as_the_new_program_got_them() {
             got.last_mut().expect("RACE= comes first").1.push(line.to_string());
         }
     }
-    let text = std::fs::read_to_string(&ev).unwrap();
-    let reported: Vec<(String, Vec<String>)> = text
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    let reported: Vec<(String, Vec<String>)> = events(&ev)
+        .into_iter()
         // Those the kernel failed (EFAULT: the count changed while it
         // copied) are retried.
         .filter(|e| e["kind"] == "exec" && e["path"] == "/usr/bin/env" && e["result"]["errno"].is_null())
@@ -271,8 +289,7 @@ fn a_tracees_own_seccomp_filter_does_not_steer_the_tracer() {
             trace(&["-o", &ev.display().to_string()], &[&tracee("seccomp_steer"), data, &file.display().to_string()]);
         assert_eq!(run_of(&r)["exit_code"], 0, "{data}: {err}");
         assert!(err.contains("open ok"), "{data}: {err}");
-        let events: Vec<Value> =
-            std::fs::read_to_string(&ev).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let events = events(&ev);
         let opens: Vec<&Value> =
             events.iter().filter(|e| e["kind"] == "open" && e["path"] == file.display().to_string()).collect();
         assert_eq!(opens.len(), 1, "{data}: {events:?}");
@@ -280,8 +297,7 @@ fn a_tracees_own_seccomp_filter_does_not_steer_the_tracer() {
         assert_eq!(opens[0]["resolved"], file.display().to_string(), "{data}");
         let steered = events.iter().filter(|e| e["syscall"] == "seccomp_ret_trace").count();
         assert_eq!(steered, 1, "{data}: reported once for the process");
-        let rule = "seccomp-filter-steers-tracer".to_string();
-        assert!(active(&r).iter().any(|(id, _)| *id == rule), "{data}: {:?}", active(&r));
+        assert!(fires(&r, "seccomp-filter-steers-tracer"), "{data}: {:?}", active(&r));
     }
 }
 
@@ -296,12 +312,8 @@ fn execs_without_argv_are_reported() {
     let (r, _, err) = trace(&["-o", &ev.display().to_string()], &[&tracee("no_argv"), &dir.display().to_string()]);
     assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
     assert!(err.contains("no_argv ok"), "{err}");
-    let execs: Vec<Value> = std::fs::read_to_string(&ev)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|e| e["kind"] == "exec" && e["result"]["value"] == 0)
-        .collect();
+    let execs: Vec<Value> =
+        events(&ev).into_iter().filter(|e| e["kind"] == "exec" && e["result"]["value"] == 0).collect();
     let script = dir.join("noargv.sh").display().to_string();
     let to = |path: &str| execs.iter().filter(|e| e["path"] == path).count();
     assert_eq!((to("/bin/true"), to(&script)), (2, 1), "{execs:?}");
@@ -321,11 +333,11 @@ fn a_process_making_itself_non_dumpable_is_reported() {
         trace(&["-o", &ev.display().to_string()], &[&tracee("non_dumpable"), &file.display().to_string()]);
     assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
     assert!(active(&r).contains(&("make-process-non-dumpable".to_string(), "prctl".to_string())), "{:?}", active(&r));
-    let text = std::fs::read_to_string(&ev).unwrap();
-    let opened = text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).any(|e| {
+    let events = events(&ev);
+    let opened = events.iter().any(|e| {
         e["kind"] == "open" && e["path"] == file.display().to_string() && e["resolved"] == file.display().to_string()
     });
-    assert!(opened, "{text}");
+    assert!(opened, "{events:?}");
 }
 
 /// A thread rewrites a rename's destination while the call runs: the
@@ -340,15 +352,8 @@ fn a_path_rewritten_during_a_rename_is_reported() {
         trace(&["-o", &ev.display().to_string()], &[&tracee("rename_race"), &dir.display().to_string(), "300"]);
     assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
     let landed = err.lines().find_map(|l| l.strip_prefix("landed ")).expect("the tracee's summary");
-    let races = std::fs::read_to_string(&ev)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|e| e["syscall"] == "argument_race" && e["args"].as_str().is_some_and(|a| a.starts_with("rename: ")))
-        .count();
-    assert!(races > 0, "no race seen in 300 renames ({landed})");
-    let rule = "syscall-argument-race".to_string();
-    assert!(active(&r).iter().any(|(id, _)| *id == rule), "{:?}", active(&r));
+    assert!(races(&ev, "rename") > 0, "no race seen in 300 renames ({landed})");
+    assert!(fires(&r, "syscall-argument-race"), "{:?}", active(&r));
 }
 
 /// The same race on a connect's address (UDP, in a network namespace of
@@ -359,15 +364,8 @@ fn an_address_rewritten_during_a_connect_is_reported() {
     let (r, _, err) = trace(&["-o", &ev.display().to_string()], &["unshare", "-n", &tracee("connect_race"), "300"]);
     assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
     assert!(err.contains("connect_race done"), "{err}");
-    let races = std::fs::read_to_string(&ev)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|e| e["syscall"] == "argument_race" && e["args"].as_str().is_some_and(|a| a.starts_with("connect: ")))
-        .count();
-    assert!(races > 0, "no race seen in 300 connects");
-    let rule = "syscall-argument-race".to_string();
-    assert!(active(&r).iter().any(|(id, _)| *id == rule), "{:?}", active(&r));
+    assert!(races(&ev, "connect") > 0, "no race seen in 300 connects");
+    assert!(fires(&r, "syscall-argument-race"), "{:?}", active(&r));
 }
 
 #[test]
@@ -447,9 +445,7 @@ fn a_huge_argv_is_read_capped_and_marked() {
     let (r, _, err) = trace(&["-o", &ev.display().to_string()], &[&tracee("huge_argv")]);
     assert!(err.contains("argc ok"), "{err}");
     assert_eq!(run_of(&r)["exit_code"], 0);
-    let text = std::fs::read_to_string(&ev).unwrap();
-    let execs: Vec<Value> =
-        text.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).filter(|e| e["kind"] == "exec").collect();
+    let execs: Vec<Value> = events(&ev).into_iter().filter(|e| e["kind"] == "exec").collect();
     assert_eq!(execs.len(), 2);
     let big = &execs[1];
     assert_eq!(big["argv"].as_array().unwrap().len(), 4096, "argv is read up to its cap");

@@ -14,10 +14,11 @@ pids=""
 # Test processes run this at the same time and exec what an earlier one
 # built: a binary is written under a name of this process's own and
 # renamed into place (an exec never sees a half-written file, or one open
-# for writing: ETXTBSY), and one newer than its source is kept.
+# for writing: ETXTBSY), and one newer than its source and than the
+# shared header (other_cpu.h) is kept.
 for src in "$here"/*.c; do
     name=$(basename "$src" .c)
-    if [ "$out/$name" -nt "$src" ]; then
+    if [ "$out/$name" -nt "$src" ] && [ "$out/$name" -nt "$here/other_cpu.h" ]; then
         continue
     fi
     tmp="$out/.$name.$$"

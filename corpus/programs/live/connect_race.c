@@ -9,26 +9,20 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "other_cpu.h"
+
 static struct sockaddr_in sa;
 static atomic_int done;
 
 static void *flipper(void *arg) {
     (void)arg;
-    /* Anywhere but the CPU the calling thread runs on (a tracer pins the
-     * process to one), so it runs while the tracer handles the stop. */
-    cpu_set_t set;
-    int here = sched_getcpu();
-    CPU_ZERO(&set);
-    for (int c = 0; c < CPU_SETSIZE; c++)
-        if (c != here) CPU_SET(c, &set);
-    sched_setaffinity(0, sizeof set, &set);
+    move_to_another_cpu();
     for (unsigned i = 0; !atomic_load_explicit(&done, memory_order_relaxed); i++) {
         *(volatile unsigned short *)&sa.sin_port = htons(i & 1 ? 2222 : 1111);
     }

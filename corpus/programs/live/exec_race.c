@@ -11,11 +11,12 @@
  * Expected output: N such groups of lines; exit 0. */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "other_cpu.h"
 
 static char var[] = "RACE=a";
 static char arg[] = "A=0";
@@ -26,14 +27,7 @@ static void *flip(void *unused) {
     (void)unused;
     /* On another CPU than the exec'ing thread, as an attacker would put
      * it, so it runs while the tracer handles the stop. */
-    cpu_set_t all, other;
-    int here = sched_getcpu();
-    CPU_ZERO(&other);
-    if (sched_getaffinity(0, sizeof all, &all) == 0) {
-        for (int c = 0; c < CPU_SETSIZE; c++)
-            if (c != here) CPU_SET(c, &other);
-        sched_setaffinity(0, sizeof other, &other);
-    }
+    move_to_another_cpu();
     volatile char *v = var + 5, *a = arg + 2;
     char *volatile *third = &args[2];
     for (;;) {

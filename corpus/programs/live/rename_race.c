@@ -6,12 +6,13 @@
  * on each name (the kernel's choice). */
 #define _GNU_SOURCE
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "other_cpu.h"
 
 static char dest[4096];
 static size_t flip_at;
@@ -19,14 +20,7 @@ static atomic_int done;
 
 static void *flipper(void *arg) {
     (void)arg;
-    /* Anywhere but the CPU the calling thread runs on (a tracer pins the
-     * process to one), so it runs while the tracer handles the stop. */
-    cpu_set_t set;
-    int here = sched_getcpu();
-    CPU_ZERO(&set);
-    for (int c = 0; c < CPU_SETSIZE; c++)
-        if (c != here) CPU_SET(c, &set);
-    sched_setaffinity(0, sizeof set, &set);
+    move_to_another_cpu();
     const char *names[2] = {"decoy", "target"};
     for (unsigned i = 0; !atomic_load_explicit(&done, memory_order_relaxed); i++) {
         /* "decoy" and "target" differ in length by one: the NUL moves too. */

@@ -8,7 +8,6 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context as _, Result};
 
@@ -36,19 +35,7 @@ pub fn save(cache: &Path, eco: Ecosystem, phase: &str, b: &Baseline) -> Result<(
     let path = cache_file(cache, eco, phase);
     let dir = path.parent().expect("has a parent");
     fs::create_dir_all(dir)?;
-    write_atomic(&path, &dir.join(format!(".{eco}-{phase}")), serde_json::to_string_pretty(b)?.as_bytes())
-}
-
-/// Writes `path` through a temp file named from `tmp` (unique to this process
-/// and call) and renamed over it, so that no reader sees it half-written.
-fn write_atomic(path: &Path, tmp: &Path, data: &[u8]) -> Result<()> {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let mut name = tmp.as_os_str().to_owned();
-    name.push(format!(".{}-{n}.tmp", std::process::id()));
-    let tmp = PathBuf::from(name);
-    fs::write(&tmp, data).with_context(|| format!("failed to write {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("failed to write {}", path.display()))
+    results::repo::write_atomic(&path, serde_json::to_string_pretty(b)?.as_bytes(), dir)
 }
 
 /// The findings of a control phase, as a baseline. Only active ones: a
@@ -110,7 +97,7 @@ pub fn write_control_package(dir: &Path, eco: Ecosystem) -> Result<()> {
         let parent = path.parent().unwrap_or(dir);
         fs::create_dir_all(parent).with_context(|| format!("failed to create {}", parent.display()))?;
         // The temp file goes beside the package, not in it, where a concurrent staging would take it in.
-        write_atomic(&path, &dir.with_file_name(format!(".{eco}-control")), text.as_bytes())?;
+        results::repo::write_atomic(&path, text.as_bytes(), dir.parent().unwrap_or(dir))?;
     }
     Ok(())
 }

@@ -110,8 +110,6 @@ const fn off_arg_low(i: u8) -> u32 {
 const AUDIT_ARCH: u32 = 0xC000_003E;
 #[cfg(target_arch = "aarch64")]
 const AUDIT_ARCH: u32 = 0xC000_00B7;
-/// The `AUDIT_ARCH_*` of this build's own system calls.
-pub const NATIVE_ARCH: u32 = AUDIT_ARCH;
 #[cfg(target_arch = "x86_64")]
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
@@ -306,16 +304,25 @@ impl Decisions {
 
     /// What the program returns for this call.
     pub fn of(&self, arch: u32, nr: u64, args: [u64; 6]) -> u32 {
-        #[cfg(target_arch = "x86_64")]
-        let native = arch == AUDIT_ARCH && nr & u64::from(X32_SYSCALL_BIT) == 0;
-        #[cfg(not(target_arch = "x86_64"))]
-        let native = arch == AUDIT_ARCH;
+        let native = native(arch, nr);
         match self.body.get(nr as usize) {
             Some(&NO_BLOCK) if native => RET_ALLOW,
             Some(&pc) if native => run_from(&self.program, usize::from(pc), nr as u32, arch, nr as u32, args),
             _ => evaluate(&self.program, arch, nr as u32, args),
         }
     }
+}
+
+/// Whether a call is made through this build's own ABI (not i386's, not x32's).
+pub fn native(arch: u32, nr: u64) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    let x32 = nr & u64::from(X32_SYSCALL_BIT) != 0;
+    #[cfg(not(target_arch = "x86_64"))]
+    let x32 = {
+        let _ = nr; // no x32 ABI there
+        false
+    };
+    arch == AUDIT_ARCH && !x32
 }
 
 /// Whether a filter's return stops the call for the tracer.

@@ -833,7 +833,7 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         }
         self.steered.push(owner);
         let call = match syscalls::lookup(info.nr as i64) {
-            _ if info.arch != seccomp::NATIVE_ARCH || info.nr & 0x4000_0000 != 0 => foreign_name(info.arch, info.nr),
+            _ if !seccomp::native(info.arch, info.nr) => foreign_name(info.arch, info.nr),
             Some(sys) => sys.name.to_string(),
             None => format!("syscall {}", info.nr),
         };

@@ -9,11 +9,6 @@ use event::{Access, EventKind, Fd, Payload, SockAddr, SysResult};
 
 use super::value::{self, split_top};
 
-/// `AT_EMPTY_PATH`: the call is about the dirfd's own file.
-const AT_EMPTY_PATH: i64 = 0x1000;
-/// `fcntl` commands that duplicate a descriptor.
-const F_DUPFD: i64 = 0;
-const F_DUPFD_CLOEXEC: i64 = 1030;
 pub use crate::interest::Interest;
 
 /// The hot-path filter: None for calls pkgtrace has no use for.
@@ -174,7 +169,8 @@ pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventK
             // AT_STATX_SYNC_AS_STAT part printed as nothing).
             let empty_path = |f: &[u8]| {
                 let number = f.trim_ascii_start().strip_prefix(b"|").unwrap_or(f);
-                value::has_flag(f, b"AT_EMPTY_PATH") || value::int(number).is_some_and(|v| v & AT_EMPTY_PATH != 0)
+                value::has_flag(f, b"AT_EMPTY_PATH")
+                    || value::int(number).is_some_and(|v| v & i64::from(libc::AT_EMPTY_PATH) != 0)
             };
             if path.is_empty() && flags.is_some_and(empty_path) {
                 return Ok(None); // an fstat in disguise
@@ -333,7 +329,8 @@ pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventK
             // F_DUPFD and F_DUPFD_CLOEXEC, by name or (-X raw) by value.
             let dupfd = cmd.0.starts_with(b"F_DUPFD")
                 || cmd.1.is_some_and(|c| c.starts_with(b"F_DUPFD"))
-                || matches!(value::int(cmd.0), Some(F_DUPFD | F_DUPFD_CLOEXEC));
+                || value::int(cmd.0)
+                    .is_some_and(|c| c == i64::from(libc::F_DUPFD) || c == i64::from(libc::F_DUPFD_CLOEXEC));
             if !dupfd {
                 return Ok(None);
             }
