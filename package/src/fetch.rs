@@ -135,8 +135,9 @@ pub fn stage(pkg: &PackageRef, cache: &Path, opts: &FetchOptions) -> Result<Stag
         Ecosystem::Pypi if opts.sdist => "pypi-sdist",
         eco => eco.as_str(),
     };
+    let registry_dir = |version: &str| cache.join(eco_dir).join(&pkg.name).join(version);
     if let (Source::Registry, Some(version)) = (&pkg.source, &pkg.version) {
-        if let Some(staged) = load(&cache.join(eco_dir).join(&pkg.name).join(version)) {
+        if let Some(staged) = load(&registry_dir(version)) {
             tracing::debug!(%purl, dir = %staged.workdir.display(), "reusing staged package");
             return Ok(staged);
         }
@@ -166,7 +167,7 @@ pub fn stage(pkg: &PackageRef, cache: &Path, opts: &FetchOptions) -> Result<Stag
     write_file(&tmp.path.join(MARKER), &json)?;
 
     let target = match &pkg.source {
-        Source::Registry => cache.join(eco_dir).join(&pkg.name).join(&marker.version),
+        Source::Registry => registry_dir(&marker.version),
         Source::Local(_) => {
             let dir = cache.join("local").join(pkg.ecosystem.as_str()).join(&pkg.name);
             prune_local(&dir);
