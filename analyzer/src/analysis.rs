@@ -199,7 +199,7 @@ impl<'r> Analyzer<'r> {
             EventKind::Exec { path, argv, env, result, syscall, .. } => {
                 let path = self.model.resolve(pid, None, &path.lossy());
                 let argv: Vec<String> = argv.iter().map(|a| a.lossy().into_owned()).collect();
-                let env: Vec<String> = env.iter().flatten().map(|e| e.lossy().into_owned()).collect();
+                let env: Vec<String> = env.iter().flatten().map(|e| String::from_utf8_lossy(e).into_owned()).collect();
                 let mut fact = self.base_fact(pid, "exec", syscall);
                 // The exec's actor is the program it starts, in the same place
                 // in the tree as the process that starts it.

@@ -1,5 +1,6 @@
 //! [`Bytes`]: a byte string (a path, an argv entry, a payload) that need not
-//! be UTF-8.
+//! be UTF-8. [`BytesList`]: a list of them kept in one buffer (an
+//! environment: dozens of strings per exec).
 //!
 //! In JSON a `Bytes` is a plain string when it is valid UTF-8 — the common
 //! case, and the readable one — and `{"hex": "..."}` otherwise, so that a
@@ -65,15 +66,7 @@ impl fmt::Display for Bytes {
 
 impl Serialize for Bytes {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match std::str::from_utf8(&self.0) {
-            Ok(text) => s.serialize_str(text),
-            Err(_) => {
-                use serde::ser::SerializeMap;
-                let mut map = s.serialize_map(Some(1))?;
-                map.serialize_entry("hex", &to_hex(&self.0))?;
-                map.end()
-            }
-        }
+        BytesRef(&self.0).serialize(s)
     }
 }
 
@@ -105,6 +98,139 @@ impl<'de> Deserialize<'de> for Bytes {
             }
         }
         d.deserialize_any(BytesVisitor)
+    }
+}
+
+/// A list of byte strings in one buffer: what an exec's environment is
+/// read into. The live tracer builds one per exec, on its own CPU, where
+/// every allocation counts (issue 14): two allocations for the list
+/// instead of one per variable. In JSON, an array of [`Bytes`].
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct BytesList {
+    /// The strings, end to end.
+    data: Vec<u8>,
+    /// Where each string ends in `data`.
+    ends: Vec<usize>,
+}
+
+impl BytesList {
+    pub fn new() -> BytesList {
+        BytesList::default()
+    }
+    /// Room for `strings` strings of `bytes` bytes in all.
+    pub fn with_capacity(strings: usize, bytes: usize) -> BytesList {
+        BytesList { data: Vec::with_capacity(bytes), ends: Vec::with_capacity(strings) }
+    }
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+    pub fn push(&mut self, s: &[u8]) {
+        self.data.extend_from_slice(s);
+        self.ends.push(self.data.len());
+    }
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)?;
+        let start = i.checked_sub(1).map_or(0, |prev| self.ends[prev]);
+        Some(&self.data[start..end])
+    }
+    pub fn iter(&self) -> BytesListIter<'_> {
+        BytesListIter { list: self, next: 0 }
+    }
+}
+
+/// The strings of a [`BytesList`], in order.
+pub struct BytesListIter<'a> {
+    list: &'a BytesList,
+    next: usize,
+}
+
+impl<'a> Iterator for BytesListIter<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let s = self.list.get(self.next)?;
+        self.next += 1;
+        Some(s)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.list.len() - self.next;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for BytesListIter<'_> {}
+
+impl<'a> IntoIterator for &'a BytesList {
+    type Item = &'a [u8];
+    type IntoIter = BytesListIter<'a>;
+    fn into_iter(self) -> BytesListIter<'a> {
+        self.iter()
+    }
+}
+
+impl<S: AsRef<[u8]>> FromIterator<S> for BytesList {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> BytesList {
+        let mut out = BytesList::new();
+        for s in iter {
+            out.push(s.as_ref());
+        }
+        out
+    }
+}
+
+impl fmt::Debug for BytesList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter().map(String::from_utf8_lossy)).finish()
+    }
+}
+
+impl Serialize for BytesList {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for item in self.iter() {
+            seq.serialize_element(&BytesRef(item))?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for BytesList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<BytesList, D::Error> {
+        struct ListVisitor;
+        impl<'de> Visitor<'de> for ListVisitor {
+            type Value = BytesList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an array of strings or {\"hex\": \"...\"}")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<BytesList, A::Error> {
+                let mut out = BytesList::new();
+                while let Some(item) = seq.next_element::<Bytes>()? {
+                    out.push(item.as_slice());
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(ListVisitor)
+    }
+}
+
+/// A borrowed [`Bytes`], serialized the same way.
+struct BytesRef<'a>(&'a [u8]);
+
+impl Serialize for BytesRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(self.0) {
+            Ok(text) => s.serialize_str(text),
+            Err(_) => {
+                use serde::ser::SerializeMap;
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry("hex", &to_hex(self.0))?;
+                map.end()
+            }
+        }
     }
 }
 
@@ -145,6 +271,23 @@ mod tests {
         assert_eq!(json, r#"{"hex":"2f74ff0078"}"#);
         assert_eq!(serde_json::from_str::<Bytes>(&json).unwrap(), raw);
         assert_eq!(serde_json::from_str::<Bytes>(r#""/etc/passwd""#).unwrap(), text);
+    }
+
+    #[test]
+    fn a_list_serializes_as_an_array_of_bytes_and_round_trips() {
+        let list: BytesList = [&b"HOME=/root"[..], b"", b"X=\xff"].into_iter().collect();
+        assert_eq!(list.len(), 3);
+        assert_eq!(list.get(1), Some(&b""[..]));
+        assert_eq!(list.get(3), None);
+        assert_eq!(list.iter().collect::<Vec<_>>(), vec![&b"HOME=/root"[..], b"", b"X=\xff"]);
+        let json = serde_json::to_string(&list).unwrap();
+        assert_eq!(json, r#"["HOME=/root","",{"hex":"583dff"}]"#);
+        // The same JSON as a Vec<Bytes>: recorded streams read either way.
+        let vec: Vec<Bytes> = list.iter().map(Bytes::from).collect();
+        assert_eq!(serde_json::to_string(&vec).unwrap(), json);
+        assert_eq!(serde_json::from_str::<BytesList>(&json).unwrap(), list);
+        assert_eq!(serde_json::from_str::<BytesList>("[]").unwrap(), BytesList::new());
+        assert!(serde_json::from_str::<BytesList>(r#""HOME=/""#).is_err());
     }
 
     #[test]

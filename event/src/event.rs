@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::bytes::Bytes;
+pub use crate::bytes::{Bytes, BytesList};
 
 /// One thing a traced task did, with where and when it was seen.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -81,7 +81,7 @@ pub enum EventKind {
         argv_truncated: bool,
         /// The environment when the source recorded it (`strace -v`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        env: Option<Vec<Bytes>>,
+        env: Option<BytesList>,
         result: SysResult,
     },
     /// The task ended, normally or by a signal.

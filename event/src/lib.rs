@@ -39,7 +39,7 @@ pub mod terminal;
 #[doc(hidden)]
 pub mod testutil;
 
-pub use bytes::Bytes;
+pub use bytes::{Bytes, BytesList};
 pub use error::SourceError;
 pub use event::{Access, Event, EventKind, Fd, Origin, Payload, SockAddr, SysResult};
 pub use outcome::{Outcome, Untraced};

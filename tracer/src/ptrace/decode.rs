@@ -434,7 +434,7 @@ pub fn finish(kind: &mut EventKind, cx: Ctx, fds: &mut FdPaths, a: [u64; 6], res
         // A failed exec (a successful one ends at the exec stop): the
         // caller's memory is as it was at the entry.
         let [_, _, env_at] = exec_pointers(syscall, a);
-        *env = Some(mem::string_array(pid, env_at).0.into_iter().map(Bytes).collect());
+        *env = Some(mem::string_array(pid, env_at).0.into_iter().collect());
     }
     if !ok {
         return;
@@ -536,7 +536,7 @@ pub fn exec_started(kind: &mut EventKind, pid: i32, sp: u64, arch: u32) {
     let EventKind::Exec { syscall, path, argv, argv_truncated, env, .. } = kind else { return };
     let word = if arch == ARCH_I386 { 4 } else { 8 };
     let Some(got) = mem::stack_exec(pid, sp, word) else { return };
-    *env = Some(got.env.0.into_iter().map(Bytes).collect());
+    *env = Some(got.env.0);
     let (stack_argv, cut) = got.argv;
     if let Some(kernel) = kernel_argv(argv, stack_argv, got.execfn.as_deref()) {
         *argv = kernel;

@@ -11,6 +11,8 @@ use std::io::{IoSlice, IoSliceMut};
 use nix::sys::uio::{process_vm_readv, process_vm_writev, RemoteIoVec};
 use nix::unistd::Pid;
 
+use event::BytesList;
+
 use super::sys;
 
 const PAGE: u64 = 4096;
@@ -182,16 +184,34 @@ pub fn stack_exec(pid: i32, sp: u64, word: usize) -> Option<StackExec> {
             }
         }
         // A string from the read when it ends there, else on its own.
-        let string_at = |p: u64| {
-            p.checked_sub(sp)
-                .and_then(|at| usize::try_from(at).ok())
-                .and_then(|at| read.get(at..))
-                .and_then(ends_in)
-                .or_else(|| string(pid, p, MAX_STR))
+        let in_read = |p: u64| {
+            p.checked_sub(sp).and_then(|at| usize::try_from(at).ok()).and_then(|at| read.get(at..)).and_then(ends_at)
         };
+        let string_at = |p: u64| in_read(p).map(|(s, cut)| (s.to_vec(), cut)).or_else(|| string(pid, p, MAX_STR));
+        // The environment: dozens of strings, copied into one list.
+        let mut env = BytesList::with_capacity(env_ptrs.len(), read.len());
+        let mut env_cut = !env_ended;
+        for &p in &env_ptrs {
+            let far;
+            let (s, cut) = match in_read(p) {
+                Some(got) => got,
+                None => match string(pid, p, MAX_STR) {
+                    Some((s, cut)) => {
+                        far = s;
+                        (&far[..], cut)
+                    }
+                    None => {
+                        env_cut = true;
+                        break;
+                    }
+                },
+            };
+            env_cut |= cut;
+            env.push(s);
+        }
         Some(StackExec {
             argv: collect(argv_ptrs.iter().map(|&p| string_at(p)), argv_ended),
-            env: collect(env_ptrs.iter().map(|&p| string_at(p)), env_ended),
+            env: (env, env_cut),
             execfn: execfn.and_then(string_at).map(|(s, _)| s),
         })
     })
@@ -200,10 +220,15 @@ pub fn stack_exec(pid: i32, sp: u64, word: usize) -> Option<StackExec> {
 /// The string at the start of `bytes`, as [`string`] reads it, when it
 /// ends (or reaches MAX_STR) within them; None when it runs past them.
 fn ends_in(bytes: &[u8]) -> Read {
+    ends_at(bytes).map(|(s, cut)| (s.to_vec(), cut))
+}
+
+/// [`ends_in`], borrowed.
+fn ends_at(bytes: &[u8]) -> Option<(&[u8], bool)> {
     let room = &bytes[..bytes.len().min(MAX_STR)];
     match memchr::memchr(0, room) {
-        Some(nul) => Some((room[..nul].to_vec(), false)),
-        None if room.len() == MAX_STR => Some((room.to_vec(), true)),
+        Some(nul) => Some((&room[..nul], false)),
+        None if room.len() == MAX_STR => Some((room, true)),
         None => None,
     }
 }
@@ -212,7 +237,7 @@ fn ends_in(bytes: &[u8]) -> Read {
 /// gives them, and the path execve was given (`AT_EXECFN`).
 pub struct StackExec {
     pub argv: (Vec<Vec<u8>>, bool),
-    pub env: (Vec<Vec<u8>>, bool),
+    pub env: (BytesList, bool),
     pub execfn: Option<Vec<u8>>,
 }
 
@@ -607,13 +632,13 @@ mod tests {
         let block = fake_stack(&argv, &env, b"/usr/bin/env", false);
         let got = stack_exec(me, block.as_ptr() as u64, 8).expect("readable");
         assert_eq!(got.argv, (argv.iter().map(|s| s.to_vec()).collect(), false));
-        assert_eq!(got.env, (env.iter().map(|s| s.to_vec()).collect(), false));
+        assert_eq!(got.env, (env.iter().collect(), false));
         assert_eq!(got.execfn.as_deref(), Some(&b"/usr/bin/env"[..]));
 
         // A variable beyond the first read is read on its own.
         let block = fake_stack(&argv, &env, b"/usr/bin/env", true);
         let got = stack_exec(me, block.as_ptr() as u64, 8).unwrap();
-        assert_eq!(got.env, (env.iter().map(|s| s.to_vec()).collect(), false));
+        assert_eq!(got.env, (env.iter().collect(), false));
 
         // Nothing mapped at the stack pointer: nothing to say.
         assert!(stack_exec(me, 0x1000, 8).is_none());
@@ -640,7 +665,7 @@ mod tests {
         assert_eq!(wrote, Ok(bytes.len()));
         let got = stack_exec(me, base, 4).expect("a 32-bit stack");
         assert_eq!(got.argv, (vec![b"sh".to_vec(), b"-c".to_vec()], false));
-        assert_eq!(got.env, (vec![b"HOME=/".to_vec()], false));
+        assert_eq!(got.env, ([b"HOME=/"].into_iter().collect(), false));
         assert_eq!(got.execfn.as_deref(), Some(&b"/bin/sh"[..]));
         // Read as 64-bit words, the same bytes make no sense: nothing said.
         assert!(stack_exec(me, base, 8).is_none());
@@ -651,7 +676,7 @@ mod tests {
         let stack = fake_stack(&argv, &[b"K=V"], b"/bin/x", false);
         let got = stack_exec(me, stack.as_ptr() as u64, 8).unwrap();
         assert_eq!(got.argv, (args.clone(), false));
-        assert_eq!(got.env.0, vec![b"K=V".to_vec()]);
+        assert_eq!(got.env.0, [b"K=V"].into_iter().collect());
 
         // More arguments than are kept: argv is cut, the environment is
         // still found after all of them.
@@ -660,6 +685,6 @@ mod tests {
         let stack = fake_stack(&argv, &[b"K=V", b"L=W"], b"/bin/x", false);
         let got = stack_exec(me, stack.as_ptr() as u64, 8).unwrap();
         assert_eq!(got.argv, (args[..MAX_ARGS].to_vec(), true));
-        assert_eq!(got.env, (vec![b"K=V".to_vec(), b"L=W".to_vec()], false));
+        assert_eq!(got.env, ([b"K=V", b"L=W"].into_iter().collect(), false));
     }
 }

@@ -184,7 +184,7 @@ pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventK
             let env = env_arg
                 .trim_ascii_start()
                 .starts_with(b"[")
-                .then(|| value::string_array(env_arg).0.into_iter().map(Into::into).collect());
+                .then(|| value::string_array(env_arg).0.into_iter().collect());
             let mut path: Bytes = path(p);
             if let (Some(dir), false) =
                 (dirfd.as_ref().and_then(|d: &Fd| d.path.clone()), path.as_slice().starts_with(b"/"))
@@ -571,7 +571,7 @@ mod tests {
             r#"execve("/bin/sh", ["sh"], ["LD_PRELOAD=/tmp/x.so", "HOME=/root"]) = -1 ENOENT (No such file or directory)"#,
         );
         let EventKind::Exec { env, result, .. } = ev else { panic!() };
-        assert_eq!(env.unwrap()[0].as_slice(), b"LD_PRELOAD=/tmp/x.so");
+        assert_eq!(env.unwrap().get(0), Some(&b"LD_PRELOAD=/tmp/x.so"[..]));
         assert!(result.failed());
     }
 
