@@ -340,6 +340,89 @@ fn a_process_making_itself_non_dumpable_is_reported() {
     assert!(opened, "{events:?}");
 }
 
+/// The calls sandbox escapes and privilege escalations go through, each
+/// made once in a form that fails or changes nothing outside its
+/// directory: reported by the live tracer, with the same findings as from
+/// a strace log of the same program.
+#[test]
+fn escape_calls_are_reported_live_and_from_strace_alike() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("escape-calls");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ev = dir.join("events.jsonl");
+    let cmd = [tracee("escape_calls"), dir.display().to_string()];
+    let (r, _, err) = trace(&["-o", &ev.display().to_string()], &[&cmd[0], &cmd[1]]);
+    assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
+    let events = events(&ev);
+    let other = |call: &str| events.iter().find(|e| e["kind"] == "other" && e["syscall"] == call);
+    for call in [
+        "mknodat",
+        "mknod",
+        "open_by_handle_at",
+        "keyctl",
+        "add_key",
+        "fsopen",
+        "open_tree",
+        "move_mount",
+        "pidfd_getfd",
+        "userfaultfd",
+        "sethostname",
+        "clock_settime",
+        "reboot",
+        "swapon",
+        "iopl",
+    ] {
+        assert!(other(call).is_some(), "no {call} event");
+    }
+    let node = format!("AT_FDCWD, {:?}, S_IFCHR|0600, makedev(0x1, 0x3)", dir.join("null").display().to_string());
+    assert_eq!(other("mknodat").unwrap()["args"], node.as_str());
+    assert_eq!(other("fsopen").unwrap()["args"], r#""pkgtrace-no-such-fs", 0x0"#);
+    let live = active(&r);
+    for (rule, call) in [
+        ("create-device-node", "mknodat"),
+        ("open-by-file-handle", "open_by_handle_at"),
+        ("kernel-keyring-access", "keyctl"),
+        ("kernel-keyring-access", "add_key"),
+        ("kernel-module-or-mount", "fsopen"),
+        ("kernel-module-or-mount", "open_tree"),
+        ("kernel-module-or-mount", "move_mount"),
+        ("process-vm-access", "pidfd_getfd"),
+        ("userfaultfd", "userfaultfd"),
+        ("change-machine-state", "sethostname"),
+        ("change-machine-state", "clock_settime"),
+        ("change-machine-state", "reboot"),
+        ("change-machine-state", "swapon"),
+        ("change-machine-state", "iopl"),
+    ] {
+        assert!(live.contains(&(rule.to_string(), call.to_string())), "{rule} on {call}: {live:?}");
+    }
+    // A FIFO is what builds make; only the device node is a finding.
+    assert!(!live.contains(&("create-device-node".to_string(), "mknod".to_string())), "{live:?}");
+
+    let log = dir.join("strace.log");
+    let st = Command::new("strace")
+        .args(["-f", "-o"])
+        .arg(&log)
+        .args(&cmd)
+        .stdout(Stdio::null())
+        .status()
+        .expect("strace runs");
+    assert!(st.success(), "strace escape_calls");
+    let from_strace = active(&analyze(&log));
+    let escapes = |set: &BTreeSet<(String, String)>| -> BTreeSet<(String, String)> {
+        let rules = [
+            "create-device-node",
+            "open-by-file-handle",
+            "kernel-keyring-access",
+            "kernel-module-or-mount",
+            "process-vm-access",
+            "userfaultfd",
+            "change-machine-state",
+        ];
+        set.iter().filter(|(rule, _)| rules.contains(&rule.as_str())).cloned().collect()
+    };
+    assert_eq!(escapes(&live), escapes(&from_strace), "live and strace differ");
+}
+
 /// A thread rewrites a rename's destination while the call runs: the
 /// tracer cannot know which name the kernel used, but it sees the string
 /// change between the call's entry and its exit, and reports the race.

@@ -416,11 +416,68 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
                     path(pid, a[1]).lossy(),
                     path(pid, a[2]).lossy()
                 ),
+                // As strace prints them: the paths and names, which the
+                // rules and a reader want, rather than their addresses.
+                "mknod" => mknod_args(None, &path(pid, a[0]), a[1], a[2]),
+                "mknodat" => mknod_args(Some(a[0]), &path(pid, a[1]), a[2], a[3]),
+                "sethostname" | "setdomainname" => {
+                    let name = mem::read(pid, a[0], (a[1] as usize).min(256));
+                    format!("{:?}, {}", String::from_utf8_lossy(&name), a[1])
+                }
+                "fsopen" => format!("{:?}, {:#x}", path(pid, a[0]).lossy(), a[1]),
+                "open_tree" => format!("{}, {:?}, {:#x}", dirfd_text(a[0]), path(pid, a[1]).lossy(), a[2]),
+                "move_mount" => format!(
+                    "{}, {:?}, {}, {:?}, {:#x}",
+                    dirfd_text(a[0]),
+                    path(pid, a[1]).lossy(),
+                    dirfd_text(a[2]),
+                    path(pid, a[3]).lossy(),
+                    a[4]
+                ),
                 _ => a.iter().map(|v| format!("{v:#x}")).collect::<Vec<_>>().join(", "),
             };
             EventKind::Other { syscall: syscall(), args, result }
         }
     })
+}
+
+/// A dirfd argument as strace prints it.
+fn dirfd_text(v: u64) -> String {
+    match v as i32 {
+        AT_FDCWD => "AT_FDCWD".to_string(),
+        n => n.to_string(),
+    }
+}
+
+/// mknod(at)'s arguments as strace prints them: `"/tmp/n", S_IFCHR|0600,
+/// makedev(0x1, 0x3)` (the device only for a character or block device).
+fn mknod_args(dirfd: Option<u64>, path: &Bytes, mode: u64, dev: u64) -> String {
+    let mode = mode as u32;
+    let kind = match mode & libc::S_IFMT {
+        libc::S_IFCHR => "S_IFCHR",
+        libc::S_IFBLK => "S_IFBLK",
+        libc::S_IFIFO => "S_IFIFO",
+        libc::S_IFSOCK => "S_IFSOCK",
+        libc::S_IFREG => "S_IFREG",
+        // mknod(path, 0) makes a regular file.
+        0 => "0",
+        _ => "",
+    };
+    let mut out = dirfd.map(|d| format!("{}, ", dirfd_text(d))).unwrap_or_default();
+    out += &format!("{:?}, ", path.lossy());
+    // Octal as C's %#03o: 0600, 000.
+    let octal = |m: u32| if m == 0 { "000".to_string() } else { format!("0{m:o}") };
+    out += &match kind {
+        "" => octal(mode),
+        "0" => octal(mode & 0o7777),
+        k => format!("{k}|{}", octal(mode & 0o7777)),
+    };
+    if matches!(kind, "S_IFCHR" | "S_IFBLK") {
+        let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+        let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+        out += &format!(", makedev({major:#x}, {minor:#x})");
+    }
+    out
 }
 
 /// Completes a call at its exit: its result, and what only exists after
@@ -763,6 +820,23 @@ mod tests {
             assert_eq!(errno_name(n), format!("{:?}", nix::errno::Errno::from_raw(n)));
         }
         assert_eq!(errno_name(2), "ENOENT");
+    }
+
+    #[test]
+    fn mknod_arguments_read_as_strace_prints_them() {
+        let p = Bytes::from("/tmp/n");
+        let null = libc::makedev(1, 3);
+        assert_eq!(
+            mknod_args(Some(AT_FDCWD as u32 as u64), &p, u64::from(libc::S_IFCHR | 0o600), null),
+            r#"AT_FDCWD, "/tmp/n", S_IFCHR|0600, makedev(0x1, 0x3)"#
+        );
+        let sda = libc::makedev(8, 0x1234);
+        assert_eq!(
+            mknod_args(Some(3), &p, u64::from(libc::S_IFBLK | 0o660), sda),
+            r#"3, "/tmp/n", S_IFBLK|0660, makedev(0x8, 0x1234)"#
+        );
+        assert_eq!(mknod_args(None, &p, u64::from(libc::S_IFIFO | 0o644), 0), r#""/tmp/n", S_IFIFO|0644"#);
+        assert_eq!(mknod_args(None, &p, u64::from(libc::S_IFIFO), 0), r#""/tmp/n", S_IFIFO|000"#);
     }
 
     #[test]

@@ -164,6 +164,33 @@ fn build() -> Vec<Sys> {
         // /proc/PID/fd can no longer be read. The other prctl options
         // (PR_SET_NAME, ...) are frequent and run free.
         sys!(SYS_prctl, Other, true, Filter::Arg0Is(libc::PR_SET_DUMPABLE as u32)),
+        // Calls a build or an import has no use for, that sandbox escapes
+        // and privilege escalations go through: the mount API beside
+        // mount(2), opening a file by handle (the classic container
+        // escape), the kernel keyrings (credentials), device nodes,
+        // another process's fds, fault handling in user space (a kernel
+        // exploit staple), and machine-wide state (time, host name,
+        // swap, reboot). All rare, so stopping on them costs nothing.
+        sys!(SYS_fsopen, Other, true),
+        sys!(SYS_fspick, Other, true),
+        sys!(SYS_fsmount, Other, true),
+        sys!(SYS_move_mount, Other, true),
+        sys!(SYS_open_tree, Other, true),
+        sys!(SYS_mount_setattr, Other, true),
+        sys!(SYS_open_by_handle_at, Other, true),
+        sys!(SYS_keyctl, Other, true),
+        sys!(SYS_add_key, Other, true),
+        sys!(SYS_request_key, Other, true),
+        sys!(SYS_mknodat, Other, true),
+        sys!(SYS_pidfd_getfd, Other, true),
+        sys!(SYS_userfaultfd, Other, true),
+        sys!(SYS_reboot, Other, true),
+        sys!(SYS_swapon, Other, true),
+        sys!(SYS_swapoff, Other, true),
+        sys!(SYS_settimeofday, Other, true),
+        sys!(SYS_clock_settime, Other, true),
+        sys!(SYS_sethostname, Other, true),
+        sys!(SYS_setdomainname, Other, true),
     ];
     // The legacy calls x86_64 still has and aarch64 never had.
     #[cfg(target_arch = "x86_64")]
@@ -182,6 +209,9 @@ fn build() -> Vec<Sys> {
         sys!(SYS_link, Link, true),
         sys!(SYS_symlink, Link, true),
         sys!(SYS_dup2, Dup, true),
+        sys!(SYS_mknod, Other, true),
+        sys!(SYS_iopl, Other, true),
+        sys!(SYS_ioperm, Other, true),
     ]);
     t
 }

@@ -40,7 +40,10 @@ pub fn interest(name: &[u8]) -> Option<Interest> {
         b"process_vm_writev" | b"process_vm_readv" | b"init_module" | b"finit_module" | b"delete_module" | b"mount"
         | b"umount2" | b"memfd_create" | b"setuid" | b"setgid" | b"setreuid" | b"setregid" | b"setresuid"
         | b"setresgid" | b"chroot" | b"pivot_root" | b"unshare" | b"setns" | b"kexec_load" | b"kexec_file_load"
-        | b"bpf" | b"prctl" | b"personality" => Other,
+        | b"bpf" | b"prctl" | b"personality" | b"fsopen" | b"fspick" | b"fsmount" | b"move_mount" | b"open_tree"
+        | b"mount_setattr" | b"open_by_handle_at" | b"keyctl" | b"add_key" | b"request_key" | b"mknod" | b"mknodat"
+        | b"pidfd_getfd" | b"userfaultfd" | b"reboot" | b"swapon" | b"swapoff" | b"settimeofday" | b"clock_settime"
+        | b"sethostname" | b"setdomainname" | b"iopl" | b"ioperm" => Other,
         _ => return None,
     })
 }
