@@ -403,6 +403,16 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
         }
         Interest::Other => {
             let args = match name {
+                // Only clones ptrace will not follow stop (syscalls.rs).
+                "clone" => format!("flags={:#x}", a[0]),
+                // Every clone3 stops: its flags are in memory.
+                "clone3" => {
+                    let flags = mem::u64_at(pid, a[0]).unwrap_or(0);
+                    if flags & u64::from(super::syscalls::CLONE_UNTRACED) == 0 {
+                        return None;
+                    }
+                    format!("{{flags={flags:#x}, ...}}, {}", a[1])
+                }
                 "memfd_create" => format!("{:?}, {:#x}", path(pid, a[0]).lossy(), a[1]),
                 // As strace prints it (the filter stops on PR_SET_DUMPABLE only).
                 "prctl" if a[0] == libc::PR_SET_DUMPABLE as u64 => match a[1] {

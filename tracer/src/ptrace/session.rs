@@ -786,8 +786,8 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         }
         if data & DATA_FOREIGN != 0 {
             let kind = EventKind::Other {
-                syscall: format!("foreign_abi_{:#x}_{}", info.arch, info.nr),
-                args: format!("{:x?}", info.args),
+                syscall: "foreign_abi".into(),
+                args: format!("{}, {:x?}", foreign_name(info.arch, info.nr), info.args),
                 result: SysResult::unknown(),
             };
             self.push(pid, kind);

@@ -21,11 +21,16 @@ pub enum Filter {
     FdAtLeast3,
     /// Only when argument 0 (an option, a command) is this value.
     Arg0Is(u32),
+    /// Only when argument 0 (flags) has one of these bits.
+    Arg0HasBits(u32),
     /// `fcntl(fd, F_DUPFD[_CLOEXEC], min)` with `min` ≤ 2 only: a dup that
     /// can land on stdin/stdout/stderr. fcntl is called very often for other
     /// commands, and fts (find, rm -r) dups every directory fd above 2.
     FcntlDupToStdio,
 }
+
+/// clone's flag for a child its parent's tracer does not follow.
+pub const CLONE_UNTRACED: u32 = 0x0080_0000;
 
 /// One traced system call.
 #[derive(Debug)]
@@ -191,6 +196,15 @@ fn build() -> Vec<Sys> {
         sys!(SYS_clock_settime, Other, true),
         sys!(SYS_sethostname, Other, true),
         sys!(SYS_setdomainname, Other, true),
+        // What ptrace cannot follow. The sandbox refuses these before the
+        // table is consulted (`seccomp::refusals`); under `trace` they run,
+        // and the attempt is what can be reported: a child made with
+        // CLONE_UNTRACED (clone3's flags are in memory, so every clone3
+        // stops, and only an untraced one makes an event), and an io_uring,
+        // whose operations no stop shows.
+        sys!(SYS_clone, Other, true, Filter::Arg0HasBits(CLONE_UNTRACED)),
+        sys!(SYS_clone3, Other, false),
+        sys!(SYS_io_uring_setup, Other, true),
     ];
     // The legacy calls x86_64 still has and aarch64 never had.
     #[cfg(target_arch = "x86_64")]

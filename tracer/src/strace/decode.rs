@@ -43,7 +43,7 @@ pub fn interest(name: &[u8]) -> Option<Interest> {
         | b"bpf" | b"prctl" | b"personality" | b"fsopen" | b"fspick" | b"fsmount" | b"move_mount" | b"open_tree"
         | b"mount_setattr" | b"open_by_handle_at" | b"keyctl" | b"add_key" | b"request_key" | b"mknod" | b"mknodat"
         | b"pidfd_getfd" | b"userfaultfd" | b"reboot" | b"swapon" | b"swapoff" | b"settimeofday" | b"clock_settime"
-        | b"sethostname" | b"setdomainname" | b"iopl" | b"ioperm" => Other,
+        | b"sethostname" | b"setdomainname" | b"iopl" | b"ioperm" | b"io_uring_setup" => Other,
         _ => return None,
     })
 }
@@ -213,11 +213,17 @@ pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventK
                 Some(0) => return Ok(None),
                 _ => return Ok(Some((other(name, rest, end, result), ret))),
             };
-            let thread = match name {
-                b"clone" => args.iter().any(|a| a.starts_with(b"flags=") && clone_thread(&a[6..])),
-                b"clone3" => value::inner(arg(0)).and_then(|b| value::field(b, b"flags")).is_some_and(clone_thread),
-                _ => false,
+            let flags = match name {
+                b"clone" => args.iter().find_map(|a| a.strip_prefix(b"flags=")),
+                b"clone3" => value::inner(arg(0)).and_then(|b| value::field(b, b"flags")),
+                _ => None,
             };
+            // A child strace could not follow either (it is not in the
+            // log): reported as the attempt it is, as a live run does.
+            if flags.is_some_and(|f| clone_flag(f, b"CLONE_UNTRACED", 0x0080_0000)) {
+                return Ok(Some((other(name, rest, end, result), ret)));
+            }
+            let thread = flags.is_some_and(clone_thread);
             EventKind::Spawn { syscall: syscall(), child, thread }
         }
         Interest::Unlink => {
@@ -383,12 +389,17 @@ fn pidfd_target(decoration: Option<&Bytes>) -> Option<i64> {
 }
 
 fn clone_thread(flags: &[u8]) -> bool {
+    clone_flag(flags, b"CLONE_THREAD", 0x10000)
+}
+
+/// Whether clone's flags hold `name` (value `bit`), however printed.
+fn clone_flag(flags: &[u8], name: &[u8], bit: i64) -> bool {
     let (bare, comment) = value::strip_comment(flags);
-    if value::has_flag(bare, b"CLONE_THREAD") || comment.is_some_and(|c| value::has_flag(c, b"CLONE_THREAD")) {
+    if value::has_flag(bare, name) || comment.is_some_and(|c| value::has_flag(c, name)) {
         return true;
     }
     // -X raw: the number itself.
-    value::int(bare).is_some_and(|v| v & 0x10000 != 0)
+    value::int(bare).is_some_and(|v| v & bit != 0)
 }
 
 /// `AF_INET` → `inet`; numbers (`-X raw`) by their value.
@@ -576,6 +587,18 @@ mod tests {
         let EventKind::Exec { env, result, .. } = ev else { panic!() };
         assert_eq!(env.unwrap().get(0), Some(&b"LD_PRELOAD=/tmp/x.so"[..]));
         assert!(result.failed());
+    }
+
+    #[test]
+    fn an_untraced_clone_is_the_attempt_not_a_spawn() {
+        for line in [
+            "clone(child_stack=NULL, flags=CLONE_UNTRACED|SIGCHLD) = 4242",
+            "clone(child_stack=NULL, flags=0x800011) = 4242",
+            "clone3({flags=CLONE_UNTRACED, exit_signal=SIGCHLD, stack=NULL, stack_size=0}, 88) = 4242",
+        ] {
+            let ev = dec(line);
+            assert!(matches!(&ev, EventKind::Other { syscall, .. } if syscall.starts_with("clone")), "{line}: {ev:?}");
+        }
     }
 
     #[test]

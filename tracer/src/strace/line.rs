@@ -38,6 +38,9 @@ pub enum Line<'a> {
     BufferHeader,
     /// ` > /usr/lib/libc.so.6(open+0x1f) [0x...]` (`-k`)
     StackFrame,
+    /// `[ Process PID=1234 runs in 32 bit mode. ]`: the task now makes its
+    /// calls through another ABI (`32 bit`, `x32`, `64 bit`).
+    Abi { mode: &'a [u8] },
     /// `strace: Process 1234 attached` and other notes from strace itself.
     StraceNote,
     /// An empty line.
@@ -121,6 +124,12 @@ pub fn parse(line: &[u8]) -> (Prefix, Line<'_>) {
 
 fn classify(s: &[u8]) -> Line<'_> {
     let s = s.trim_ascii_end();
+    if let Some(body) = s.strip_prefix(b"[ Process PID=").and_then(|b| b.strip_suffix(b" mode. ]")) {
+        return match memchr::memmem::find(body, b" runs in ") {
+            Some(at) => Line::Abi { mode: &body[at + b" runs in ".len()..] },
+            None => Line::Unknown("unknown [ Process ] line"),
+        };
+    }
     if let Some(body) = s.strip_prefix(b"+++ ") {
         let body = body.strip_suffix(b" +++").unwrap_or(body);
         if let Some(code) = body.strip_prefix(b"exited with ") {
@@ -337,6 +346,8 @@ mod tests {
         );
         assert_eq!(parse(b"12 --- stopped by SIGSTOP ---").1, Line::Signal { signal: b"SIGSTOP", stopped: true });
         assert_eq!(parse(b"strace: Process 12 attached").1, Line::StraceNote);
+        assert_eq!(parse(b"1234  [ Process PID=1234 runs in 32 bit mode. ]").1, Line::Abi { mode: b"32 bit" });
+        assert_eq!(parse(b"[ Process PID=7 runs in x32 mode. ]").1, Line::Abi { mode: b"x32" });
         assert_eq!(parse(b"/usr/bin/strace: Process 509 attached").1, Line::StraceNote);
         assert!(matches!(parse(b"800   [????????????????] +++ exited with 0 +++").1, Line::Exited { code: 0 }));
         assert_eq!(parse(b" | 00000  47 45 54  GET |").1, Line::HexDump { data: b"| 00000  47 45 54  GET |" });

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 pub use event::ParseStats;
-use event::{Event, EventKind, Origin};
+use event::{Event, EventKind, Origin, SysResult};
 
 use super::decode::{self, Interest};
 use super::line::{self, Line};
@@ -28,6 +28,9 @@ struct Pending {
 
 /// Turns strace lines into events. Feed it lines in log order with
 /// [`Parser::feed`], then call [`Parser::finish`].
+/// How strace names the ABI of a 64-bit machine's own programs.
+const NATIVE_ABI: &[u8] = b"64 bit";
+
 pub struct Parser {
     pending: HashMap<i32, Pending>,
     /// leader pid → the thread whose execve superseded it.
@@ -178,6 +181,15 @@ impl Parser {
                 let signal = String::from_utf8_lossy(signal).into_owned();
                 self.emit(pid, prefix.time_ns, None, origin(), EventKind::Signal { signal, stopped }, out);
             }
+            // Calls through another ABI than the machine's own (a 64-bit
+            // process running 32-bit code): what a live run reports as
+            // foreign_abi calls. strace decodes them with the right names.
+            Line::Abi { mode } if mode != NATIVE_ABI => {
+                let args = format!("{} mode", String::from_utf8_lossy(mode));
+                let kind = EventKind::Other { syscall: "foreign_abi".into(), args, result: SysResult::unknown() };
+                self.emit(pid, prefix.time_ns, None, origin(), kind, out);
+            }
+            Line::Abi { .. } => {}
             Line::Unknown(reason) => self.unparsed(pid, origin(), text, reason, out),
             Line::HexDump { .. } | Line::BufferHeader | Line::StackFrame | Line::Blank | Line::StraceNote => {}
         }
