@@ -425,7 +425,8 @@ fn escape_calls_are_reported_live_and_from_strace_alike() {
 
 /// What ptrace cannot follow runs under `trace` (the sandbox refuses it),
 /// and the attempt is reported: a child made with CLONE_UNTRACED by clone
-/// and by clone3, an io_uring, a call through the i386 ABI. (The untraced
+/// and by clone3, an io_uring, a seccomp listener, a call through the i386
+/// ABI. (The untraced
 /// child still has the tracer's filter: what it stops on fails for it.) strace cannot
 /// follow them either; a log of it gives the same findings, but for the
 /// i386 call, which strace 6 decodes without a note that the ABI changed.
@@ -445,7 +446,7 @@ fn calls_that_escape_tracing_are_reported() {
     assert!(!child_file.exists(), "the untraced child opened {child}");
     assert!(!events(&ev).iter().any(|e| e["path"] == child.as_str()), "the untraced child was traced");
     let live = active(&r);
-    for call in ["clone", "clone3", "io_uring_setup", "foreign_abi"] {
+    for call in ["clone", "clone3", "io_uring_setup", "seccomp", "foreign_abi"] {
         assert!(live.contains(&("untraceable-call".to_string(), call.to_string())), "{call}: {live:?}");
     }
 

@@ -6,11 +6,18 @@
  *   clone3 with CLONE_UNTRACED     a child that exits at once
  *   io_uring_setup                 one ring (closed; fails where disabled)
  *   int 0x80 (i386 ABI) getpid     a call with another ABI's numbers
+ *   seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER)
+ *       a filter handing getppid to a listener (closed at once), which
+ *       would take the call away from the tracer
  * and waits for its children. Prints "untraceable ok". */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/io_uring.h>
+#include <linux/filter.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +63,17 @@ int main(int argc, char **argv) {
     __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
     (void)r;
 #endif
+    struct sock_filter insns[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {4, insns};
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+    if (listener >= 0)
+        close((int)listener);
     printf("untraceable ok\n");
     return 0;
 }

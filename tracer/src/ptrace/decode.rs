@@ -405,6 +405,14 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
             let args = match name {
                 // Only clones ptrace will not follow stop (syscalls.rs).
                 "clone" => format!("flags={:#x}", a[0]),
+                // Only installing a filter stops; only one with a listener
+                // is reported.
+                "seccomp" => {
+                    if a[1] & u64::from(super::syscalls::SECCOMP_FILTER_FLAG_NEW_LISTENER) == 0 {
+                        return None;
+                    }
+                    format!("SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER|{:#x}, {:#x}", a[1] & !8, a[2])
+                }
                 // Every clone3 stops: its flags are in memory.
                 "clone3" => {
                     let flags = mem::u64_at(pid, a[0]).unwrap_or(0);

@@ -8,7 +8,7 @@
 //! `SECCOMP_RET_DATA` tells the tracer, at the stop, whether the call needs
 //! a second stop at its exit ([`DATA_EXIT`]).
 
-use super::syscalls::{Filter, Sys, CLONE_UNTRACED};
+use super::syscalls::{Filter, Sys, CLONE_UNTRACED, SECCOMP_FILTER_FLAG_NEW_LISTENER, SECCOMP_SET_MODE_FILTER};
 
 /// `SECCOMP_RET_DATA` bit: resume with PTRACE_SYSCALL to see the result.
 pub const DATA_EXIT: u16 = 1;
@@ -133,8 +133,6 @@ const fn jump(code: u16, k: u32, jt: u8, jf: u8) -> Insn {
 }
 
 const CLONE_NEWUSER: u32 = 0x1000_0000;
-const SECCOMP_SET_MODE_FILTER: u32 = 1;
-const SECCOMP_FILTER_FLAG_NEW_LISTENER: u32 = 1 << 3;
 const TIOCSTI: u32 = 0x5412;
 const TIOCLINUX: u32 = 0x541C;
 

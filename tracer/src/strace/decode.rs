@@ -43,7 +43,7 @@ pub fn interest(name: &[u8]) -> Option<Interest> {
         | b"bpf" | b"prctl" | b"personality" | b"fsopen" | b"fspick" | b"fsmount" | b"move_mount" | b"open_tree"
         | b"mount_setattr" | b"open_by_handle_at" | b"keyctl" | b"add_key" | b"request_key" | b"mknod" | b"mknodat"
         | b"pidfd_getfd" | b"userfaultfd" | b"reboot" | b"swapon" | b"swapoff" | b"settimeofday" | b"clock_settime"
-        | b"sethostname" | b"setdomainname" | b"iopl" | b"ioperm" | b"io_uring_setup" => Other,
+        | b"sethostname" | b"setdomainname" | b"iopl" | b"ioperm" | b"io_uring_setup" | b"seccomp" => Other,
         _ => return None,
     })
 }
@@ -367,9 +367,21 @@ pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventK
                 None => other(name, rest, end, result),
             }
         }
+        // Of the filters installed, only one with a listener is news.
+        Interest::Other if name == b"seccomp" && !seccomp_listener(&args) => return Ok(None),
         Interest::Other => other(name, rest, end, result),
     };
     Ok(Some((kind, ret)))
+}
+
+/// seccomp(SECCOMP_SET_MODE_FILTER, flags, ...) with
+/// SECCOMP_FILTER_FLAG_NEW_LISTENER, symbolic or raw (`-X raw`: 0x8).
+fn seccomp_listener(args: &[&[u8]]) -> bool {
+    let (op, flags) = (args.first().copied().unwrap_or_default(), args.get(1).copied().unwrap_or_default());
+    let filter = op == b"SECCOMP_SET_MODE_FILTER" || value::int(op) == Some(1);
+    filter
+        && (value::has_flag(flags, b"SECCOMP_FILTER_FLAG_NEW_LISTENER")
+            || value::int(flags).is_some_and(|f| f & 8 != 0))
 }
 
 fn other(name: &[u8], rest: &[u8], end: usize, result: SysResult) -> EventKind {
@@ -587,6 +599,20 @@ mod tests {
         let EventKind::Exec { env, result, .. } = ev else { panic!() };
         assert_eq!(env.unwrap().get(0), Some(&b"LD_PRELOAD=/tmp/x.so"[..]));
         assert!(result.failed());
+    }
+
+    #[test]
+    fn only_a_seccomp_filter_with_a_listener_is_kept() {
+        let ev = dec("seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, {len=4, filter=0x7ffd}) = 5");
+        assert!(matches!(&ev, EventKind::Other { syscall, .. } if syscall == "seccomp"), "{ev:?}");
+        let ev = dec("seccomp(0x1, 0x8, 0x7ffd) = 5");
+        assert!(matches!(&ev, EventKind::Other { syscall, .. } if syscall == "seccomp"), "{ev:?}");
+        for line in [
+            "seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, {len=4, filter=0x7ffd}) = 0",
+            "seccomp(SECCOMP_GET_ACTION_AVAIL, 0, [SECCOMP_RET_LOG]) = 0",
+        ] {
+            assert_eq!(decode(Interest::Other, b"seccomp", &line.as_bytes()[8..]), Ok(None), "{line}");
+        }
     }
 
     #[test]
