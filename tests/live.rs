@@ -151,6 +151,21 @@ fn analyze(path: &Path) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// `cmd` run under `strace -f -o DIR/strace.log`, and the log's active
+/// findings.
+fn strace_findings(dir: &Path, cmd: &[String]) -> BTreeSet<(String, String)> {
+    let log = dir.join("strace.log");
+    let st = Command::new("strace")
+        .args(["-f", "-o"])
+        .arg(&log)
+        .args(cmd)
+        .stdout(Stdio::null())
+        .status()
+        .expect("strace runs");
+    assert!(st.success(), "strace {cmd:?}");
+    active(&analyze(&log))
+}
+
 /// pids differ between two runs: `/proc/123/` and ptrace targets are
 /// compared without them.
 fn without_pids(set: BTreeSet<(String, String)>) -> BTreeSet<(String, String)> {
@@ -398,16 +413,7 @@ fn escape_calls_are_reported_live_and_from_strace_alike() {
     // A FIFO is what builds make; only the device node is a finding.
     assert!(!live.contains(&("create-device-node".to_string(), "mknod".to_string())), "{live:?}");
 
-    let log = dir.join("strace.log");
-    let st = Command::new("strace")
-        .args(["-f", "-o"])
-        .arg(&log)
-        .args(&cmd)
-        .stdout(Stdio::null())
-        .status()
-        .expect("strace runs");
-    assert!(st.success(), "strace escape_calls");
-    let from_strace = active(&analyze(&log));
+    let from_strace = strace_findings(&dir, &cmd);
     let escapes = |set: &BTreeSet<(String, String)>| -> BTreeSet<(String, String)> {
         let rules = [
             "create-device-node",
@@ -450,16 +456,7 @@ fn calls_that_escape_tracing_are_reported() {
         assert!(live.contains(&("untraceable-call".to_string(), call.to_string())), "{call}: {live:?}");
     }
 
-    let log = dir.join("strace.log");
-    let st = Command::new("strace")
-        .args(["-f", "-o"])
-        .arg(&log)
-        .args(&cmd)
-        .stdout(Stdio::null())
-        .status()
-        .expect("strace runs");
-    assert!(st.success(), "strace untraceable");
-    let from_strace = active(&analyze(&log));
+    let from_strace = strace_findings(&dir, &cmd);
     let untraceable = |set: &BTreeSet<(String, String)>| -> BTreeSet<String> {
         set.iter().filter(|(rule, _)| rule == "untraceable-call").map(|(_, call)| call.clone()).collect()
     };

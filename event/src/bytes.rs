@@ -203,7 +203,7 @@ impl<'de> Deserialize<'de> for BytesList {
         impl<'de> Visitor<'de> for ListVisitor {
             type Value = BytesList;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an array of strings or {\"hex\": \"...\"}")
+                f.write_str("an array of byte strings (each a string or {\"hex\": \"...\"})")
             }
             fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<BytesList, A::Error> {
                 let mut out = BytesList::new();
