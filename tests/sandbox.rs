@@ -271,6 +271,41 @@ fn a_packages_own_seccomp_filter_does_not_hide_its_opens() {
     p.assert_none(&context(&report));
 }
 
+/// The calls container escapes and privilege escalations go through, each
+/// once: in the sandbox every one fails (the package's uid holds no
+/// capability), and each is reported.
+#[test]
+fn privileged_calls_fail_and_are_reported() {
+    let pkg = stage_package("npm/hostile-privileged-calls", &json!({}));
+    let (_, report) = run_install("privileged-calls", &pkg, 30, &[]);
+    let install = phase(&report, "install");
+    let mut p = Problems::new("hostile-privileged-calls");
+    p.check(output(install).contains("escape_calls ok"), "the package did not run to its end");
+    let rules = [
+        "create-device-node",
+        "open-by-file-handle",
+        "kernel-keyring-access",
+        "kernel-module-or-mount",
+        "process-vm-access",
+        "userfaultfd",
+        "change-machine-state",
+    ];
+    for rule in rules {
+        p.check(fires(install, rule), format!("no active {rule} finding"));
+    }
+    // Every one of them failed: nothing was made, nothing was changed.
+    let succeeded: Vec<String> = install["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["rule"].as_str().is_some_and(|r| rules.contains(&r)) && f["evidence"]["result"] == "ok")
+        .map(|f| format!("{} {}", f["rule"], f["evidence"]["syscall"]))
+        .collect();
+    p.check(succeeded.is_empty(), format!("calls that succeeded in the sandbox: {succeeded:?}"));
+    p.extend(leftovers(&report));
+    p.assert_none(&context(&report));
+}
+
 // --- 5. other processes -----------------------------------------------------
 
 /// Kills its process (only it) on drop.
