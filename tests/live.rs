@@ -415,16 +415,7 @@ fn escape_calls_are_reported_live_and_from_strace_alike() {
 
     let from_strace = strace_findings(&dir, &cmd);
     let escapes = |set: &BTreeSet<(String, String)>| -> BTreeSet<(String, String)> {
-        let rules = [
-            "create-device-node",
-            "open-by-file-handle",
-            "kernel-keyring-access",
-            "kernel-module-or-mount",
-            "process-vm-access",
-            "userfaultfd",
-            "change-machine-state",
-        ];
-        set.iter().filter(|(rule, _)| rules.contains(&rule.as_str())).cloned().collect()
+        set.iter().filter(|(rule, _)| common::PRIVILEGED_CALL_RULES.contains(&rule.as_str())).cloned().collect()
     };
     assert_eq!(escapes(&live), escapes(&from_strace), "live and strace differ");
 }

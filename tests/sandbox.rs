@@ -281,15 +281,7 @@ fn privileged_calls_fail_and_are_reported() {
     let install = phase(&report, "install");
     let mut p = Problems::new("hostile-privileged-calls");
     p.check(output(install).contains("escape_calls ok"), "the package did not run to its end");
-    let rules = [
-        "create-device-node",
-        "open-by-file-handle",
-        "kernel-keyring-access",
-        "kernel-module-or-mount",
-        "process-vm-access",
-        "userfaultfd",
-        "change-machine-state",
-    ];
+    let rules = PRIVILEGED_CALL_RULES;
     for rule in rules {
         p.check(fires(install, rule), format!("no active {rule} finding"));
     }

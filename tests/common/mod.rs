@@ -479,3 +479,15 @@ pub fn worst(report: &Value) -> Option<String> {
         .map(|(_, severity)| severity)
         .max_by_key(|s| rank(s))
 }
+
+/// The rules of the calls container escapes and privilege escalations go
+/// through (`escape_calls.c`: the live tracee and npm/hostile-privileged-calls).
+pub const PRIVILEGED_CALL_RULES: [&str; 7] = [
+    "create-device-node",
+    "open-by-file-handle",
+    "kernel-keyring-access",
+    "kernel-module-or-mount",
+    "process-vm-access",
+    "userfaultfd",
+    "change-machine-state",
+];
