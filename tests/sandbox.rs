@@ -298,6 +298,53 @@ fn privileged_calls_fail_and_are_reported() {
     p.assert_none(&context(&report));
 }
 
+/// A process shares its parent's session keyring, and whoever has a
+/// keyring as its session keyring may read the keys in it: without a
+/// keyring of its own, a package would read the invoking user's session
+/// keys. pkgtrace runs here in a session keyring of the test's own,
+/// holding a key with a random marker; the package looks for it and must
+/// not find it. It may use its own uid's keyrings, and that is reported.
+#[test]
+fn the_invokers_session_keyring_is_out_of_reach() {
+    let marker = random_hex(6);
+    let pkg = stage_package("npm/hostile-keyring", &json!({ "marker": marker }));
+    let mut cmd = run_command("keyring", &pkg.path, 30, &["--phase", "install"]);
+    let description = std::ffi::CString::new(format!("pkgtrace-test-{marker}")).unwrap();
+    let secret = format!("SECRET-{marker}");
+    let payload = secret.clone().into_bytes();
+    // SAFETY: the hook makes two system calls (async-signal-safe) on data
+    // allocated before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+            const KEY_SPEC_SESSION_KEYRING: libc::c_long = -3;
+            if libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0) < 0
+                || libc::syscall(
+                    libc::SYS_add_key,
+                    c"user".as_ptr(),
+                    description.as_ptr(),
+                    payload.as_ptr(),
+                    payload.len(),
+                    KEY_SPEC_SESSION_KEYRING,
+                ) < 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let report = finish(cmd, limit(30)).report();
+    let install = phase(&report, "install");
+    let out = output(install);
+    let mut p = Problems::new("hostile-keyring");
+    p.check(out.contains("keyring: no pkgtrace-test-"), "the package did not look for the key, or found it");
+    p.check(!out.contains(&secret), "the package read the invoking user's session key");
+    p.check(out.contains("keyring: left a key in the user keyring: yes"), "the package had no keyring of its own");
+    p.check(fires(install, "kernel-keyring-access"), "no kernel-keyring-access finding");
+    p.extend(leftovers(&report));
+    p.assert_none(&context(&report));
+}
+
 // --- 5. other processes -----------------------------------------------------
 
 /// Kills its process (only it) on drop.

@@ -627,7 +627,8 @@ impl ChildSetup {
     }
 
     /// In the command's own process, forked by the init: limits, the run's
-    /// uid and gid, the work directory, no inherited descriptor above 2.
+    /// uid and gid, keyrings of its own, the work directory, no inherited
+    /// descriptor above 2.
     fn apply_command(&self) -> Result<(), &'static str> {
         // SAFETY (whole block): as in `apply_init`.
         unsafe {
@@ -646,6 +647,27 @@ impl ChildSetup {
                 || libc::syscall(libc::SYS_setresuid, self.uid, self.uid, self.uid) != 0
             {
                 return Err("drop privileges");
+            }
+            // The kernel keyrings. A new anonymous session keyring: the
+            // command would otherwise share pkgtrace's, the invoking
+            // user's, and whoever has a session keyring may read the keys
+            // in it (root's session keys, whatever its uid). Then the run
+            // uid's own keyrings are emptied: they outlive every process of
+            // the uid, so an earlier run's package could have left a key
+            // for this one. A kernel without keyrings has none to leak.
+            const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+            const KEYCTL_CLEAR: libc::c_long = 7;
+            const KEY_SPEC_USER_KEYRING: libc::c_long = -4;
+            const KEY_SPEC_USER_SESSION_KEYRING: libc::c_long = -5;
+            let keyctl = |op: libc::c_long, arg: libc::c_long| {
+                let r = libc::syscall(libc::SYS_keyctl, op, arg);
+                r >= 0 || *libc::__errno_location() == libc::ENOSYS
+            };
+            if !keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)
+                || !keyctl(KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING)
+                || !keyctl(KEYCTL_CLEAR, KEY_SPEC_USER_SESSION_KEYRING)
+            {
+                return Err("give the command keyrings of its own");
             }
             if libc::chdir(self.cwd.as_ptr()) != 0 {
                 return Err("enter the work directory");
