@@ -66,6 +66,26 @@ fn trace(extra: &[&str], cmd: &[&str]) -> (Value, i32, String) {
     (report, out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// `TRACEE DIR ARGS...` under `pkgtrace trace -o DIR/events.jsonl`, DIR
+/// being a directory of the test's own (`test`): the command line, the
+/// report, the command's output, and DIR (the stream is
+/// `DIR/events.jsonl`), once the command has exited 0.
+fn trace_in_dir(test: &str, name: &str, args: &[&str]) -> (Vec<String>, Value, String, PathBuf) {
+    let dir = test_dir(test);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = vec![tracee(name), dir.display().to_string()];
+    cmd.extend(args.iter().map(|a| a.to_string()));
+    let cmd_ref: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let (r, _, err) = trace(&["-o", &dir.join("events.jsonl").display().to_string()], &cmd_ref);
+    assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
+    (cmd, r, err, dir)
+}
+
+/// The directory [`trace_in_dir`] gives test `test`.
+fn test_dir(test: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(test)
+}
+
 /// The records of an event stream `-o` wrote (JSON Lines).
 fn events(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -321,11 +341,8 @@ fn a_tracees_own_seccomp_filter_does_not_steer_the_tracer() {
 /// so one such call ended any run unreported.
 #[test]
 fn execs_without_argv_are_reported() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-argv");
-    std::fs::create_dir_all(&dir).unwrap();
+    let (_, _, err, dir) = trace_in_dir("no-argv", "no_argv", &[]);
     let ev = dir.join("events.jsonl");
-    let (r, _, err) = trace(&["-o", &ev.display().to_string()], &[&tracee("no_argv"), &dir.display().to_string()]);
-    assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
     assert!(err.contains("no_argv ok"), "{err}");
     let execs: Vec<Value> =
         events(&ev).into_iter().filter(|e| e["kind"] == "exec" && e["result"]["value"] == 0).collect();
@@ -361,12 +378,8 @@ fn a_process_making_itself_non_dumpable_is_reported() {
 /// a strace log of the same program.
 #[test]
 fn escape_calls_are_reported_live_and_from_strace_alike() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("escape-calls");
-    std::fs::create_dir_all(&dir).unwrap();
+    let (cmd, r, _, dir) = trace_in_dir("escape-calls", "escape_calls", &[]);
     let ev = dir.join("events.jsonl");
-    let cmd = [tracee("escape_calls"), dir.display().to_string()];
-    let (r, _, err) = trace(&["-o", &ev.display().to_string()], &[&cmd[0], &cmd[1]]);
-    assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
     let events = events(&ev);
     let other = |call: &str| events.iter().find(|e| e["kind"] == "other" && e["syscall"] == call);
     for call in [
@@ -429,14 +442,10 @@ fn escape_calls_are_reported_live_and_from_strace_alike() {
 /// i386 call, which strace 6 decodes without a note that the ABI changed.
 #[test]
 fn calls_that_escape_tracing_are_reported() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("untraceable");
-    std::fs::create_dir_all(&dir).unwrap();
-    let child_file = dir.join("untraced-child");
+    let child_file = test_dir("untraceable").join("untraced-child");
     let _ = std::fs::remove_file(&child_file);
+    let (cmd, r, _, dir) = trace_in_dir("untraceable", "untraceable", &[]);
     let ev = dir.join("events.jsonl");
-    let cmd = [tracee("untraceable"), dir.display().to_string()];
-    let (r, _, err) = trace(&["-o", &ev.display().to_string()], &[&cmd[0], &cmd[1]]);
-    assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
     // The untraced child ran untraced, but every call the filter stops on
     // failed for it (ENOSYS: no tracer to stop for): its open made nothing.
     let child = child_file.display().to_string();
@@ -461,12 +470,8 @@ fn calls_that_escape_tracing_are_reported() {
 /// change between the call's entry and its exit, and reports the race.
 #[test]
 fn a_path_rewritten_during_a_rename_is_reported() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rename-race");
-    std::fs::create_dir_all(&dir).unwrap();
+    let (_, r, err, dir) = trace_in_dir("rename-race", "rename_race", &["300"]);
     let ev = dir.join("events.jsonl");
-    let (r, _, err) =
-        trace(&["-o", &ev.display().to_string()], &[&tracee("rename_race"), &dir.display().to_string(), "300"]);
-    assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
     let landed = err.lines().find_map(|l| l.strip_prefix("landed ")).expect("the tracee's summary");
     assert!(races(&ev, "rename") > 0, "no race seen in 300 renames ({landed})");
     assert!(fires(&r, "syscall-argument-race"), "{:?}", active(&r));
@@ -570,11 +575,8 @@ fn a_huge_argv_is_read_capped_and_marked() {
 
 #[test]
 fn a_non_utf8_path_survives_trace_and_replay() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("badpath");
-    std::fs::create_dir_all(&dir).unwrap();
+    let (_, r, _, dir) = trace_in_dir("badpath", "badpath", &[]);
     let ev = dir.join("events.jsonl");
-    let (r, _, _) = trace(&["-o", &ev.display().to_string()], &[&tracee("badpath"), &dir.display().to_string()]);
-    assert_eq!(run_of(&r)["exit_code"], 0);
     let files = r["phases"][0]["behaviour"]["files"].as_array().unwrap();
     let bad = files.iter().find(|f| f["path"].as_str().unwrap().contains('\u{fffd}')).expect("the bad name, lossy");
     assert_eq!(bad["write"], true);

@@ -316,16 +316,14 @@ fn the_invokers_session_keyring_is_out_of_reach() {
     // allocated before the fork.
     unsafe {
         cmd.pre_exec(move || {
-            const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
-            const KEY_SPEC_SESSION_KEYRING: libc::c_long = -3;
-            if libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0) < 0
+            if libc::syscall(libc::SYS_keyctl, libc::KEYCTL_JOIN_SESSION_KEYRING, 0) < 0
                 || libc::syscall(
                     libc::SYS_add_key,
                     c"user".as_ptr(),
                     description.as_ptr(),
                     payload.as_ptr(),
                     payload.len(),
-                    KEY_SPEC_SESSION_KEYRING,
+                    libc::KEY_SPEC_SESSION_KEYRING,
                 ) < 0
             {
                 return Err(std::io::Error::last_os_error());

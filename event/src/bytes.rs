@@ -199,21 +199,7 @@ impl Serialize for BytesList {
 
 impl<'de> Deserialize<'de> for BytesList {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<BytesList, D::Error> {
-        struct ListVisitor;
-        impl<'de> Visitor<'de> for ListVisitor {
-            type Value = BytesList;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an array of byte strings (each a string or {\"hex\": \"...\"})")
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<BytesList, A::Error> {
-                let mut out = BytesList::new();
-                while let Some(item) = seq.next_element::<Bytes>()? {
-                    out.push(item.as_slice());
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_seq(ListVisitor)
+        Vec::<Bytes>::deserialize(d).map(|v| v.iter().map(Bytes::as_slice).collect())
     }
 }
 

@@ -655,17 +655,13 @@ impl ChildSetup {
             // uid's own keyrings are emptied: they outlive every process of
             // the uid, so an earlier run's package could have left a key
             // for this one. A kernel without keyrings has none to leak.
-            const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
-            const KEYCTL_CLEAR: libc::c_long = 7;
-            const KEY_SPEC_USER_KEYRING: libc::c_long = -4;
-            const KEY_SPEC_USER_SESSION_KEYRING: libc::c_long = -5;
-            let keyctl = |op: libc::c_long, arg: libc::c_long| {
+            let keyctl = |op: u32, arg: i32| {
                 let r = libc::syscall(libc::SYS_keyctl, op, arg);
                 r >= 0 || *libc::__errno_location() == libc::ENOSYS
             };
-            if !keyctl(KEYCTL_JOIN_SESSION_KEYRING, 0)
-                || !keyctl(KEYCTL_CLEAR, KEY_SPEC_USER_KEYRING)
-                || !keyctl(KEYCTL_CLEAR, KEY_SPEC_USER_SESSION_KEYRING)
+            if !keyctl(libc::KEYCTL_JOIN_SESSION_KEYRING, 0)
+                || !keyctl(libc::KEYCTL_CLEAR, libc::KEY_SPEC_USER_KEYRING)
+                || !keyctl(libc::KEYCTL_CLEAR, libc::KEY_SPEC_USER_SESSION_KEYRING)
             {
                 return Err("give the command keyrings of its own");
             }

@@ -408,15 +408,20 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
                 // Only installing a filter stops; only one with a listener
                 // is reported.
                 "seccomp" => {
-                    if a[1] & u64::from(super::syscalls::SECCOMP_FILTER_FLAG_NEW_LISTENER) == 0 {
+                    let listener = libc::SECCOMP_FILTER_FLAG_NEW_LISTENER;
+                    if a[1] & listener == 0 {
                         return None;
                     }
-                    format!("SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER|{:#x}, {:#x}", a[1] & !8, a[2])
+                    format!(
+                        "SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER|{:#x}, {:#x}",
+                        a[1] & !listener,
+                        a[2]
+                    )
                 }
                 // Every clone3 stops: its flags are in memory.
                 "clone3" => {
                     let flags = mem::u64_at(pid, a[0]).unwrap_or(0);
-                    if flags & u64::from(super::syscalls::CLONE_UNTRACED) == 0 {
+                    if flags & libc::CLONE_UNTRACED as u64 == 0 {
                         return None;
                     }
                     format!("{{flags={flags:#x}, ...}}, {}", a[1])
@@ -471,26 +476,22 @@ fn dirfd_text(v: u64) -> String {
 /// makedev(0x1, 0x3)` (the device only for a character or block device).
 fn mknod_args(dirfd: Option<u64>, path: &Bytes, mode: u64, dev: u64) -> String {
     let mode = mode as u32;
-    let kind = match mode & libc::S_IFMT {
-        libc::S_IFCHR => "S_IFCHR",
-        libc::S_IFBLK => "S_IFBLK",
-        libc::S_IFIFO => "S_IFIFO",
-        libc::S_IFSOCK => "S_IFSOCK",
-        libc::S_IFREG => "S_IFREG",
-        // mknod(path, 0) makes a regular file.
-        0 => "0",
+    let file_type = mode & libc::S_IFMT;
+    let name = match file_type {
+        libc::S_IFCHR => "S_IFCHR|",
+        libc::S_IFBLK => "S_IFBLK|",
+        libc::S_IFIFO => "S_IFIFO|",
+        libc::S_IFSOCK => "S_IFSOCK|",
+        libc::S_IFREG => "S_IFREG|",
+        // No type (a regular file) or an unknown one: the number alone.
         _ => "",
     };
-    let mut out = dirfd.map(|d| format!("{}, ", dirfd_text(d))).unwrap_or_default();
-    out += &format!("{:?}, ", path.lossy());
+    let bits = if name.is_empty() { mode } else { mode & 0o7777 };
     // Octal as C's %#03o: 0600, 000.
-    let octal = |m: u32| if m == 0 { "000".to_string() } else { format!("0{m:o}") };
-    out += &match kind {
-        "" => octal(mode),
-        "0" => octal(mode & 0o7777),
-        k => format!("{k}|{}", octal(mode & 0o7777)),
-    };
-    if matches!(kind, "S_IFCHR" | "S_IFBLK") {
+    let octal = if bits == 0 { "000".to_string() } else { format!("0{bits:o}") };
+    let mut out = dirfd.map(|d| format!("{}, ", dirfd_text(d))).unwrap_or_default();
+    out += &format!("{:?}, {name}{octal}", path.lossy());
+    if matches!(file_type, libc::S_IFCHR | libc::S_IFBLK) {
         let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
         let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
         out += &format!(", makedev({major:#x}, {minor:#x})");

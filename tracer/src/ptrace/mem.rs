@@ -6,6 +6,7 @@
 //! process_vm_readv is refused altogether, PTRACE_PEEKDATA reads word by
 //! word. A read that fails yields what was read, never a lost event.
 
+use std::borrow::Cow;
 use std::io::{IoSlice, IoSliceMut};
 
 use nix::sys::uio::{process_vm_readv, process_vm_writev, RemoteIoVec};
@@ -188,26 +189,23 @@ pub fn stack_exec(pid: i32, sp: u64, word: usize) -> Option<StackExec> {
             p.checked_sub(sp).and_then(|at| usize::try_from(at).ok()).and_then(|at| read.get(at..)).and_then(ends_at)
         };
         let string_at = |p: u64| in_read(p).map(|(s, cut)| (s.to_vec(), cut)).or_else(|| string(pid, p, MAX_STR));
-        // The environment: dozens of strings, copied into one list.
-        let mut env = BytesList::with_capacity(env_ptrs.len(), read.len());
+        // The environment: dozens of strings, copied into one list, which
+        // has room for everything from the first of them to the read's end.
+        let room =
+            env_ptrs.first().and_then(|&p| p.checked_sub(sp)).map_or(0, |at| read.len().saturating_sub(at as usize));
+        let mut env = BytesList::with_capacity(env_ptrs.len(), room);
         let mut env_cut = !env_ended;
         for &p in &env_ptrs {
-            let far;
-            let (s, cut) = match in_read(p) {
-                Some(got) => got,
-                None => match string(pid, p, MAX_STR) {
-                    Some((s, cut)) => {
-                        far = s;
-                        (&far[..], cut)
-                    }
-                    None => {
-                        env_cut = true;
-                        break;
-                    }
-                },
+            let got = match in_read(p) {
+                Some((s, cut)) => Some((Cow::Borrowed(s), cut)),
+                None => string(pid, p, MAX_STR).map(|(s, cut)| (Cow::Owned(s), cut)),
+            };
+            let Some((s, cut)) = got else {
+                env_cut = true;
+                break;
             };
             env_cut |= cut;
-            env.push(s);
+            env.push(&s);
         }
         Some(StackExec {
             argv: collect(argv_ptrs.iter().map(|&p| string_at(p)), argv_ended),

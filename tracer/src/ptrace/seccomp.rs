@@ -8,7 +8,7 @@
 //! `SECCOMP_RET_DATA` tells the tracer, at the stop, whether the call needs
 //! a second stop at its exit ([`DATA_EXIT`]).
 
-use super::syscalls::{Filter, Sys, CLONE_UNTRACED, SECCOMP_FILTER_FLAG_NEW_LISTENER, SECCOMP_SET_MODE_FILTER};
+use super::syscalls::{Filter, Sys};
 
 /// `SECCOMP_RET_DATA` bit: resume with PTRACE_SYSCALL to see the result.
 pub const DATA_EXIT: u16 = 1;
@@ -132,7 +132,10 @@ const fn jump(code: u16, k: u32, jt: u8, jf: u8) -> Insn {
     Insn { code, jt, jf, k }
 }
 
-const CLONE_NEWUSER: u32 = 0x1000_0000;
+const CLONE_UNTRACED: u32 = libc::CLONE_UNTRACED as u32;
+const CLONE_NEWUSER: u32 = libc::CLONE_NEWUSER as u32;
+const SECCOMP_SET_MODE_FILTER: u32 = libc::SECCOMP_SET_MODE_FILTER;
+const SECCOMP_FILTER_FLAG_NEW_LISTENER: u32 = libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32;
 const TIOCSTI: u32 = 0x5412;
 const TIOCLINUX: u32 = 0x541C;
 
@@ -217,13 +220,18 @@ fn build(table: &[Sys], policy: Policy) -> (Vec<Insn>, usize) {
     #[cfg(target_arch = "x86_64")]
     p.extend([jump(JSET_K, X32_SYSCALL_BIT, 0, 1), stmt(RET_K, foreign)]);
     let blocks = p.len();
+    // A call with a refusal block is decided there: its table block (the
+    // clone, clone3, io_uring and seccomp ones `trace` stops on) would never
+    // be reached.
+    let mut refused = Vec::new();
     if policy == Policy::Refuse {
         for (nr, body) in refusals(table) {
             p.push(jump(JEQ_K, nr as u32, 0, body.len() as u8));
             p.extend(body);
+            refused.push(nr);
         }
     }
-    for s in table {
+    for s in table.iter().filter(|s| !refused.contains(&s.nr)) {
         let trace = stmt(RET_K, RET_TRACE | if s.exit { u32::from(DATA_EXIT) } else { 0 });
         // Each block starts with the number test and ends in a return, so
         // the accumulator only needs to hold the number between blocks.

@@ -29,13 +29,6 @@ pub enum Filter {
     FcntlDupToStdio,
 }
 
-/// clone's flag for a child its parent's tracer does not follow.
-pub const CLONE_UNTRACED: u32 = 0x0080_0000;
-/// seccomp(2)'s operation that installs a filter, and its flag asking for
-/// a user-notification listener.
-pub const SECCOMP_SET_MODE_FILTER: u32 = 1;
-pub const SECCOMP_FILTER_FLAG_NEW_LISTENER: u32 = 1 << 3;
-
 /// One traced system call.
 #[derive(Debug)]
 pub struct Sys {
@@ -206,14 +199,14 @@ fn build() -> Vec<Sys> {
         // CLONE_UNTRACED (clone3's flags are in memory, so every clone3
         // stops, and only an untraced one makes an event), and an io_uring,
         // whose operations no stop shows.
-        sys!(SYS_clone, Other, true, Filter::Arg0HasBits(CLONE_UNTRACED)),
+        sys!(SYS_clone, Other, true, Filter::Arg0HasBits(libc::CLONE_UNTRACED as u32)),
         sys!(SYS_clone3, Other, false),
         sys!(SYS_io_uring_setup, Other, true),
         // A filter of the tracee's own that hands its calls to a listener
         // (SECCOMP_RET_USER_NOTIF outranks SECCOMP_RET_TRACE): they would
         // never stop here. Every filter being installed stops (rare); only
         // one asking for a listener makes an event.
-        sys!(SYS_seccomp, Other, true, Filter::Arg0Is(SECCOMP_SET_MODE_FILTER)),
+        sys!(SYS_seccomp, Other, true, Filter::Arg0Is(libc::SECCOMP_SET_MODE_FILTER)),
     ];
     // The legacy calls x86_64 still has and aarch64 never had.
     #[cfg(target_arch = "x86_64")]

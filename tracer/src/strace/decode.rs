@@ -220,7 +220,7 @@ pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventK
             };
             // A child strace could not follow either (it is not in the
             // log): reported as the attempt it is, as a live run does.
-            if flags.is_some_and(|f| clone_flag(f, b"CLONE_UNTRACED", 0x0080_0000)) {
+            if flags.is_some_and(|f| clone_flag(f, b"CLONE_UNTRACED", libc::CLONE_UNTRACED)) {
                 return Ok(Some((other(name, rest, end, result), ret)));
             }
             let thread = flags.is_some_and(clone_thread);
@@ -375,13 +375,13 @@ pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventK
 }
 
 /// seccomp(SECCOMP_SET_MODE_FILTER, flags, ...) with
-/// SECCOMP_FILTER_FLAG_NEW_LISTENER, symbolic or raw (`-X raw`: 0x8).
+/// SECCOMP_FILTER_FLAG_NEW_LISTENER, symbolic or raw (`-X raw`).
 fn seccomp_listener(args: &[&[u8]]) -> bool {
     let (op, flags) = (args.first().copied().unwrap_or_default(), args.get(1).copied().unwrap_or_default());
-    let filter = op == b"SECCOMP_SET_MODE_FILTER" || value::int(op) == Some(1);
+    let filter = op == b"SECCOMP_SET_MODE_FILTER" || value::int(op) == Some(i64::from(libc::SECCOMP_SET_MODE_FILTER));
     filter
         && (value::has_flag(flags, b"SECCOMP_FILTER_FLAG_NEW_LISTENER")
-            || value::int(flags).is_some_and(|f| f & 8 != 0))
+            || value::int(flags).is_some_and(|f| f as u64 & libc::SECCOMP_FILTER_FLAG_NEW_LISTENER != 0))
 }
 
 fn other(name: &[u8], rest: &[u8], end: usize, result: SysResult) -> EventKind {
@@ -401,17 +401,17 @@ fn pidfd_target(decoration: Option<&Bytes>) -> Option<i64> {
 }
 
 fn clone_thread(flags: &[u8]) -> bool {
-    clone_flag(flags, b"CLONE_THREAD", 0x10000)
+    clone_flag(flags, b"CLONE_THREAD", libc::CLONE_THREAD)
 }
 
 /// Whether clone's flags hold `name` (value `bit`), however printed.
-fn clone_flag(flags: &[u8], name: &[u8], bit: i64) -> bool {
+fn clone_flag(flags: &[u8], name: &[u8], bit: libc::c_int) -> bool {
     let (bare, comment) = value::strip_comment(flags);
     if value::has_flag(bare, name) || comment.is_some_and(|c| value::has_flag(c, name)) {
         return true;
     }
     // -X raw: the number itself.
-    value::int(bare).is_some_and(|v| v & bit != 0)
+    value::int(bare).is_some_and(|v| v & i64::from(bit) != 0)
 }
 
 /// `AF_INET` → `inet`; numbers (`-X raw`) by their value.
