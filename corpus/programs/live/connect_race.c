@@ -1,4 +1,5 @@
-/* connect_race N: connects a UDP socket to 127.0.0.1 N times while a
+/* connect_race N: connects a UDP socket to 127.0.0.1 N times (and for at
+ * least half a second: other_cpu.h's keep_racing) while a
  * thread on another CPU keeps rewriting the port in the address between
  * 1111 and 2222. A UDP connect sends nothing (it only sets the peer), and
  * the test runs this in a network namespace of its own, whose loopback is
@@ -41,7 +42,7 @@ int main(int argc, char **argv) {
     }
     pthread_t t;
     pthread_create(&t, NULL, flipper, NULL);
-    for (int i = 0; i < n; i++) connect(s, (struct sockaddr *)&sa, sizeof sa);
+    for (int i = 0; keep_racing(i, n); i++) connect(s, (struct sockaddr *)&sa, sizeof sa);
     atomic_store(&done, 1);
     pthread_join(t, NULL);
     printf("connect_race done\n");

@@ -1,4 +1,5 @@
-/* rename_race DIR N: renames DIR/src to a destination N times while a
+/* rename_race DIR N: renames DIR/src to a destination N times (and for at
+ * least half a second: other_cpu.h's keep_racing) while a
  * thread on another CPU keeps rewriting the destination string between
  * DIR/decoy and DIR/target (the same length). A tracer that reads the
  * path once, at the call's entry, reports one name while the kernel may
@@ -44,7 +45,7 @@ int main(int argc, char **argv) {
     pthread_t t;
     pthread_create(&t, NULL, flipper, NULL);
     int on_decoy = 0, on_target = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; keep_racing(i, n); i++) {
         FILE *f = fopen(src, "w");
         if (!f) {
             perror(src);
