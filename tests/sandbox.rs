@@ -730,3 +730,52 @@ fn the_text_report_escapes_control_characters() {
         done.stderr
     ));
 }
+
+// --- 12. what gives the sandbox away ----------------------------------------
+
+/// Sandbox-aware malware looks around before it acts. The package prints
+/// what it finds; nothing of it may name pkgtrace or show the host: PID 1
+/// looks like a machine's init (not pkgtrace's command line), the cgroup is
+/// `/` (not `pkgtrace-<pid>-…`), no other run's cgroup is listed, /sys shows
+/// the sandbox's network (loopback), not the host's interfaces,
+/// /etc/hostname agrees with the host name (which resolves from
+/// /etc/hosts, as on Debian), no mount point names pkgtrace, and the login
+/// name is the sandbox user's.
+#[test]
+fn the_sandbox_does_not_give_itself_away() {
+    let pkg = stage_package("npm/hostile-fingerprint", &json!({}));
+    let (_, report) = run_install("fingerprint", &pkg, 60, &[]);
+    let install = phase(&report, "install");
+    let out = output(install);
+    let seen = |what: &str| -> String {
+        let prefix = format!("fp: {what} ");
+        out.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or("<not printed>").to_string()
+    };
+    let sandbox = &install["sandbox"];
+    let mut p = Problems::new("hostile-fingerprint");
+    p.check(seen("init-cmdline") == r"b'/sbin/init\x00'", format!("PID 1's command line: {}", seen("init-cmdline")));
+    p.check(seen("init-comm") == "systemd", format!("PID 1's name: {}", seen("init-comm")));
+    for who in ["cgroup-self", "cgroup-1"] {
+        let cgroups = seen(who);
+        p.check(
+            !cgroups.starts_with('<') && cgroups.split(' ').all(|c| c.ends_with(":/")),
+            format!("{who}: a cgroup other than / is named: {cgroups}"),
+        );
+    }
+    p.check(seen("cgroupfs") == "<empty>", format!("/sys/fs/cgroup lists {}", seen("cgroupfs")));
+    p.check(seen("interfaces") == "lo", format!("/sys/class/net lists {}", seen("interfaces")));
+    let hostname = sandbox["hostname"].as_str().unwrap_or("<none>");
+    p.check(seen("uname") == hostname, format!("uname says {}, the report {hostname}", seen("uname")));
+    if Path::new("/etc/hostname").is_file() {
+        p.check(seen("hostname-file") == hostname, format!("/etc/hostname says {}", seen("hostname-file")));
+    }
+    p.check(seen("resolves") == "127.0.1.1", format!("the host name resolves to {}", seen("resolves")));
+    p.check(
+        seen("mounts") != "<not printed>" && !seen("mounts").contains("pkgtrace"),
+        format!("a mount point names pkgtrace: {}", seen("mounts")),
+    );
+    let user = sandbox["user"].as_str().unwrap_or("<none>");
+    p.check(seen("login") == user, format!("os.getlogin() says {}, the user is {user}", seen("login")));
+    p.extend(leftovers(&report));
+    p.assert_none(&context(&report));
+}

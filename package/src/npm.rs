@@ -194,7 +194,10 @@ fn packed_filename(stdout: &str) -> Option<String> {
 /// `node pkgtrace-start.cjs <name>`.
 const START_CJS: &str = r#"// pkgtrace's start program: require the package as its users would.
 const missing = new Set(['MODULE_NOT_FOUND', 'ERR_MODULE_NOT_FOUND', 'ERR_PACKAGE_PATH_NOT_EXPORTED']);
-for (const e of process.argv.slice(2)) {
+// Taken off argv first: a package whose main is its CLI reads its own
+// arguments there, and gets none, as when an application requires it.
+const entries = process.argv.splice(2);
+for (const e of entries) {
   try {
     require.resolve(e);
   } catch (err) {
@@ -209,7 +212,9 @@ for (const e of process.argv.slice(2)) {
 "#;
 const START_MJS: &str = r#"// pkgtrace's start program: import the package as its users would.
 const missing = new Set(['MODULE_NOT_FOUND', 'ERR_MODULE_NOT_FOUND', 'ERR_PACKAGE_PATH_NOT_EXPORTED']);
-for (const e of process.argv.slice(2)) {
+// Taken off argv first, as in the CommonJS program.
+const entries = process.argv.splice(2);
+for (const e of entries) {
   if (typeof import.meta.resolve === 'function') {
     try {
       import.meta.resolve(e);

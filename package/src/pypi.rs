@@ -95,12 +95,14 @@ except Exception as e:
 /// `python -c "import <module>"` as pkgtrace's own start, so a longer `-c`
 /// program would be a finding in every PyPI start phase.
 const START_PY: &str = r#"
-import importlib, importlib.metadata as md, os, sys
+import importlib, importlib.metadata as md, os, sys, threading, time
 
 # This file's directory is the work dir: import only what is installed.
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path = [p for p in sys.path if os.path.abspath(p) != here]
 name, guess = sys.argv[1], sys.argv[2]
+# The package sees no arguments of ours, as when an application imports it.
+sys.argv = sys.argv[:1]
 
 def top_module(path):
     """The top-level module a RECORD entry is part of, if it is one."""
@@ -134,6 +136,13 @@ for module in modules:
         print(f"pkgtrace-start: imported {module}", file=sys.stderr)
     except (Exception, SystemExit) as e:
         print(f"pkgtrace-start: import {module} failed: {type(e).__name__}: {e}", file=sys.stderr)
+# Threads the import started as daemons die with the interpreter; in an
+# application they run on. Give them a few seconds (a payload delayed on a
+# daemon thread acts then).
+until = time.monotonic() + 5
+for t in threading.enumerate():
+    if t is not threading.current_thread() and t.daemon:
+        t.join(max(0.0, until - time.monotonic()))
 sys.exit(0 if imported else 1)
 "#;
 
@@ -204,12 +213,12 @@ pub(crate) fn fetch(ctx: &Ctx) -> Result<Fetched, PackageError> {
             &dist.target,
         ])],
         start: vec![start_command(&pkg.name, &dist.module)],
-        env: env_pairs(&[
-            ("PIP_NO_INDEX", "1"),
-            ("PIP_FIND_LINKS", "dist"),
-            ("PIP_DISABLE_PIP_VERSION_CHECK", "1"),
-            ("PIP_NO_INPUT", "1"),
-        ]),
+        // Offline by the install's own options (pip hands them on to the
+        // pip that installs build requirements), not by PIP_NO_INDEX and
+        // PIP_FIND_LINKS: package code inherits the environment, and a
+        // package's own `pip install --index-url <attacker>` must go out to
+        // the network world as it would on a developer's machine.
+        env: env_pairs(&[("PIP_DISABLE_PIP_VERSION_CHECK", "1"), ("PIP_NO_INPUT", "1")]),
     })
 }
 

@@ -249,6 +249,9 @@ enum Op {
     },
     /// A fresh proc for this PID namespace.
     Proc,
+    /// A fresh, read-only sysfs for the network namespace; where the kernel
+    /// refuses one, the host's cgroup tree covered by an empty directory.
+    Sysfs,
     /// Bind a held descriptor (`/proc/self/fd/N`) over `target`.
     BindHeld {
         source: CString,
@@ -280,6 +283,11 @@ enum Op {
     Writable {
         target: CString,
     },
+    /// Detach the mount a held descriptor (`/proc/self/fd/N`) is the root
+    /// of, wherever it is (covered by then).
+    Detach {
+        source: CString,
+    },
     /// Hold a path open (O_PATH) at a fixed fd before it is covered, to
     /// bind it later from `/proc/self/fd/N`.
     Hold {
@@ -307,8 +315,13 @@ pub struct ChildSetup {
     held: std::ops::Range<i32>,
     rlimits: Vec<(libc::__rlimit_resource_t, u64)>,
     hostname: CString,
+    /// pkgtrace's memory layout, whose command line the init, a fork of
+    /// it, would show as PID 1's `/proc/1/cmdline`.
+    layout: Option<MmMap>,
     uid: u32,
     gid: u32,
+    /// The uid in decimal, for /proc/self/loginuid.
+    loginuid: CString,
     cwd: CString,
     /// The command's whole environment.
     env: Vec<CString>,
@@ -353,6 +366,10 @@ pub struct SandboxSpec {
     /// Open descriptors for the command's stdout and stderr (pipes).
     pub stdout_fd: Option<i32>,
     pub stderr_fd: Option<i32>,
+    /// Mounts whose sources are bound in but that are not shown themselves
+    /// (the workspace's tmpfs, whose mount point names pkgtrace): detached
+    /// inside once bound from.
+    pub detach: Vec<std::path::PathBuf>,
 }
 
 /// Path-bound UNIX sockets of the host's network namespace that the
@@ -414,6 +431,10 @@ impl ChildSetup {
             let real = std::fs::canonicalize(target).unwrap_or_else(|_| target.clone());
             etc.push((real, hold(&mut ops, source, "hold a file for /etc")?));
         }
+        let mut detach = Vec::new();
+        for dir in &spec.detach {
+            detach.push(hold(&mut ops, dir, "hold the workspace")?.1);
+        }
         let mut ro = Vec::new();
         for dir in &spec.ro_binds {
             ro.push((dir.clone(), hold(&mut ops, dir, "hold a directory to show read-only")?));
@@ -430,6 +451,14 @@ impl ChildSetup {
             if Path::new(dir).is_dir() {
                 ops.push(tmpfs(dir, options, false)?);
             }
+        }
+        // The host's /sys lists the host's network interfaces and, under
+        // /sys/fs/cgroup, every run's cgroup with its host pids: a sysfs of
+        // the sandbox's network namespace instead (loopback only, nothing
+        // mounted under it). The run's own cgroup is `/` in its cgroup
+        // namespace.
+        if Path::new("/sys").is_dir() {
+            ops.push(Op::Sysfs);
         }
         ops.push(tmpfs("/dev", "mode=755,size=1m", true)?);
         for (name, (_, source)) in &devices {
@@ -469,6 +498,7 @@ impl ChildSetup {
             ops.push(Op::BindHeld { source: source.clone(), target: cstr(dir)? });
             ops.push(Op::ReadOnly { target: cstr(dir)? });
         }
+        ops.extend(detach.into_iter().map(|source| Op::Detach { source }));
         let env =
             spec.env.iter().map(|e| CString::new(e.as_bytes()).map_err(io::Error::other)).collect::<Result<_, _>>()?;
         Ok(ChildSetup {
@@ -476,8 +506,10 @@ impl ChildSetup {
             held: HELD_FD_BASE..next_fd,
             rlimits: vec![(libc::RLIMIT_NPROC, spec.max_processes), (libc::RLIMIT_FSIZE, spec.max_file_size)],
             hostname: CString::new(spec.hostname.as_bytes()).map_err(io::Error::other)?,
+            layout: MmMap::own(),
             uid: spec.uid,
             gid: spec.gid,
+            loginuid: CString::new(spec.uid.to_string()).map_err(io::Error::other)?,
             cwd: cstr(&spec.cwd)?,
             env,
             stdout_fd: spec.stdout_fd,
@@ -495,6 +527,12 @@ impl ChildSetup {
         // CString owned by `self`, alive for the call, a static C string,
         // or NULL where the syscall allows it; no memory is allocated.
         unsafe {
+            // Its cgroup (the run's, joined before it was let go) becomes
+            // `/` for everything in the sandbox: /proc/self/cgroup names
+            // no host cgroup.
+            if libc::unshare(libc::CLONE_NEWCGROUP) != 0 {
+                return Err("make a cgroup namespace");
+            }
             for op in &self.ops {
                 let ok = match op {
                     Op::Private => {
@@ -540,6 +578,18 @@ impl ChildSetup {
                             std::ptr::null(),
                         ) == 0
                     }
+                    Op::Sysfs => {
+                        let ro = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+                        libc::mount(c"sysfs".as_ptr(), c"/sys".as_ptr(), c"sysfs".as_ptr(), ro, std::ptr::null()) == 0
+                            || libc::access(c"/sys/fs/cgroup".as_ptr(), libc::F_OK) != 0
+                            || libc::mount(
+                                c"tmpfs".as_ptr(),
+                                c"/sys/fs/cgroup".as_ptr(),
+                                c"tmpfs".as_ptr(),
+                                ro,
+                                c"mode=755,size=4k".as_ptr() as *const libc::c_void,
+                            ) == 0
+                    }
                     Op::BindHeld { source, target } => {
                         libc::mount(source.as_ptr(), target.as_ptr(), null, libc::MS_BIND, std::ptr::null()) == 0
                     }
@@ -571,6 +621,7 @@ impl ChildSetup {
                             std::ptr::null(),
                         ) == 0
                     }
+                    Op::Detach { source } => libc::umount2(source.as_ptr(), libc::MNT_DETACH) == 0,
                     Op::Writable { target } => {
                         libc::mount(
                             null,
@@ -588,6 +639,7 @@ impl ChildSetup {
                         Op::Tmpfs { .. } => "mount a tmpfs over /run, /home, /root or /dev",
                         Op::Devpts { .. } => "mount a private devpts",
                         Op::Proc => "mount /proc for the PID namespace",
+                        Op::Sysfs => "mount /sys for the network namespace, or cover /sys/fs/cgroup",
                         Op::BindHeld { .. } => "bind HOME, /tmp, a device, an /etc file or a toolchain",
                         Op::Mask { .. } => "mask a host socket",
                         Op::Mkdir { .. } => "create a mount point",
@@ -595,6 +647,7 @@ impl ChildSetup {
                         Op::Symlink { .. } => "create a link in /dev",
                         Op::ReadOnly { .. } => "make a bind mount read-only",
                         Op::Writable { .. } => "make HOME or /tmp writable",
+                        Op::Detach { .. } => "detach the workspace's own mount",
                         Op::Hold { what, .. } => what,
                     });
                 }
@@ -604,6 +657,32 @@ impl ChildSetup {
             }
             if libc::sethostname(self.hostname.as_ptr(), self.hostname.as_bytes().len()) != 0 {
                 return Err("set the host name");
+            }
+            // PID 1 looks like a machine's init, not like pkgtrace: its
+            // command line would show the package how pkgtrace was called
+            // (the host's paths, the options).
+            libc::prctl(libc::PR_SET_NAME, c"systemd".as_ptr(), 0, 0, 0);
+            if let Some(layout) = &self.layout {
+                let (start, end) = (layout.arg_start as usize, layout.arg_end as usize);
+                // SAFETY: arg_start..arg_end of this process (a fork of
+                // the one that read them): its stack, mapped and writable.
+                let area = std::slice::from_raw_parts_mut(start as *mut u8, end - start);
+                area.fill(0);
+                let shown = b"/sbin/init";
+                let n = shown.len().min(area.len().saturating_sub(1));
+                area[..n].copy_from_slice(&shown[..n]);
+                // The command line then ends after its NUL (PR_SET_MM_MAP
+                // needs no capability; refused, the rest reads as NULs).
+                let mut map = *layout;
+                map.brk = libc::syscall(libc::SYS_brk, 0) as u64;
+                map.arg_end = map.arg_start + n as u64 + 1;
+                libc::prctl(
+                    libc::PR_SET_MM,
+                    libc::PR_SET_MM_MAP,
+                    &map as *const MmMap,
+                    std::mem::size_of::<MmMap>(),
+                    0,
+                );
             }
             // No controlling terminal: nothing the run does reaches the
             // terminal pkgtrace was started from.
@@ -642,6 +721,17 @@ impl ChildSetup {
             // thread glibc believes the process has (it was cloned from a
             // multithreaded one without glibc's fork) and wait for them
             // forever. Credentials are per task; this process has one.
+            // The login uid is the user's own, as after a login (glibc's
+            // getlogin() answers from it; unset, it looks for a terminal
+            // there is none of and fails, and so does Python's
+            // os.getlogin()), not the invoking user's. Kept as it is where
+            // the kernel refuses (no audit support, an immutable one).
+            let fd = libc::open(c"/proc/self/loginuid".as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+            if fd >= 0 {
+                let uid = self.loginuid.as_bytes();
+                libc::write(fd, uid.as_ptr() as *const libc::c_void, uid.len());
+                libc::close(fd);
+            }
             if libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) != 0
                 || libc::syscall(libc::SYS_setresgid, self.gid, self.gid, self.gid) != 0
                 || libc::syscall(libc::SYS_setresuid, self.uid, self.uid, self.uid) != 0
@@ -670,6 +760,58 @@ impl ChildSetup {
             }
         }
         Ok(())
+    }
+}
+
+/// The kernel's `struct prctl_mm_map`: a process's memory layout, set all
+/// at once with `PR_SET_MM_MAP`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+struct MmMap {
+    start_code: u64,
+    end_code: u64,
+    start_data: u64,
+    end_data: u64,
+    start_brk: u64,
+    brk: u64,
+    start_stack: u64,
+    arg_start: u64,
+    arg_end: u64,
+    env_start: u64,
+    env_end: u64,
+    auxv: u64,
+    auxv_size: u32,
+    exe_fd: u32,
+}
+
+impl MmMap {
+    /// This process's layout from `/proc/self/stat` (a fork of it has the
+    /// same); `brk` is the caller's to fill in, auxv and exe stay as they
+    /// are.
+    fn own() -> Option<MmMap> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // Fields from the third on follow the last ')' (the name may hold
+        // any); field N is at N - 3.
+        let fields: Vec<u64> =
+            stat[stat.rfind(')')? + 1..].split_whitespace().map(|f| f.parse().unwrap_or(0)).collect();
+        let at = |n: usize| fields.get(n - 3).copied();
+        let map = MmMap {
+            start_code: at(26)?,
+            end_code: at(27)?,
+            start_stack: at(28)?,
+            start_data: at(45)?,
+            end_data: at(46)?,
+            start_brk: at(47)?,
+            brk: 0,
+            arg_start: at(48)?,
+            arg_end: at(49)?,
+            env_start: at(50)?,
+            env_end: at(51)?,
+            auxv: 0,
+            auxv_size: 0,
+            exe_fd: u32::MAX,
+        };
+        (map.arg_start != 0 && map.arg_end > map.arg_start).then_some(map)
     }
 }
 

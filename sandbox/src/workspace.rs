@@ -110,8 +110,18 @@ impl Workspace {
         // Everything the sandbox user needs from /etc, and a resolver that
         // is the DNS sink.
         fs::write(ws.etc.join("resolv.conf"), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")?;
-        fs::write(ws.etc.join("hosts"), "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n")?;
+        // As Debian writes them: the machine's own name resolves from
+        // /etc/hosts (no lookup of it reaches the DNS sink), and
+        // /etc/hostname agrees with the UTS name.
         let id = &ws.identity;
+        fs::write(
+            ws.etc.join("hosts"),
+            format!(
+                "127.0.0.1\tlocalhost\n127.0.1.1\t{}\n\n::1\tlocalhost ip6-localhost ip6-loopback\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n",
+                id.hostname
+            ),
+        )?;
+        fs::write(ws.etc.join("hostname"), format!("{}\n", id.hostname))?;
         let name = format!("{}:", id.user);
         let mine = |l: &str| l.split(':').nth(2) == Some(&uid.to_string()) || l.starts_with(&name);
         let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
@@ -133,8 +143,13 @@ impl Workspace {
     /// The files shown read-only inside: each workspace file and the path
     /// it covers.
     pub fn etc_files(&self) -> Vec<(PathBuf, PathBuf)> {
-        let etc =
-            ["resolv.conf", "passwd", "group", "hosts"].iter().map(|f| (self.etc.join(f), Path::new("/etc").join(f)));
+        // /etc/hostname only over a host file: the tree is read-only, no
+        // mount point can be made for it.
+        let hostname = Path::new("/etc/hostname").is_file().then_some("hostname");
+        let etc = ["resolv.conf", "passwd", "group", "hosts"]
+            .into_iter()
+            .chain(hostname)
+            .map(|f| (self.etc.join(f), Path::new("/etc").join(f)));
         etc.chain(self.shown.iter().cloned()).collect()
     }
 

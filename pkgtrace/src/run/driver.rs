@@ -96,6 +96,11 @@ pub fn run(spec: &str, pack: &RulePack, opts: &RunOptions) -> Result<RunResult> 
     if let Some(dir) = &opts.results {
         results::Repo::open_or_init(dir)?;
     }
+    // So is an --events directory that cannot be made.
+    if let Some(dir) = &opts.events {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create the --events directory {}", dir.display()))?;
+    }
     let pkg = package::parse(spec, opts.ecosystem)?;
     let t = Instant::now();
     let staged = package::stage(&pkg, &opts.cache, &FetchOptions { sdist: opts.sdist })?;

@@ -121,6 +121,7 @@ pub fn run(
             ro_binds: spec.ro_binds.clone(),
             stdout_fd: Some(stdout_w.as_raw_fd()),
             stderr_fd: Some(stderr_w.as_raw_fd()),
+            detach: vec![ws.root.clone()],
         })
         .context("failed to prepare the sandbox")?,
     );
@@ -251,6 +252,12 @@ struct Runner {
     deadline: std::time::Instant,
 }
 
+/// How long processes a phase's command left behind (a daemon, a payload
+/// detached with `setsid`/`nohup ... &` that sleeps a few seconds so the
+/// installer is gone when it acts) may go on, traced, before they are
+/// killed. A phase that leaves nothing behind does not wait.
+const LINGER: Duration = Duration::from_secs(10);
+
 impl Runner {
     /// Traces `argv` in a fresh network namespace with the sinks, feeding
     /// its events (then what the sinks received) to `analyzer` and, when
@@ -265,7 +272,7 @@ impl Runner {
         let opts = ptrace::Options {
             argv: argv.iter().map(Into::into).collect(),
             timeout: Some(remaining.max(Duration::from_secs(1))),
-            linger: Duration::from_secs(1),
+            linger: LINGER,
             flush_each: false,
             untraced: self.untraced,
             all_cpus: self.all_cpus,

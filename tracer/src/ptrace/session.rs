@@ -372,11 +372,11 @@ fn sandboxed(
     if init == 0 {
         raw::close(ready_w);
         raw::close(err_r);
-        if !opts.untraced {
-            let mut byte = [0u8; 1];
-            if !matches!(raw::read(ready_r, &mut byte), Ok(1)) {
-                raw::exit(SANDBOX_FAILED);
-            }
+        // Not before it is in the run's cgroup (its cgroup namespace is
+        // made there) and, when traced, seized.
+        let mut byte = [0u8; 1];
+        if !matches!(raw::read(ready_r, &mut byte), Ok(1)) {
+            raw::exit(SANDBOX_FAILED);
         }
         raw::close(ready_r);
         init_main(setup, !opts.untraced, (exe, argv, env), decisions.program(), err_w);
@@ -402,6 +402,7 @@ fn sandboxed(
         })
     };
     if opts.untraced {
+        raw::write_all(ready_w, b"go");
         let status = raw::wait_stopped(init).map_err(os("wait for the command"))?;
         if let Some(step) = failed_step(&mut fds) {
             return Err(TraceError::Sandbox(step));
