@@ -326,8 +326,10 @@ fn a_package_that_allocates_without_bound_is_stopped() {
 /// layout picks (and would fail to import).
 #[test]
 fn pypi_start_imports_the_installed_distributions_module() {
-    let events = tempfile::tempdir().unwrap();
-    let (r, code) = run("pypi/odd-layout", &["--events", events.path().to_str().unwrap()]);
+    let tmp = tempfile::tempdir().unwrap();
+    // A directory that does not exist yet is made.
+    let events = tmp.path().join("events/odd-layout");
+    let (r, code) = run("pypi/odd-layout", &["--events", events.to_str().unwrap()]);
     assert!(code == 0 || code == 1, "exit {code}");
     let install = phase(&r, "install");
     assert_eq!(install["status"], "completed", "{}", install["error"]);
@@ -346,7 +348,7 @@ fn pypi_start_imports_the_installed_distributions_module() {
     // The venv is inside the project, so its files are only counted in the
     // report; the recorded events show the import opening the installed package.
     // (python opens the installed package's source or the .pyc compiled at install).
-    let recorded = recorded_events(&events.path().join("start.events.jsonl"));
+    let recorded = recorded_events(&events.join("start.events.jsonl"));
     let opened = |ev: &Value| ev["kind"] == "open" && ev["result"]["errno"].is_null();
     assert!(
         recorded.iter().any(|ev| opened(ev) && ev["path"].as_str().unwrap_or("").contains("/site-packages/oddmod/")),
@@ -393,6 +395,17 @@ fn pypi_venv_set_up_is_not_package_behaviour() {
         .collect();
     assert!(execs.first().is_some_and(|c| c.contains("-m pip install")), "the recording begins with pip: {execs:?}");
     assert!(!execs.iter().any(|c| c.contains("-m venv") || c.contains("ensurepip")), "{execs:?}");
+    // `pkgtrace analyze` reads the recording back (its trailer carries the
+    // run's outcome, not a log's figures).
+    let out = Command::new(BIN)
+        .args(["analyze", "--format", "json"])
+        .arg(events.path().join("install.events.jsonl"))
+        .output()
+        .expect("pkgtrace runs");
+    let code = out.status.code().unwrap_or(-1);
+    assert!(code == 0 || code == 1, "analyze exit {code}: {}", String::from_utf8_lossy(&out.stderr));
+    let again: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert!(again["stats"]["events"].as_u64().is_some_and(|n| n > 0), "{}", again["stats"]);
 }
 
 /// A set-up command that fails makes the phase `error`, naming it, and the

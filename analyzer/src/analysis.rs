@@ -54,6 +54,12 @@ const MAX_ORPHANED: usize = 4096;
 /// How many payload bytes a fact carries for `payload_re`.
 const PAYLOAD_TEXT_MAX: usize = 4096;
 
+/// How much of a process's joined DNS labels per domain is kept.
+const DNS_JOINED_MAX: usize = 16 * 1024;
+
+/// How many of the last bytes sent on a socket are searched with the next.
+const SENT_TAIL: usize = 1024;
+
 /// How many bytes of a datagram the report's connection shows.
 const FIRST_BYTES_MAX: usize = 64;
 
@@ -73,6 +79,13 @@ pub struct Analyzer<'r> {
     network: Vec<Exchange>,
     dns: Vec<DnsQueryRecord>,
     dns_seen: HashSet<(String, String)>,
+    /// Per process and domain, the first labels of its queries there joined
+    /// in order: a value split over several lookups (hex chunks in
+    /// successive queries) is found in them ([`DNS_JOINED_MAX`] kept).
+    dns_joined: HashMap<(i32, String), String>,
+    /// Per process and socket, the last bytes sent ([`SENT_TAIL`]): a value
+    /// split over two sends is found across them.
+    sent_tail: HashMap<(i32, i32), (String, Vec<u8>)>,
     created: HashSet<String>,
     /// Files of `created` written by a process that was online.
     downloaded: HashSet<String>,
@@ -124,6 +137,8 @@ impl<'r> Analyzer<'r> {
             network: Vec::new(),
             dns: Vec::new(),
             dns_seen: HashSet::new(),
+            dns_joined: HashMap::new(),
+            sent_tail: HashMap::new(),
             created: HashSet::new(),
             downloaded: HashSet::new(),
             dirs: HashSet::new(),
@@ -520,7 +535,7 @@ impl<'r> Analyzer<'r> {
                 fact.url = url.clone();
                 fact.success = Some(true);
                 let text = String::from_utf8_lossy(data.bytes.as_slice()).into_owned();
-                let canaries = self.canaries_in(&text);
+                let canaries = self.canaries_in_bytes(data.bytes.as_slice());
                 fact.canary = !canaries.is_empty();
                 // The request line and body, not the headers a client adds
                 // by itself (Host, User-Agent).
@@ -673,7 +688,7 @@ impl<'r> Analyzer<'r> {
                 queries.extend(found);
             }
         }
-        let canaries = self.canaries_in(&text);
+        let canaries = self.sent_canaries(pid, fd, &dest, data);
         // A query's name is checked as a `dns` fact; one finding is enough.
         // Bytes to port 53 that carry a canary outside any query name (a
         // datagram that is no DNS query at all) are the send's own finding.
@@ -751,7 +766,7 @@ impl<'r> Analyzer<'r> {
         fact.dns_type = Some(q.qtype.clone());
         fact.host = Some(q.name.clone());
         fact.encoded_label = dns::looks_encoded(&q.name);
-        fact.canary = self.has_canary(std::iter::once(q.name.as_str()));
+        fact.canary = self.has_canary(std::iter::once(q.name.as_str())) || self.joined_canary(pid, &q.name);
         fact.identity = self.carries_identity(&q.name);
         self.note_sent(&fact, true);
         self.fill_addr(&mut fact, server);
@@ -968,9 +983,73 @@ impl<'r> Analyzer<'r> {
         !self.ctx.canaries.is_empty() && texts.any(|t| crate::canary::contains(t, &self.ctx.canaries))
     }
 
-    /// The canary values `text` carries, plainly or encoded.
-    fn canaries_in(&self, text: &str) -> Vec<String> {
-        crate::canary::found(text, &self.ctx.canaries).into_iter().map(str::to_string).collect()
+    /// The canary values `data` carries, plainly, encoded or compressed.
+    fn canaries_in_bytes(&self, data: &[u8]) -> Vec<String> {
+        crate::canary::found_bytes(data, &self.ctx.canaries).into_iter().map(str::to_string).collect()
+    }
+
+    /// The canary values a send carries, in its own bytes or across the
+    /// socket's previous send and this one.
+    fn sent_canaries(&mut self, pid: i32, fd: &tracer::Fd, dest: &SockAddr, data: &[tracer::Payload]) -> Vec<String> {
+        if self.ctx.canaries.is_empty() {
+            return Vec::new();
+        }
+        let bytes: Vec<u8> = data.iter().flat_map(|d| d.bytes.as_slice().iter().copied()).collect();
+        let mut found = self.canaries_in_bytes(&bytes);
+        let key = (self.model.leader_of(pid), fd.num);
+        let dest = addr_text(dest);
+        let (to, tail) = self.sent_tail.entry(key).or_default();
+        // Only what went to the same place (the fd may be another socket now).
+        if !tail.is_empty() && *to == dest {
+            let before = std::mem::take(tail);
+            // What the previous send carried by itself was its own finding.
+            let earlier = crate::canary::found_bytes(&before, &self.ctx.canaries);
+            let mut across = before;
+            across.extend_from_slice(&bytes[..bytes.len().min(SENT_TAIL)]);
+            for c in crate::canary::found_bytes(&across, &self.ctx.canaries) {
+                if !found.iter().any(|f| f == c) && !earlier.contains(&c) {
+                    found.push(c.to_string());
+                }
+            }
+        }
+        let (to, tail) = self.sent_tail.entry(key).or_default();
+        *to = dest;
+        tail.clear();
+        tail.extend_from_slice(&bytes[bytes.len().saturating_sub(SENT_TAIL)..]);
+        found
+    }
+
+    /// Does a DNS name complete a canary with the names the process looked
+    /// up under the same domain before it? The first label of each (where
+    /// data goes) is joined in order, and so are all labels of this name
+    /// but the domain's two.
+    fn joined_canary(&mut self, pid: i32, name: &str) -> bool {
+        if self.ctx.canaries.is_empty() {
+            return false;
+        }
+        let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
+        if labels.len() < 3 {
+            return false;
+        }
+        let (data, domain) = labels.split_at(labels.len() - 2);
+        if crate::canary::contains(&data.concat(), &self.ctx.canaries) {
+            return true;
+        }
+        if data[0].len() < 8 {
+            return false;
+        }
+        let joined = self.dns_joined.entry((self.model.leader_of(pid), domain.join("."))).or_default();
+        joined.push_str(&data[0].to_ascii_lowercase());
+        if joined.len() > DNS_JOINED_MAX {
+            // An even cut keeps hex aligned.
+            let mut cut = (joined.len() - DNS_JOINED_MAX).next_multiple_of(2);
+            while !joined.is_char_boundary(cut) {
+                cut += 1;
+            }
+            joined.drain(..cut);
+        }
+        let joined = joined.clone();
+        crate::canary::contains(&joined, &self.ctx.canaries)
     }
 
     fn proc_self(&self, pid: i32, path: String) -> String {

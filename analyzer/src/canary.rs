@@ -1,47 +1,246 @@
 //! Spotting canary values — unique strings planted in the run's fake
 //! credentials — in data that leaves a process: payloads, DNS names, argv.
 //!
-//! Exfiltration rarely sends a secret verbatim; it hex-, base32- or
-//! base64-encodes it to fit a DNS label or a URL. So besides a plain,
-//! case-insensitive search, every token of 8+ characters is decoded in each
-//! of those encodings and searched again.
+//! Exfiltration rarely sends a secret verbatim. It hex-, base32- or
+//! base64-encodes it to fit a DNS label or a URL, URL-encodes it in a form,
+//! gzips the whole environment before base64 (`env | gzip | base64`), zips a
+//! directory of stolen files, or encodes twice. So the search is layered:
+//! the bytes themselves (case-insensitively), then every token of 8+
+//! characters decoded in each of those encodings, every gzip or zlib stream
+//! and every zip entry inflated, `%XX` escapes decoded, and each result
+//! searched the same way, down to [`DEPTH`] layers. Base64 wrapped in lines
+//! (what `base64` prints) is joined before it is decoded. The work per call
+//! is bounded ([`BUDGET`] bytes looked at): a large upload costs a bounded
+//! time, not an unbounded one.
+
+use std::io::Read as _;
+
+/// Layers of encoding or compression looked through.
+const DEPTH: u32 = 4;
+
+/// Most bytes one search looks at, over every layer.
+const BUDGET: usize = 8 << 20;
+
+/// Most bytes one compressed stream inflates to.
+const INFLATED_MAX: u64 = 2 << 20;
 
 /// Does `text` carry one of `canaries`, plainly or encoded?
 pub fn contains(text: &str, canaries: &[String]) -> bool {
-    if canaries.is_empty() {
-        return false;
-    }
-    let lower = text.to_ascii_lowercase();
-    let lowered: Vec<String> = canaries.iter().map(|c| c.to_ascii_lowercase()).collect();
-    if lowered.iter().any(|c| lower.contains(c.as_str())) {
-        return true;
-    }
-    contains_encoded(text, canaries)
+    contains_bytes(text.as_bytes(), canaries)
+}
+
+/// Does `data` carry one of `canaries`, plainly, encoded or compressed?
+pub fn contains_bytes(data: &[u8], canaries: &[String]) -> bool {
+    !canaries.is_empty() && Search::new(canaries, true).run(data).iter().any(|f| *f)
 }
 
 /// Does `text` carry one of `values` hex-, base32- or base64-encoded in a
-/// token of 8+ characters (case-insensitively once decoded)?
+/// token of 8+ characters (case-insensitively once decoded)? One layer, no
+/// plain match: for values that appear plainly in innocent text (a user
+/// name).
 pub fn contains_encoded(text: &str, values: &[String]) -> bool {
-    let lowered: Vec<String> = values.iter().map(|c| c.to_ascii_lowercase()).collect();
-    let tokens = text.split(|c: char| !(c.is_ascii_alphanumeric() || "+/_-".contains(c))).filter(|t| t.len() >= 8);
-    for token in tokens {
-        for decoded in [hex(token), base32(token), base64(token)].into_iter().flatten() {
-            let d = String::from_utf8_lossy(&decoded).to_ascii_lowercase();
-            if lowered.iter().any(|c| d.contains(c.as_str())) {
-                return true;
-            }
-        }
+    if values.is_empty() {
+        return false;
     }
-    false
+    let mut search = Search::new(values, false);
+    search.tokens(text.as_bytes(), DEPTH - 1);
+    search.found.iter().any(|f| *f)
 }
 
 /// Which of `canaries` `text` carries.
 pub fn found<'c>(text: &str, canaries: &'c [String]) -> Vec<&'c str> {
-    // One pass answers the common case (none); only a hit pays one per canary.
-    if !contains(text, canaries) {
+    found_bytes(text.as_bytes(), canaries)
+}
+
+/// Which of `canaries` `data` carries, plainly, encoded or compressed.
+pub fn found_bytes<'c>(data: &[u8], canaries: &'c [String]) -> Vec<&'c str> {
+    if canaries.is_empty() {
         return Vec::new();
     }
-    canaries.iter().filter(|c| contains(text, std::slice::from_ref(*c))).map(String::as_str).collect()
+    let hits = Search::new(canaries, true).run(data);
+    canaries.iter().zip(hits).filter(|(_, hit)| *hit).map(|(c, _)| c.as_str()).collect()
+}
+
+/// One search of one piece of data for every canary at once.
+struct Search {
+    lowered: Vec<Vec<u8>>,
+    found: Vec<bool>,
+    /// Look for the values as they are in the outermost layer too.
+    plain_outside: bool,
+    budget: usize,
+}
+
+impl Search {
+    fn new(values: &[String], plain_outside: bool) -> Search {
+        Search {
+            lowered: values.iter().map(|c| c.as_bytes().to_ascii_lowercase()).filter(|c| !c.is_empty()).collect(),
+            found: vec![false; values.len()],
+            plain_outside,
+            budget: BUDGET,
+        }
+    }
+
+    fn run(mut self, data: &[u8]) -> Vec<bool> {
+        self.layer(data, DEPTH, self.plain_outside);
+        self.found
+    }
+
+    fn done(&self) -> bool {
+        self.found.iter().all(|f| *f) || self.budget == 0
+    }
+
+    /// Looks at `data` and, `depth` allowing, at what it decodes to.
+    fn layer(&mut self, data: &[u8], depth: u32, plain: bool) {
+        if self.done() || data.is_empty() {
+            return;
+        }
+        self.budget = self.budget.saturating_sub(data.len());
+        if plain {
+            self.plain(data);
+        }
+        if depth == 0 || self.done() {
+            return;
+        }
+        self.compressed(data, depth - 1);
+        if data.contains(&b'%') {
+            let unescaped = percent_decode(data);
+            if unescaped.len() < data.len() {
+                self.layer(&unescaped, depth - 1, true);
+            }
+        }
+        self.tokens(data, depth - 1);
+        if data.contains(&b'\n') {
+            for block in base64_blocks(data) {
+                self.decoded(&block, depth - 1);
+            }
+        }
+    }
+
+    fn plain(&mut self, data: &[u8]) {
+        let lower = data.to_ascii_lowercase();
+        for (value, found) in self.lowered.iter().zip(self.found.iter_mut()) {
+            if !*found && memchr::memmem::find(&lower, value).is_some() {
+                *found = true;
+            }
+        }
+    }
+
+    /// Every token of 8+ characters of an encoding's alphabet, decoded.
+    fn tokens(&mut self, data: &[u8], depth: u32) {
+        let alphabet = |c: &u8| c.is_ascii_alphanumeric() || b"+/_-".contains(c);
+        for token in data.split(|c| !alphabet(c)).filter(|t| t.len() >= 8) {
+            if self.done() {
+                return;
+            }
+            self.decoded(token, depth);
+        }
+    }
+
+    fn decoded(&mut self, token: &[u8], depth: u32) {
+        let Ok(token) = std::str::from_utf8(token) else { return };
+        for bytes in [hex(token), base32(token), base64(token)].into_iter().flatten() {
+            self.layer(&bytes, depth, true);
+        }
+    }
+
+    /// gzip and zlib streams, and a zip's entries, inflated.
+    fn compressed(&mut self, data: &[u8], depth: u32) {
+        for at in memchr::memmem::find_iter(data, b"\x1f\x8b\x08").take(8) {
+            let inflated = inflate(flate2::read::MultiGzDecoder::new(&data[at..]));
+            self.layer(&inflated, depth, true);
+        }
+        if data.len() > 2 && data[0] == 0x78 && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0 {
+            let inflated = inflate(flate2::read::ZlibDecoder::new(data));
+            self.layer(&inflated, depth, true);
+        }
+        for at in memchr::memmem::find_iter(data, b"PK\x03\x04").take(64) {
+            if let Some(entry) = zip_entry(&data[at..]) {
+                self.layer(&entry, depth, true);
+            }
+        }
+    }
+}
+
+/// What a decoder gives, up to [`INFLATED_MAX`] bytes (a truncated or
+/// corrupt stream gives what came before the damage).
+fn inflate(decoder: impl std::io::Read) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut limited = decoder.take(INFLATED_MAX);
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match limited.read(&mut buf) {
+            Ok(0) | Err(_) => return out,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// A zip local file entry at the start of `data`: its contents, stored or
+/// inflated.
+fn zip_entry(data: &[u8]) -> Option<Vec<u8>> {
+    let u16_at = |i: usize| Some(u16::from_le_bytes([*data.get(i)?, *data.get(i + 1)?]));
+    let u32_at = |i: usize| Some(u32::from_le_bytes(data.get(i..i + 4)?.try_into().ok()?));
+    let method = u16_at(8)?;
+    let size = u32_at(18)? as usize;
+    let start = 30 + usize::from(u16_at(26)?) + usize::from(u16_at(28)?);
+    let body = data.get(start..)?;
+    // Sizes may come after the data (flag 8): then up to the end.
+    let body = if size > 0 { body.get(..size.min(body.len()))? } else { body };
+    match method {
+        0 => Some(body.to_vec()),
+        8 => Some(inflate(flate2::read::DeflateDecoder::new(body))),
+        _ => None,
+    }
+}
+
+/// `%XX` escapes decoded (and `+` as a space, as in a form).
+fn percent_decode(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len());
+    let mut i = 0;
+    while i < data.len() {
+        let hexval = |c: u8| (c as char).to_digit(16);
+        match data[i] {
+            b'%' if i + 2 < data.len() => match (hexval(data[i + 1]), hexval(data[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Runs of 2+ lines made only of base64's alphabet, joined: what `base64`
+/// and MIME bodies print, wrapped at 76. A line shorter than 16 characters
+/// ends its run.
+fn base64_blocks(data: &[u8]) -> Vec<Vec<u8>> {
+    let b64 = |l: &[u8]| l.len() >= 4 && l.iter().all(|c| c.is_ascii_alphanumeric() || b"+/=".contains(c));
+    let mut blocks = Vec::new();
+    let (mut current, mut lines) = (Vec::new(), 0);
+    for line in data.split(|c| *c == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l)) {
+        if b64(line) {
+            current.extend_from_slice(line);
+            lines += 1;
+            if line.len() >= 16 {
+                continue;
+            }
+        }
+        if lines >= 2 {
+            blocks.push(std::mem::take(&mut current));
+        }
+        current.clear();
+        lines = 0;
+    }
+    if lines >= 2 {
+        blocks.push(current);
+    }
+    blocks
 }
 
 fn hex(s: &str) -> Option<Vec<u8>> {
@@ -115,6 +314,70 @@ mod tests {
         let two = vec!["CANARY-npm-4f1c2a9e7d3b".to_string(), "CANARY-aws-0000aaaa1111".to_string()];
         assert_eq!(found("x Q0FOQVJZLW5wbS00ZjFjMmE5ZTdkM2I= y", &two), vec!["CANARY-npm-4f1c2a9e7d3b"]);
         assert!(found("nothing here", &two).is_empty());
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        use std::io::Write as _;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn b64(data: &[u8]) -> String {
+        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in data.chunks(3) {
+            let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
+            for i in 0..4 {
+                out.push(if i <= chunk.len() { A[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn layered_encodings_and_compression() {
+        let env = b"HOME=/home/sam\nNPM_TOKEN=CANARY-npm-4f1c2a9e7d3b\nPATH=/usr/bin\n";
+        // env | gzip | base64, wrapped at 76 as base64 prints it, in a POST body.
+        let wrapped: Vec<String> =
+            b64(&gzip(env)).as_bytes().chunks(76).map(|l| String::from_utf8_lossy(l).into_owned()).collect();
+        let body = format!("POST /u HTTP/1.1\r\nHost: x\r\n\r\n{}\n", wrapped.join("\n"));
+        assert!(contains(&body, &c()), "{body}");
+        // The same without the wrapping (curl -d strips newlines).
+        assert!(contains(&format!("d={}", b64(&gzip(env))), &c()));
+        // base64 twice, in JSON.
+        let twice = b64(b64(br#"{"NPM_TOKEN":"CANARY-npm-4f1c2a9e7d3b"}"#).as_bytes());
+        assert!(contains(&format!(r#"{{"content":"{twice}"}}"#), &c()));
+        // Raw gzip bytes in a body.
+        let mut raw = b"POST /u HTTP/1.1\r\n\r\n".to_vec();
+        raw.extend(gzip(env));
+        assert!(contains_bytes(&raw, &c()));
+        // URL-encoded in a form.
+        assert!(contains("t=CANARY%2Dnpm%2D4f1c2a9e7d3b&x=1", &c()));
+        // Nothing of the kind.
+        assert!(!contains_bytes(&gzip(b"HOME=/home/sam\nPATH=/usr/bin\n"), &c()));
+        assert!(!contains(&b64(&gzip(b"nothing")), &c()));
+    }
+
+    #[test]
+    fn a_zip_of_stolen_files() {
+        use std::io::Write as _;
+        // A zip with one deflated entry, built by hand: local header, data.
+        let mut deflated = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        deflated.write_all(b"[default]\naws_secret_access_key = CANARY-npm-4f1c2a9e7d3b\n").unwrap();
+        let deflated = deflated.finish().unwrap();
+        let name = b"aws/credentials";
+        let mut zip = b"PK\x03\x04\x14\x00\x00\x00\x08\x00".to_vec();
+        zip.extend([0u8; 8]); // time, date, crc
+        zip.extend((deflated.len() as u32).to_le_bytes());
+        zip.extend(100u32.to_le_bytes());
+        zip.extend((name.len() as u16).to_le_bytes());
+        zip.extend(0u16.to_le_bytes());
+        zip.extend(name);
+        zip.extend(&deflated);
+        let mut body = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.zip\"\r\n\r\n".to_vec();
+        body.extend(&zip);
+        assert!(contains_bytes(&body, &c()));
     }
 
     #[test]

@@ -165,6 +165,8 @@ impl ProcessModel {
             self.procs.remove(&child);
             return;
         }
+        // An id a thread had before is a new process's now.
+        self.leader.remove(&child);
         let p = self.procs[&parent_pid].clone();
         match self.procs.get_mut(&child) {
             // Seen before the Spawn: adopt it, filling in what it inherits.
@@ -222,7 +224,10 @@ impl ProcessModel {
 
     /// A task ended; a leader's end ends the process.
     pub fn exit(&mut self, tid: i32) {
-        if self.leader.remove(&tid).is_some() {
+        // A thread stays its process's: what the sinks received from it is
+        // reported after every exit (a client's worker thread sent it).
+        // Its id taken again by a new process or thread replaces the entry.
+        if self.leader.contains_key(&tid) {
             return;
         }
         if let Some(p) = self.procs.get_mut(&tid) {
@@ -297,6 +302,22 @@ mod tests {
         assert_eq!(m.get(11).unwrap().exe.as_deref(), Some("/bin/sh"));
         let chain: Vec<i32> = m.chain(12).iter().map(|p| p.pid).collect();
         assert_eq!(chain, vec![10, 11]);
+    }
+
+    #[test]
+    fn an_exited_thread_is_still_its_process_s() {
+        let mut m = ProcessModel::new(Some("/proj".into()));
+        m.task(10);
+        m.spawn(10, 11, false);
+        m.exec(11, "/usr/bin/turbo".into(), vec!["turbo".into()], None);
+        m.spawn(11, 12, true);
+        m.exit(12);
+        assert_eq!(m.leader_of(12), 11, "a request its thread sent is reported after the thread's exit");
+        assert!(!m.get(11).unwrap().exited);
+        // The id taken again by a new process.
+        m.spawn(10, 12, false);
+        assert_eq!(m.leader_of(12), 12);
+        assert_eq!(m.get(12).unwrap().parent, Some(10));
     }
 
     #[test]

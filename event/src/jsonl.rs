@@ -88,7 +88,12 @@ impl EventsReader {
     }
 
     pub fn stats(&self) -> ParseStats {
-        self.trailer.clone().unwrap_or_else(|| self.stats.clone())
+        match &self.trailer {
+            // The recorded log's figures; never fewer events than were read
+            // here (a phase of `pkgtrace run` records no log figures).
+            Some(t) => ParseStats { events: t.events.max(self.stats.events), ..t.clone() },
+            None => self.stats.clone(),
+        }
     }
 
     pub fn next_event(&mut self) -> Result<Option<Event>, SourceError> {
