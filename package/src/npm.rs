@@ -135,10 +135,13 @@ pub(crate) fn fetch(ctx: &Ctx) -> Result<Fetched, PackageError> {
         // Nothing of pkgtrace's own to set up: the staging project is complete,
         // and `npm rebuild` is the package manager running the package's scripts.
         setup: Vec::new(),
-        install: vec![argv(&["npm", "rebuild", "--offline", "--no-audit", "--no-fund", "--foreground-scripts"])],
+        // Not --offline: npm hands its settings to the scripts it runs
+        // (npm_config_offline=true), and a package's own `npm install` or
+        // `npx` would then stay off the network world. `npm rebuild`
+        // fetches nothing.
+        install: vec![argv(&["npm", "rebuild", "--no-audit", "--no-fund", "--foreground-scripts"])],
         start: vec![start_command(&pkg.name, &manifest)],
         env: env_pairs(&[
-            ("npm_config_offline", "true"),
             ("npm_config_audit", "false"),
             ("npm_config_fund", "false"),
             ("npm_config_update_notifier", "false"),
