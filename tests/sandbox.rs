@@ -734,7 +734,8 @@ fn the_text_report_escapes_control_characters() {
 // --- 12. what gives the sandbox away ----------------------------------------
 
 /// Sandbox-aware malware looks around before it acts. The package prints
-/// what it finds; nothing of it may name pkgtrace or show the host: PID 1
+/// what it finds; nothing of it may name pkgtrace or show the host: no
+/// container marker file (`/.dockerenv`) at the root, PID 1
 /// looks like a machine's init (not pkgtrace's command line), the cgroup is
 /// `/` (not `pkgtrace-<pid>-…`), no other run's cgroup is listed, /sys shows
 /// the sandbox's network (loopback), not the host's interfaces,
@@ -753,6 +754,7 @@ fn the_sandbox_does_not_give_itself_away() {
     };
     let sandbox = &install["sandbox"];
     let mut p = Problems::new("hostile-fingerprint");
+    p.check(seen("root-markers") == "<none>", format!("container marker files are visible: {}", seen("root-markers")));
     p.check(seen("init-cmdline") == r"b'/sbin/init\x00'", format!("PID 1's command line: {}", seen("init-cmdline")));
     p.check(seen("init-comm") == "systemd", format!("PID 1's name: {}", seen("init-comm")));
     for who in ["cgroup-self", "cgroup-1"] {

@@ -283,6 +283,11 @@ enum Op {
     Writable {
         target: CString,
     },
+    /// A new root holding the old one's entries but `HIDDEN_AT_ROOT`
+    /// (built after every other step, from the finished view).
+    NewRoot {
+        entries: Vec<RootEntry>,
+    },
     /// Detach the mount a held descriptor (`/proc/self/fd/N`) is the root
     /// of, wherever it is (covered by then).
     Detach {
@@ -499,6 +504,9 @@ impl ChildSetup {
             ops.push(Op::ReadOnly { target: cstr(dir)? });
         }
         ops.extend(detach.into_iter().map(|source| Op::Detach { source }));
+        if let Some(entries) = root_entries()? {
+            ops.push(Op::NewRoot { entries });
+        }
         let env =
             spec.env.iter().map(|e| CString::new(e.as_bytes()).map_err(io::Error::other)).collect::<Result<_, _>>()?;
         Ok(ChildSetup {
@@ -622,6 +630,7 @@ impl ChildSetup {
                         ) == 0
                     }
                     Op::Detach { source } => libc::umount2(source.as_ptr(), libc::MNT_DETACH) == 0,
+                    Op::NewRoot { entries } => new_root(entries),
                     Op::Writable { target } => {
                         libc::mount(
                             null,
@@ -648,6 +657,7 @@ impl ChildSetup {
                         Op::ReadOnly { .. } => "make a bind mount read-only",
                         Op::Writable { .. } => "make HOME or /tmp writable",
                         Op::Detach { .. } => "detach the workspace's own mount",
+                        Op::NewRoot { .. } => "make a root without the host's container marker files",
                         Op::Hold { what, .. } => what,
                     });
                 }
@@ -761,6 +771,118 @@ impl ChildSetup {
         }
         Ok(())
     }
+}
+
+/// Files at the host's root that tell a container or a sandbox from a
+/// developer's machine (malware checks `/.dockerenv` before it acts); the
+/// sandbox's root does not have them.
+const HIDDEN_AT_ROOT: &[&str] = &[".dockerenv", ".dockerinit", "container_info.json"];
+
+/// One entry of the sandbox's root: a directory or file bound (with what
+/// is mounted below it) from the old root, or a symlink made again.
+#[derive(Debug)]
+pub struct RootEntry {
+    /// `/<name>` in the new root.
+    at: CString,
+    /// `/.old-root/<name>`: the entry after the pivot.
+    from: CString,
+    kind: RootKind,
+}
+
+#[derive(Debug)]
+enum RootKind {
+    Dir,
+    File,
+    Symlink(CString),
+}
+
+/// Where the old root is while the new one is filled.
+const OLD_ROOT: &str = "/.old-root";
+
+/// The root's entries but the hidden ones, when the host has one of those
+/// (else None: the root stays as it is).
+fn root_entries() -> io::Result<Option<Vec<RootEntry>>> {
+    if !HIDDEN_AT_ROOT.iter().any(|n| Path::new("/").join(n).symlink_metadata().is_ok()) {
+        return Ok(None);
+    }
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir("/")? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if HIDDEN_AT_ROOT.iter().any(|h| name == *h) {
+            continue;
+        }
+        let ty = entry.file_type()?;
+        let kind = if ty.is_symlink() {
+            RootKind::Symlink(cstr(std::fs::read_link(entry.path())?)?)
+        } else if ty.is_dir() {
+            RootKind::Dir
+        } else {
+            RootKind::File
+        };
+        entries.push(RootEntry {
+            at: cstr(Path::new("/").join(&name))?,
+            from: cstr(Path::new(OLD_ROOT).join(&name))?,
+            kind,
+        });
+    }
+    Ok(Some(entries))
+}
+
+/// Moves the init into a new root (a tmpfs) holding `entries` from the
+/// current one: pivot first, then bind each from under the old root, so no
+/// bind copies the new root into itself. The old root is detached after.
+///
+/// # Safety
+/// Raw syscalls on NUL-terminated strings owned by `entries` and static C
+/// strings; no allocation.
+unsafe fn new_root(entries: &[RootEntry]) -> bool {
+    let null = std::ptr::null::<libc::c_char>();
+    let base = c"/run/.new-root";
+    let ok = (libc::mkdir(base.as_ptr(), 0o755) == 0 || *libc::__errno_location() == libc::EEXIST)
+        && libc::mount(
+            c"tmpfs".as_ptr(),
+            base.as_ptr(),
+            c"tmpfs".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            c"mode=755,size=64k".as_ptr() as *const libc::c_void,
+        ) == 0
+        && libc::mkdir(c"/run/.new-root/.old-root".as_ptr(), 0o700) == 0
+        && libc::syscall(libc::SYS_pivot_root, base.as_ptr(), c"/run/.new-root/.old-root".as_ptr()) == 0
+        && libc::chdir(c"/".as_ptr()) == 0;
+    if !ok {
+        return false;
+    }
+    for e in entries {
+        let made = match &e.kind {
+            RootKind::Symlink(target) => libc::symlink(target.as_ptr(), e.at.as_ptr()) == 0,
+            RootKind::Dir => {
+                libc::mkdir(e.at.as_ptr(), 0o755) == 0
+                    && libc::mount(e.from.as_ptr(), e.at.as_ptr(), null, libc::MS_BIND | libc::MS_REC, std::ptr::null())
+                        == 0
+            }
+            RootKind::File => {
+                let fd = libc::open(e.at.as_ptr(), libc::O_RDONLY | libc::O_CREAT | libc::O_CLOEXEC, 0o644);
+                fd >= 0
+                    && libc::close(fd) == 0
+                    && libc::mount(e.from.as_ptr(), e.at.as_ptr(), null, libc::MS_BIND | libc::MS_REC, std::ptr::null())
+                        == 0
+            }
+        };
+        if !made {
+            return false;
+        }
+    }
+    libc::umount2(c"/.old-root".as_ptr(), libc::MNT_DETACH) == 0
+        && libc::rmdir(c"/.old-root".as_ptr()) == 0
+        && (libc::rmdir(base.as_ptr()) == 0 || *libc::__errno_location() == libc::ENOENT)
+        && libc::mount(
+            null,
+            c"/".as_ptr(),
+            null,
+            libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV,
+            std::ptr::null(),
+        ) == 0
 }
 
 /// The kernel's `struct prctl_mm_map`: a process's memory layout, set all

@@ -3,6 +3,7 @@
 # Looks for the signs by which sandbox-aware malware tells an analysis
 # sandbox from a developer's machine, and prints what it finds, one
 # "fp: <what> <value>" line each (it changes nothing):
+#   - container marker files at the root (/.dockerenv, /run/.containerenv);
 #   - PID 1: its command line and name (an analysis tool's own command line
 #     there gives the sandbox away, and the host's paths with it);
 #   - /proc/self/cgroup and /proc/1/cgroup (a cgroup named after the tool);
@@ -30,6 +31,7 @@ def say(what, value):
     print(f"fp: {what} {value}", flush=True)
 
 
+say("root-markers", " ".join(m for m in ("/.dockerenv", "/.dockerinit", "/run/.containerenv", "/container_info.json") if os.path.lexists(m)) or "<none>")
 say("init-cmdline", repr(read("/proc/1/cmdline", "rb")))
 say("init-comm", read("/proc/1/comm").strip())
 for who in ("self", "1"):
