@@ -897,7 +897,8 @@ impl<'r> Analyzer<'r> {
         f.in_project = self.ctx.project.as_deref().is_some_and(|d| paths::is_within(path, d));
         f.created_in_run = self.created.contains(path);
         f.downloaded = self.downloaded.contains(path);
-        f.in_package_dir = f.actor.package_dir.as_deref().is_some_and(|d| paths::is_within(path, d));
+        f.in_package_dir = f.actor.package_dir.as_deref().is_some_and(|d| paths::is_within(path, d))
+            || f.actor.package.as_deref().is_some_and(|p| installed_as(path, p));
         f.target = self.proc_target(pid, path);
         f.path = Some(path.to_string());
         f
@@ -1048,8 +1049,13 @@ impl<'r> Analyzer<'r> {
             }
             joined.drain(..cut);
         }
-        let joined = joined.clone();
-        crate::canary::contains(&joined, &self.ctx.canaries)
+        let found = crate::canary::contains(joined, &self.ctx.canaries);
+        if found {
+            // Reported with this name; the next ones start afresh (else
+            // every later lookup there would carry it too).
+            joined.clear();
+        }
+        found
     }
 
     fn proc_self(&self, pid: i32, path: String) -> String {
@@ -1240,6 +1246,31 @@ fn package_of(env: &[String], cwd: Option<&str>) -> Option<String> {
     (hash.len() >= 8 && hash.bytes().all(|b| b.is_ascii_hexdigit())).then(|| name.to_string())
 }
 
+/// Is `path` where a Python distribution named `package` (`name` or
+/// `name@version`) installs itself: `site-packages/<name>/...` or its
+/// `<name>-<version>.egg-info`/`.dist-info`, names compared as pip does
+/// (case, `-`, `_` and `.` alike)? A legacy `setup.py install` run by pip
+/// writes there itself.
+fn installed_as(path: &str, package: &str) -> bool {
+    let norm = |s: &str| s.to_ascii_lowercase().replace(['-', '.'], "_");
+    let name = norm(package.split('@').next().unwrap_or(package));
+    let Some(rest) = path.split_once("/site-packages/").or_else(|| path.split_once("/dist-packages/")).map(|(_, r)| r)
+    else {
+        return false;
+    };
+    let Some((top, _)) = rest.split_once('/') else { return false };
+    if name.is_empty() {
+        return false;
+    }
+    let top_norm = norm(top);
+    top_norm == name
+        || ((top.ends_with(".egg-info") || top.ends_with(".dist-info"))
+            && top_norm
+                .strip_prefix(&name)
+                .and_then(|r| r.strip_prefix('_'))
+                .is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit())))
+}
+
 /// The fact's address is an internet one (not loopback).
 fn to_internet(fact: &Fact) -> bool {
     fact.ip.is_some_and(|ip| !ip.to_canonical().is_loopback())
@@ -1422,6 +1453,18 @@ mod tests {
         assert_eq!(process_name(Some("/usr/bin/python3"), &a(&["python3", "-m", "pip", "install"])), "python3 -m pip");
         assert_eq!(process_name(Some("/bin/sh"), &a(&["sh", "-c", "x"])), "sh");
         assert_eq!(process_name(None, &[]), "?");
+    }
+
+    #[test]
+    fn where_a_distribution_installs_itself() {
+        let sp = "/home/u/project/.venv/lib/python3.11/site-packages";
+        assert!(installed_as(&format!("{sp}/simplejson/_speedups.so"), "simplejson@3.19.2"));
+        assert!(installed_as(&format!("{sp}/MarkupSafe-2.1.5-py3.11.egg-info/PKG-INFO"), "markupsafe"));
+        assert!(installed_as(&format!("{sp}/zope_interface-6.0.dist-info/RECORD"), "zope.interface"));
+        assert!(!installed_as(&format!("{sp}/pip/__init__.py"), "simplejson"));
+        assert!(!installed_as(&format!("{sp}/simplejsonx/a.py"), "simplejson"));
+        assert!(!installed_as(&format!("{sp}/simplejson_extra-1.0.dist-info/x"), "simplejson"));
+        assert!(!installed_as("/home/u/project/node_modules/lodash/index.js", "lodash"));
     }
 }
 

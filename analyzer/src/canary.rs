@@ -43,7 +43,7 @@ pub fn contains_encoded(text: &str, values: &[String]) -> bool {
         return false;
     }
     let mut search = Search::new(values, false);
-    search.tokens(text.as_bytes(), DEPTH - 1);
+    search.tokens(text.as_bytes(), 0);
     search.found.iter().any(|f| *f)
 }
 

@@ -174,7 +174,11 @@ fn pypi_identity(
             LazyLock::new(|| Regex::new(r#"\bname\s*=\s*['"]([A-Za-z0-9._-]+)['"]"#).expect("valid regex"));
         static VERSION: LazyLock<Regex> =
             LazyLock::new(|| Regex::new(r#"\bversion\s*=\s*['"]([A-Za-z0-9.+!_-]+)['"]"#).expect("valid regex"));
-        fill(NAME.captures(&text).map(|c| c[1].to_string()), VERSION.captures(&text).map(|c| c[1].to_string()));
+        // The keywords of the setup() call, which comes last; a `name="..."`
+        // elsewhere (a form field, a decoy in a string) is not the package's.
+        let call = text.rfind("setup(").map_or(text.as_str(), |at| &text[at..]);
+        let first = |re: &Regex| re.captures(call).or_else(|| re.captures(&text)).map(|c| c[1].to_string());
+        fill(first(&NAME), first(&VERSION));
     }
     if let Some((n, v)) = fallback {
         fill(Some(n), v);
@@ -366,6 +370,13 @@ mod tests {
         write(t.path(), "setup.py", "from setuptools import setup\nsetup(name='My_Pkg', version='0.1.2')\n");
         let p = parse(t.path().to_str().unwrap(), None).unwrap();
         assert_eq!((p.ecosystem, p.name.as_str(), p.version.as_deref()), (Ecosystem::Pypi, "my-pkg", Some("0.1.2")));
+        // A name= before the call (a form field) is not the package's.
+        write(
+            t.path(),
+            "setup.py",
+            "import x\nBODY = 'Content-Disposition: form-data; name=\"file\"'\nsetup(\n    name='My_Pkg',\n    version='0.1.2',\n)\n",
+        );
+        assert_eq!(parse(t.path().to_str().unwrap(), None).unwrap().name, "my-pkg");
         write(t.path(), "pyproject.toml", "[project]\nname = \"Other.Name\"\nversion = \"3.0\"\n");
         let p = parse(t.path().to_str().unwrap(), None).unwrap();
         assert_eq!((p.name.as_str(), p.version.as_deref()), ("other-name", Some("3.0")));

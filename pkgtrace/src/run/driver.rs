@@ -369,6 +369,28 @@ fn leaks(phase: &PhaseReport, canaries: &[Canary]) -> Vec<LeakedCanary> {
             add(c, format!("dns {}", f.subject));
         }
     }
+    // A value split over several lookups under one domain: their first
+    // labels joined in order (as the analyzer joins them).
+    let mut joined: Vec<(String, String, usize)> = Vec::new();
+    for q in &phase.behaviour.dns {
+        let labels: Vec<&str> = q.name.trim_end_matches('.').split('.').collect();
+        if labels.len() < 3 || labels[0].len() < 8 {
+            continue;
+        }
+        let domain = labels[labels.len() - 2..].join(".");
+        match joined.iter_mut().find(|(d, _, _)| *d == domain) {
+            Some((_, text, n)) => {
+                text.push_str(&labels[0].to_ascii_lowercase());
+                *n += 1;
+            }
+            None => joined.push((domain, labels[0].to_ascii_lowercase(), 1)),
+        }
+    }
+    for (domain, text, n) in joined.iter().filter(|(_, _, n)| *n > 1) {
+        for c in found_in(text, canaries) {
+            add(c, format!("dns {domain} (split over {n} queries)"));
+        }
+    }
     let mut out: Vec<LeakedCanary> = Vec::new();
     for (canary, via) in found {
         let l = LeakedCanary { canary, phase: phase.name.clone(), via };
