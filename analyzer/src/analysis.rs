@@ -90,7 +90,7 @@ pub struct Analyzer<'r> {
     /// Files of `created` written by a process that was online.
     downloaded: HashSet<String>,
     /// Directories created in this run (mkdir).
-    dirs: HashSet<String>,
+    dirs: HashMap<String, i32>,
     /// IP → host name, from DNS answers the sandbox saw.
     names: HashMap<IpAddr, String>,
     env_home: Option<String>,
@@ -141,7 +141,7 @@ impl<'r> Analyzer<'r> {
             sent_tail: HashMap::new(),
             created: HashSet::new(),
             downloaded: HashSet::new(),
-            dirs: HashSet::new(),
+            dirs: HashMap::new(),
             names: HashMap::new(),
             env_home: None,
             learnt_identity: Vec::new(),
@@ -423,7 +423,7 @@ impl<'r> Analyzer<'r> {
                 self.check(&fact, ev);
                 if result.success() {
                     self.created.insert(path.clone());
-                    self.dirs.insert(path);
+                    self.dirs.insert(path, self.model.leader_of(pid));
                 }
             }
             EventKind::Chmod { syscall, path, dirfd, mode, result } => {
@@ -436,7 +436,7 @@ impl<'r> Analyzer<'r> {
                 let mut fact = self.path_fact(pid, "chmod", syscall, &path);
                 // A directory's x bits let one enter it: nothing is made
                 // executable (build tools chmod the directories they create).
-                fact.mode = if self.dirs.contains(&path) { mode.map(|m| m & !0o111) } else { *mode };
+                fact.mode = if self.dirs.contains_key(&path) { mode.map(|m| m & !0o111) } else { *mode };
                 fact.success = known(result);
                 fact.errno = result.errno.clone();
                 self.check(&fact, ev);
@@ -890,6 +890,16 @@ impl<'r> Analyzer<'r> {
         actor
     }
 
+    /// Did the acting process itself make, in this run, the directory of
+    /// the installed package `path` is in (`site-packages/<x>`,
+    /// `node_modules/<x>` or `node_modules/@scope/<x>`)? A package being
+    /// installed by its own code (pip's legacy `setup.py install`) writes
+    /// there; another package's directory existed or was made by another.
+    fn made_its_package_dir(&self, pid: i32, path: &str) -> bool {
+        let Some(dir) = installed_package_dir(path) else { return false };
+        self.dirs.get(dir).is_some_and(|maker| *maker == self.model.leader_of(pid))
+    }
+
     fn path_fact(&mut self, pid: i32, kind: &'static str, syscall: &str, path: &str) -> Fact {
         let mut f = self.base_fact(pid, kind, syscall);
         f.home_rel = self.home_rel(path);
@@ -898,7 +908,8 @@ impl<'r> Analyzer<'r> {
         f.created_in_run = self.created.contains(path);
         f.downloaded = self.downloaded.contains(path);
         f.in_package_dir = f.actor.package_dir.as_deref().is_some_and(|d| paths::is_within(path, d))
-            || f.actor.package.as_deref().is_some_and(|p| installed_as(path, p));
+            || f.actor.package.as_deref().is_some_and(|p| installed_as(path, p))
+            || self.made_its_package_dir(pid, path);
         f.target = self.proc_target(pid, path);
         f.path = Some(path.to_string());
         f
@@ -1271,6 +1282,25 @@ fn installed_as(path: &str, package: &str) -> bool {
                 .is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit())))
 }
 
+/// The directory of the installed package `path` is in: `.../site-packages/<x>`,
+/// `.../dist-packages/<x>`, `.../node_modules/<x>` or `.../node_modules/@scope/<x>`.
+fn installed_package_dir(path: &str) -> Option<&str> {
+    let (at, marker) = ["/site-packages/", "/dist-packages/", "/node_modules/"]
+        .iter()
+        .filter_map(|m| path.rfind(m).map(|i| (i, *m)))
+        .max_by_key(|(i, _)| *i)?;
+    let start = at + marker.len();
+    let rest = &path[start..];
+    let parts = if marker == "/node_modules/" && rest.starts_with('@') { 2 } else { 1 };
+    let comps: Vec<&str> = rest.split('/').collect();
+    // A file directly in the directory has no package directory.
+    if comps.len() <= parts {
+        return None;
+    }
+    let len: usize = comps[..parts].iter().map(|c| c.len()).sum::<usize>() + parts - 1;
+    Some(&path[..start + len])
+}
+
 /// The fact's address is an internet one (not loopback).
 fn to_internet(fact: &Fact) -> bool {
     fact.ip.is_some_and(|ip| !ip.to_canonical().is_loopback())
@@ -1465,6 +1495,14 @@ mod tests {
         assert!(!installed_as(&format!("{sp}/simplejsonx/a.py"), "simplejson"));
         assert!(!installed_as(&format!("{sp}/simplejson_extra-1.0.dist-info/x"), "simplejson"));
         assert!(!installed_as("/home/u/project/node_modules/lodash/index.js", "lodash"));
+        assert_eq!(installed_package_dir(&format!("{sp}/pip/_internal/x.py")), Some(&*format!("{sp}/pip")));
+        assert_eq!(installed_package_dir(&format!("{sp}/x.pth")), None);
+        assert_eq!(installed_package_dir("/p/node_modules/@scope/pkg/lib/a.js"), Some("/p/node_modules/@scope/pkg"));
+        assert_eq!(
+            installed_package_dir("/p/node_modules/a/node_modules/b/i.js"),
+            Some("/p/node_modules/a/node_modules/b")
+        );
+        assert_eq!(installed_package_dir("/p/node_modules/.bin/tsc"), Some("/p/node_modules/.bin"));
     }
 }
 
