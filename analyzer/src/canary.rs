@@ -21,6 +21,11 @@ const DEPTH: u32 = 4;
 /// Most bytes one search looks at, over every layer.
 const BUDGET: usize = 8 << 20;
 
+/// Longest repeating XOR key looked for, and most bytes of one layer
+/// searched for it.
+const XOR_KEY_MAX: usize = 4;
+const XOR_DATA_MAX: usize = 256 * 1024;
+
 /// Most bytes one compressed stream inflates to.
 const INFLATED_MAX: u64 = 2 << 20;
 
@@ -63,6 +68,8 @@ pub fn found_bytes<'c>(data: &[u8], canaries: &'c [String]) -> Vec<&'c str> {
 
 /// One search of one piece of data for every canary at once.
 struct Search {
+    /// The values as they are (for XOR) and lower-cased.
+    values: Vec<Vec<u8>>,
     lowered: Vec<Vec<u8>>,
     found: Vec<bool>,
     /// Look for the values as they are in the outermost layer too.
@@ -73,7 +80,8 @@ struct Search {
 impl Search {
     fn new(values: &[String], plain_outside: bool) -> Search {
         Search {
-            lowered: values.iter().map(|c| c.as_bytes().to_ascii_lowercase()).filter(|c| !c.is_empty()).collect(),
+            values: values.iter().map(|c| c.as_bytes().to_vec()).collect(),
+            lowered: values.iter().map(|c| c.as_bytes().to_ascii_lowercase()).collect(),
             found: vec![false; values.len()],
             plain_outside,
             budget: BUDGET,
@@ -97,6 +105,7 @@ impl Search {
         self.budget = self.budget.saturating_sub(data.len());
         if plain {
             self.plain(data);
+            self.xored(data);
         }
         if depth == 0 || self.done() {
             return;
@@ -119,9 +128,31 @@ impl Search {
     fn plain(&mut self, data: &[u8]) {
         let lower = data.to_ascii_lowercase();
         for (value, found) in self.lowered.iter().zip(self.found.iter_mut()) {
-            if !*found && memchr::memmem::find(&lower, value).is_some() {
+            if !*found && !value.is_empty() && memchr::memmem::find(&lower, value).is_some() {
                 *found = true;
             }
+        }
+    }
+
+    /// XOR with a repeating key of up to [`XOR_KEY_MAX`] bytes, the
+    /// cheapest cipher droppers and stealers use: the value is known, so at
+    /// each place its first bytes give the key, and the rest of the value
+    /// must fit it.
+    fn xored(&mut self, data: &[u8]) {
+        if data.len() > XOR_DATA_MAX {
+            return;
+        }
+        for (value, found) in self.values.iter().zip(self.found.iter_mut()) {
+            if *found || value.len() < 12 || data.len() < value.len() {
+                continue;
+            }
+            *found = (0..=data.len() - value.len()).any(|at| {
+                let x = &data[at..at + value.len()];
+                (1..=XOR_KEY_MAX).any(|l| {
+                    x.iter().zip(value).enumerate().all(|(i, (d, v))| d ^ v == x[i % l] ^ value[i % l])
+                        && x[..l] != value[..l]
+                })
+            });
         }
     }
 
@@ -357,6 +388,22 @@ mod tests {
         // Nothing of the kind.
         assert!(!contains_bytes(&gzip(b"HOME=/home/sam\nPATH=/usr/bin\n"), &c()));
         assert!(!contains(&b64(&gzip(b"nothing")), &c()));
+    }
+
+    #[test]
+    fn xored_with_a_short_key() {
+        let secret = b"key=CANARY-npm-4f1c2a9e7d3b;";
+        for key in [&b"\x5a"[..], b"k3y", b"\x01\x02\x03\x04"] {
+            let xored: Vec<u8> = secret.iter().enumerate().map(|(i, b)| b ^ key[i % key.len()]).collect();
+            let hex: String = xored.iter().map(|b| format!("{b:02x}")).collect();
+            assert!(contains_bytes(&xored, &c()), "raw, key {key:?}");
+            assert!(contains(&format!("GET /c?d={hex} HTTP/1.1"), &c()), "hex, key {key:?}");
+        }
+        // A key longer than 4 bytes is not looked for; random bytes match nothing.
+        let long: Vec<u8> = secret.iter().enumerate().map(|(i, b)| b ^ b"longkey"[i % 7]).collect();
+        assert!(!contains_bytes(&long, &c()));
+        let noise: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        assert!(!contains_bytes(&noise, &c()));
     }
 
     #[test]
