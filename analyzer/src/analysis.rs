@@ -83,9 +83,9 @@ pub struct Analyzer<'r> {
     /// in order: a value split over several lookups (hex chunks in
     /// successive queries) is found in them ([`DNS_JOINED_MAX`] kept).
     dns_joined: HashMap<(i32, String), String>,
-    /// Per process and socket, the last bytes sent ([`SENT_TAIL`]): a value
-    /// split over two sends is found across them.
-    sent_tail: HashMap<(i32, i32), (String, Vec<u8>)>,
+    /// Per process and socket, the last send: a value split over two sends
+    /// is found across them.
+    sent_tail: HashMap<(i32, i32), SentTail>,
     created: HashSet<String>,
     /// Files of `created` written by a process that was online.
     downloaded: HashSet<String>,
@@ -908,7 +908,6 @@ impl<'r> Analyzer<'r> {
         f.created_in_run = self.created.contains(path);
         f.downloaded = self.downloaded.contains(path);
         f.in_package_dir = f.actor.package_dir.as_deref().is_some_and(|d| paths::is_within(path, d))
-            || f.actor.package.as_deref().is_some_and(|p| installed_as(path, p))
             || self.made_its_package_dir(pid, path);
         f.target = self.proc_target(pid, path);
         f.path = Some(path.to_string());
@@ -991,8 +990,8 @@ impl<'r> Analyzer<'r> {
         }
     }
 
-    fn has_canary<'s>(&self, mut texts: impl Iterator<Item = &'s str>) -> bool {
-        !self.ctx.canaries.is_empty() && texts.any(|t| crate::canary::contains(t, &self.ctx.canaries))
+    fn has_canary<'s>(&self, texts: impl Iterator<Item = &'s str>) -> bool {
+        crate::canary::contains_any(texts.map(str::as_bytes), &self.ctx.canaries)
     }
 
     /// The canary values `data` carries, plainly, encoded or compressed.
@@ -1001,57 +1000,46 @@ impl<'r> Analyzer<'r> {
     }
 
     /// The canary values a send carries, in its own bytes or across the
-    /// socket's previous send and this one.
+    /// socket's previous send to the same place and this one.
     fn sent_canaries(&mut self, pid: i32, fd: &tracer::Fd, dest: &SockAddr, data: &[tracer::Payload]) -> Vec<String> {
         if self.ctx.canaries.is_empty() {
             return Vec::new();
         }
         let bytes: Vec<u8> = data.iter().flat_map(|d| d.bytes.as_slice().iter().copied()).collect();
         let mut found = self.canaries_in_bytes(&bytes);
+        let to = addr_text(dest);
         let key = (self.model.leader_of(pid), fd.num);
-        let dest = addr_text(dest);
-        let (to, tail) = self.sent_tail.entry(key).or_default();
-        // Only what went to the same place (the fd may be another socket now).
-        if !tail.is_empty() && *to == dest {
-            let before = std::mem::take(tail);
-            // What the previous send carried by itself was its own finding.
-            let earlier = crate::canary::found_bytes(&before, &self.ctx.canaries);
-            let mut across = before;
-            across.extend_from_slice(&bytes[..bytes.len().min(SENT_TAIL)]);
-            for c in crate::canary::found_bytes(&across, &self.ctx.canaries) {
-                if !found.iter().any(|f| f == c) && !earlier.contains(&c) {
+        // The fd may be another socket now: only a send to the same place.
+        if let Some(mut prev) = self.sent_tail.remove(&key).filter(|p| p.to == to) {
+            prev.bytes.extend_from_slice(&bytes[..bytes.len().min(SENT_TAIL)]);
+            for c in crate::canary::found_bytes(&prev.bytes, &self.ctx.canaries) {
+                // What the previous send carried by itself was its own.
+                if !found.iter().chain(&prev.carried).any(|f| f == c) {
                     found.push(c.to_string());
                 }
             }
         }
-        let (to, tail) = self.sent_tail.entry(key).or_default();
-        *to = dest;
-        tail.clear();
-        tail.extend_from_slice(&bytes[bytes.len().saturating_sub(SENT_TAIL)..]);
+        let tail =
+            SentTail { to, bytes: bytes[bytes.len().saturating_sub(SENT_TAIL)..].to_vec(), carried: found.clone() };
+        self.sent_tail.insert(key, tail);
         found
     }
 
     /// Does a DNS name complete a canary with the names the process looked
     /// up under the same domain before it? The first label of each (where
-    /// data goes) is joined in order, and so are all labels of this name
-    /// but the domain's two.
+    /// data goes, [`crate::canary::dns_chunk`]) is joined in order, and so
+    /// are all labels of this name but the domain's two.
     fn joined_canary(&mut self, pid: i32, name: &str) -> bool {
         if self.ctx.canaries.is_empty() {
             return false;
         }
-        let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
-        if labels.len() < 3 {
-            return false;
-        }
-        let (data, domain) = labels.split_at(labels.len() - 2);
-        if crate::canary::contains(&data.concat(), &self.ctx.canaries) {
+        let Some((domain, data)) = crate::canary::dns_chunk(name) else { return false };
+        if crate::canary::contains(&data.replace('.', ""), &self.ctx.canaries) {
             return true;
         }
-        if data[0].len() < 8 {
-            return false;
-        }
-        let joined = self.dns_joined.entry((self.model.leader_of(pid), domain.join("."))).or_default();
-        joined.push_str(&data[0].to_ascii_lowercase());
+        let Some(first) = crate::canary::dns_chunk_first(data) else { return false };
+        let joined = self.dns_joined.entry((self.model.leader_of(pid), domain.to_ascii_lowercase())).or_default();
+        joined.push_str(&first.to_ascii_lowercase());
         if joined.len() > DNS_JOINED_MAX {
             // An even cut keeps hex aligned.
             let mut cut = (joined.len() - DNS_JOINED_MAX).next_multiple_of(2);
@@ -1257,31 +1245,6 @@ fn package_of(env: &[String], cwd: Option<&str>) -> Option<String> {
     (hash.len() >= 8 && hash.bytes().all(|b| b.is_ascii_hexdigit())).then(|| name.to_string())
 }
 
-/// Is `path` where a Python distribution named `package` (`name` or
-/// `name@version`) installs itself: `site-packages/<name>/...` or its
-/// `<name>-<version>.egg-info`/`.dist-info`, names compared as pip does
-/// (case, `-`, `_` and `.` alike)? A legacy `setup.py install` run by pip
-/// writes there itself.
-fn installed_as(path: &str, package: &str) -> bool {
-    let norm = |s: &str| s.to_ascii_lowercase().replace(['-', '.'], "_");
-    let name = norm(package.split('@').next().unwrap_or(package));
-    let Some(rest) = path.split_once("/site-packages/").or_else(|| path.split_once("/dist-packages/")).map(|(_, r)| r)
-    else {
-        return false;
-    };
-    let Some((top, _)) = rest.split_once('/') else { return false };
-    if name.is_empty() {
-        return false;
-    }
-    let top_norm = norm(top);
-    top_norm == name
-        || ((top.ends_with(".egg-info") || top.ends_with(".dist-info"))
-            && top_norm
-                .strip_prefix(&name)
-                .and_then(|r| r.strip_prefix('_'))
-                .is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit())))
-}
-
 /// The directory of the installed package `path` is in: `.../site-packages/<x>`,
 /// `.../dist-packages/<x>`, `.../node_modules/<x>` or `.../node_modules/@scope/<x>`.
 fn installed_package_dir(path: &str) -> Option<&str> {
@@ -1292,13 +1255,20 @@ fn installed_package_dir(path: &str) -> Option<&str> {
     let start = at + marker.len();
     let rest = &path[start..];
     let parts = if marker == "/node_modules/" && rest.starts_with('@') { 2 } else { 1 };
-    let comps: Vec<&str> = rest.split('/').collect();
-    // A file directly in the directory has no package directory.
-    if comps.len() <= parts {
-        return None;
-    }
-    let len: usize = comps[..parts].iter().map(|c| c.len()).sum::<usize>() + parts - 1;
-    Some(&path[..start + len])
+    // The end of the package's directory: its `parts`-th slash (a file
+    // directly in site-packages or node_modules has none).
+    let end = rest.match_indices('/').nth(parts - 1)?.0;
+    Some(&path[..start + end])
+}
+
+/// What a socket last sent, for a canary split over two sends.
+struct SentTail {
+    /// Where it went.
+    to: String,
+    /// Its last [`SENT_TAIL`] bytes.
+    bytes: Vec<u8>,
+    /// The canaries it carried by itself (reported with it).
+    carried: Vec<String>,
 }
 
 /// The fact's address is an internet one (not loopback).
@@ -1486,15 +1456,8 @@ mod tests {
     }
 
     #[test]
-    fn where_a_distribution_installs_itself() {
+    fn the_directory_of_an_installed_package() {
         let sp = "/home/u/project/.venv/lib/python3.11/site-packages";
-        assert!(installed_as(&format!("{sp}/simplejson/_speedups.so"), "simplejson@3.19.2"));
-        assert!(installed_as(&format!("{sp}/MarkupSafe-2.1.5-py3.11.egg-info/PKG-INFO"), "markupsafe"));
-        assert!(installed_as(&format!("{sp}/zope_interface-6.0.dist-info/RECORD"), "zope.interface"));
-        assert!(!installed_as(&format!("{sp}/pip/__init__.py"), "simplejson"));
-        assert!(!installed_as(&format!("{sp}/simplejsonx/a.py"), "simplejson"));
-        assert!(!installed_as(&format!("{sp}/simplejson_extra-1.0.dist-info/x"), "simplejson"));
-        assert!(!installed_as("/home/u/project/node_modules/lodash/index.js", "lodash"));
         assert_eq!(installed_package_dir(&format!("{sp}/pip/_internal/x.py")), Some(&*format!("{sp}/pip")));
         assert_eq!(installed_package_dir(&format!("{sp}/x.pth")), None);
         assert_eq!(installed_package_dir("/p/node_modules/@scope/pkg/lib/a.js"), Some("/p/node_modules/@scope/pkg"));

@@ -36,7 +36,38 @@ pub fn contains(text: &str, canaries: &[String]) -> bool {
 
 /// Does `data` carry one of `canaries`, plainly, encoded or compressed?
 pub fn contains_bytes(data: &[u8], canaries: &[String]) -> bool {
-    !canaries.is_empty() && Search::new(canaries, true).run(data).iter().any(|f| *f)
+    contains_any(std::iter::once(data), canaries)
+}
+
+/// Does one of `texts` (an exec's argv and environment) carry one of
+/// `canaries`? One search for all of them, each with its own budget.
+pub fn contains_any<'t>(texts: impl IntoIterator<Item = &'t [u8]>, canaries: &[String]) -> bool {
+    if canaries.is_empty() {
+        return false;
+    }
+    let mut search = Search::new(canaries);
+    texts.into_iter().any(|t| {
+        search.budget = BUDGET;
+        search.layer(t, DEPTH);
+        search.found.iter().any(|f| *f)
+    })
+}
+
+/// A DNS name of 3+ labels as data sent under a domain: the domain (its
+/// last two labels) and the labels before it (`a.b` of `a.b.example.com`),
+/// where exfiltration puts the data; else None.
+pub fn dns_chunk(name: &str) -> Option<(&str, &str)> {
+    let name = name.trim_end_matches('.');
+    let last_dot = name.rfind('.')?;
+    let domain_at = name[..last_dot].rfind('.')? + 1;
+    Some((&name[domain_at..], &name[..domain_at - 1]))
+}
+
+/// The first label of [`dns_chunk`]'s data when it is long enough to carry
+/// a piece of a value split over several lookups (8+ characters).
+pub fn dns_chunk_first(data: &str) -> Option<&str> {
+    let first = data.split('.').next()?;
+    (first.len() >= 8).then_some(first)
 }
 
 /// Does `text` carry one of `values` hex-, base32- or base64-encoded in a
@@ -47,14 +78,9 @@ pub fn contains_encoded(text: &str, values: &[String]) -> bool {
     if values.is_empty() {
         return false;
     }
-    let mut search = Search::new(values, false);
+    let mut search = Search::new(values);
     search.tokens(text.as_bytes(), 0);
     search.found.iter().any(|f| *f)
-}
-
-/// Which of `canaries` `text` carries.
-pub fn found<'c>(text: &str, canaries: &'c [String]) -> Vec<&'c str> {
-    found_bytes(text.as_bytes(), canaries)
 }
 
 /// Which of `canaries` `data` carries, plainly, encoded or compressed.
@@ -62,34 +88,31 @@ pub fn found_bytes<'c>(data: &[u8], canaries: &'c [String]) -> Vec<&'c str> {
     if canaries.is_empty() {
         return Vec::new();
     }
-    let hits = Search::new(canaries, true).run(data);
+    let hits = Search::new(canaries).run(data);
     canaries.iter().zip(hits).filter(|(_, hit)| *hit).map(|(c, _)| c.as_str()).collect()
 }
 
 /// One search of one piece of data for every canary at once.
-struct Search {
+struct Search<'v> {
     /// The values as they are (for XOR) and lower-cased.
-    values: Vec<Vec<u8>>,
+    values: &'v [String],
     lowered: Vec<Vec<u8>>,
     found: Vec<bool>,
-    /// Look for the values as they are in the outermost layer too.
-    plain_outside: bool,
     budget: usize,
 }
 
-impl Search {
-    fn new(values: &[String], plain_outside: bool) -> Search {
+impl<'v> Search<'v> {
+    fn new(values: &'v [String]) -> Search<'v> {
         Search {
-            values: values.iter().map(|c| c.as_bytes().to_vec()).collect(),
+            values,
             lowered: values.iter().map(|c| c.as_bytes().to_ascii_lowercase()).collect(),
             found: vec![false; values.len()],
-            plain_outside,
             budget: BUDGET,
         }
     }
 
     fn run(mut self, data: &[u8]) -> Vec<bool> {
-        self.layer(data, DEPTH, self.plain_outside);
+        self.layer(data, DEPTH);
         self.found
     }
 
@@ -98,15 +121,13 @@ impl Search {
     }
 
     /// Looks at `data` and, `depth` allowing, at what it decodes to.
-    fn layer(&mut self, data: &[u8], depth: u32, plain: bool) {
+    fn layer(&mut self, data: &[u8], depth: u32) {
         if self.done() || data.is_empty() {
             return;
         }
         self.budget = self.budget.saturating_sub(data.len());
-        if plain {
-            self.plain(data);
-            self.xored(data);
-        }
+        self.plain(data);
+        self.xored(data);
         if depth == 0 || self.done() {
             return;
         }
@@ -114,7 +135,7 @@ impl Search {
         if data.contains(&b'%') {
             let unescaped = percent_decode(data);
             if unescaped.len() < data.len() {
-                self.layer(&unescaped, depth - 1, true);
+                self.layer(&unescaped, depth - 1);
             }
         }
         self.tokens(data, depth - 1);
@@ -142,7 +163,7 @@ impl Search {
         if data.len() > XOR_DATA_MAX {
             return;
         }
-        for (value, found) in self.values.iter().zip(self.found.iter_mut()) {
+        for (value, found) in self.values.iter().map(|v| v.as_bytes()).zip(self.found.iter_mut()) {
             if *found || value.len() < 12 || data.len() < value.len() {
                 continue;
             }
@@ -170,7 +191,7 @@ impl Search {
     fn decoded(&mut self, token: &[u8], depth: u32) {
         let Ok(token) = std::str::from_utf8(token) else { return };
         for bytes in [hex(token), base32(token), base64(token)].into_iter().flatten() {
-            self.layer(&bytes, depth, true);
+            self.layer(&bytes, depth);
         }
     }
 
@@ -178,15 +199,15 @@ impl Search {
     fn compressed(&mut self, data: &[u8], depth: u32) {
         for at in memchr::memmem::find_iter(data, b"\x1f\x8b\x08").take(8) {
             let inflated = inflate(flate2::read::MultiGzDecoder::new(&data[at..]));
-            self.layer(&inflated, depth, true);
+            self.layer(&inflated, depth);
         }
         if data.len() > 2 && data[0] == 0x78 && (u16::from(data[0]) << 8 | u16::from(data[1])) % 31 == 0 {
             let inflated = inflate(flate2::read::ZlibDecoder::new(data));
-            self.layer(&inflated, depth, true);
+            self.layer(&inflated, depth);
         }
         for at in memchr::memmem::find_iter(data, b"PK\x03\x04").take(64) {
             if let Some(entry) = zip_entry(&data[at..]) {
-                self.layer(&entry, depth, true);
+                self.layer(&entry, depth);
             }
         }
     }
@@ -343,8 +364,10 @@ mod tests {
     #[test]
     fn which_canaries() {
         let two = vec!["CANARY-npm-4f1c2a9e7d3b".to_string(), "CANARY-aws-0000aaaa1111".to_string()];
-        assert_eq!(found("x Q0FOQVJZLW5wbS00ZjFjMmE5ZTdkM2I= y", &two), vec!["CANARY-npm-4f1c2a9e7d3b"]);
-        assert!(found("nothing here", &two).is_empty());
+        assert_eq!(found_bytes(b"x Q0FOQVJZLW5wbS00ZjFjMmE5ZTdkM2I= y", &two), vec!["CANARY-npm-4f1c2a9e7d3b"]);
+        assert!(found_bytes(b"nothing here", &two).is_empty());
+        assert!(contains_any([&b"PATH=/usr/bin"[..], b"T=CANARY-aws-0000aaaa1111"], &two));
+        assert!(!contains_any([&b"PATH=/usr/bin"[..], b"HOME=/home/u"], &two));
     }
 
     fn gzip(data: &[u8]) -> Vec<u8> {
@@ -425,6 +448,16 @@ mod tests {
         let mut body = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.zip\"\r\n\r\n".to_vec();
         body.extend(&zip);
         assert!(contains_bytes(&body, &c()));
+    }
+
+    #[test]
+    fn dns_chunks() {
+        assert_eq!(dns_chunk("43414e4152592d.7.x7f3a9.h4ck.cfd."), Some(("h4ck.cfd", "43414e4152592d.7.x7f3a9")));
+        assert_eq!(dns_chunk_first("43414e4152592d.7.x7f3a9"), Some("43414e4152592d"));
+        assert_eq!(dns_chunk("short.x.attacker.example"), Some(("attacker.example", "short.x")));
+        assert_eq!(dns_chunk_first("short.x"), None);
+        assert_eq!(dns_chunk("43414e4152592d.example"), None);
+        assert_eq!(dns_chunk("registry"), None);
     }
 
     #[test]

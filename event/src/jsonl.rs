@@ -90,7 +90,7 @@ impl EventsReader {
     pub fn stats(&self) -> ParseStats {
         match &self.trailer {
             // The recorded log's figures; never fewer events than were read
-            // here (a phase of `pkgtrace run` records no log figures).
+            // here (`pkgtrace run` wrote zeros there before it counted).
             Some(t) => ParseStats { events: t.events.max(self.stats.events), ..t.clone() },
             None => self.stats.clone(),
         }

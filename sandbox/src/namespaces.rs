@@ -727,10 +727,6 @@ impl ChildSetup {
                     return Err("set resource limits");
                 }
             }
-            // Raw syscalls: glibc's wrappers broadcast the change to every
-            // thread glibc believes the process has (it was cloned from a
-            // multithreaded one without glibc's fork) and wait for them
-            // forever. Credentials are per task; this process has one.
             // The login uid is the user's own, as after a login (glibc's
             // getlogin() answers from it; unset, it looks for a terminal
             // there is none of and fails, and so does Python's
@@ -742,6 +738,10 @@ impl ChildSetup {
                 libc::write(fd, uid.as_ptr() as *const libc::c_void, uid.len());
                 libc::close(fd);
             }
+            // Raw syscalls: glibc's wrappers broadcast the change to every
+            // thread glibc believes the process has (it was cloned from a
+            // multithreaded one without glibc's fork) and wait for them
+            // forever. Credentials are per task; this process has one.
             if libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) != 0
                 || libc::syscall(libc::SYS_setresgid, self.gid, self.gid, self.gid) != 0
                 || libc::syscall(libc::SYS_setresuid, self.uid, self.uid, self.uid) != 0
@@ -796,8 +796,11 @@ enum RootKind {
     Symlink(CString),
 }
 
-/// Where the old root is while the new one is filled.
-const OLD_ROOT: &str = "/.old-root";
+/// Where the new root is made, where the old root goes in it, and where
+/// the old root is then, while the new one is filled.
+const NEW_ROOT: &std::ffi::CStr = c"/run/.new-root";
+const OLD_ROOT_IN_NEW: &std::ffi::CStr = c"/run/.new-root/.old-root";
+const OLD_ROOT: &std::ffi::CStr = c"/.old-root";
 
 /// The root's entries but the hidden ones, when the host has one of those
 /// (else None: the root stays as it is).
@@ -822,7 +825,7 @@ fn root_entries() -> io::Result<Option<Vec<RootEntry>>> {
         };
         entries.push(RootEntry {
             at: cstr(Path::new("/").join(&name))?,
-            from: cstr(Path::new(OLD_ROOT).join(&name))?,
+            from: cstr(Path::new(std::ffi::OsStr::from_bytes(OLD_ROOT.to_bytes())).join(&name))?,
             kind,
         });
     }
@@ -838,7 +841,7 @@ fn root_entries() -> io::Result<Option<Vec<RootEntry>>> {
 /// strings; no allocation.
 unsafe fn new_root(entries: &[RootEntry]) -> bool {
     let null = std::ptr::null::<libc::c_char>();
-    let base = c"/run/.new-root";
+    let base = NEW_ROOT;
     let ok = (libc::mkdir(base.as_ptr(), 0o755) == 0 || *libc::__errno_location() == libc::EEXIST)
         && libc::mount(
             c"tmpfs".as_ptr(),
@@ -847,8 +850,8 @@ unsafe fn new_root(entries: &[RootEntry]) -> bool {
             libc::MS_NOSUID | libc::MS_NODEV,
             c"mode=755,size=64k".as_ptr() as *const libc::c_void,
         ) == 0
-        && libc::mkdir(c"/run/.new-root/.old-root".as_ptr(), 0o700) == 0
-        && libc::syscall(libc::SYS_pivot_root, base.as_ptr(), c"/run/.new-root/.old-root".as_ptr()) == 0
+        && libc::mkdir(OLD_ROOT_IN_NEW.as_ptr(), 0o700) == 0
+        && libc::syscall(libc::SYS_pivot_root, base.as_ptr(), OLD_ROOT_IN_NEW.as_ptr()) == 0
         && libc::chdir(c"/".as_ptr()) == 0;
     if !ok {
         return false;
@@ -873,8 +876,8 @@ unsafe fn new_root(entries: &[RootEntry]) -> bool {
             return false;
         }
     }
-    libc::umount2(c"/.old-root".as_ptr(), libc::MNT_DETACH) == 0
-        && libc::rmdir(c"/.old-root".as_ptr()) == 0
+    libc::umount2(OLD_ROOT.as_ptr(), libc::MNT_DETACH) == 0
+        && libc::rmdir(OLD_ROOT.as_ptr()) == 0
         && (libc::rmdir(base.as_ptr()) == 0 || *libc::__errno_location() == libc::ENOENT)
         && libc::mount(
             null,

@@ -373,17 +373,15 @@ fn leaks(phase: &PhaseReport, canaries: &[Canary]) -> Vec<LeakedCanary> {
     // labels joined in order (as the analyzer joins them).
     let mut joined: Vec<(String, String, usize)> = Vec::new();
     for q in &phase.behaviour.dns {
-        let labels: Vec<&str> = q.name.trim_end_matches('.').split('.').collect();
-        if labels.len() < 3 || labels[0].len() < 8 {
-            continue;
-        }
-        let domain = labels[labels.len() - 2..].join(".");
+        let Some((domain, data)) = analyzer::canary::dns_chunk(&q.name) else { continue };
+        let Some(first) = analyzer::canary::dns_chunk_first(data) else { continue };
+        let domain = domain.to_ascii_lowercase();
         match joined.iter_mut().find(|(d, _, _)| *d == domain) {
             Some((_, text, n)) => {
-                text.push_str(&labels[0].to_ascii_lowercase());
+                text.push_str(&first.to_ascii_lowercase());
                 *n += 1;
             }
-            None => joined.push((domain, labels[0].to_ascii_lowercase(), 1)),
+            None => joined.push((domain, first.to_ascii_lowercase(), 1)),
         }
     }
     for (domain, text, n) in joined.iter().filter(|(_, _, n)| *n > 1) {
@@ -451,9 +449,12 @@ pub fn default_cache() -> PathBuf {
     package::default_cache_root().unwrap_or_else(|| PathBuf::from(".pkgtrace-cache"))
 }
 
-/// Which canaries appear in `text` (plainly or encoded).
+/// Which canaries appear in `text` (plainly or encoded): one search for
+/// all of them.
 fn found_in<'a>(text: &str, canaries: &'a [Canary]) -> Vec<&'a Canary> {
-    canaries.iter().filter(|c| analyzer::canary::contains(text, std::slice::from_ref(&c.value))).collect()
+    let values: Vec<String> = canaries.iter().map(|c| c.value.clone()).collect();
+    let hits = analyzer::canary::found_bytes(text.as_bytes(), &values);
+    canaries.iter().filter(|c| hits.contains(&c.value.as_str())).collect()
 }
 
 #[cfg(test)]

@@ -152,7 +152,7 @@ pub fn run(
         deadline: std::time::Instant::now() + spec.timeout,
     };
     let mut last: Option<Outcome> = None;
-    let (mut wall_ms, mut setup_ms) = (0u64, None);
+    let (mut wall_ms, mut setup_ms, mut stops) = (0u64, None, 0u64);
     let mut sink_log = SinkLog::default();
     let mut error: Option<String> = None;
     for argv in &spec.setup {
@@ -167,6 +167,7 @@ pub fn run(
         match runner.trace(argv, &mut analyzer, recorder.as_mut())? {
             Ok((outcome, log)) => {
                 wall_ms += outcome.wall_ms;
+                stops += outcome.stops;
                 setup_ms = setup_ms.or(Some(outcome.setup_ms));
                 sink_log.dns.extend(log.dns);
                 let ok = outcome.exit_code == Some(0);
@@ -188,11 +189,12 @@ pub fn run(
     drop((stdout_w, stderr_w));
     let output =
         OutputTail { stdout: stdout_tail.join().unwrap_or_default(), stderr: stderr_tail.join().unwrap_or_default() };
+    let mut report = analyzer.finish();
     if let Some(w) = recorder {
-        let stats = tracer::strace::ParseStats::default();
+        // The analyzer saw exactly what was recorded.
+        let stats = tracer::strace::ParseStats { calls: stops, events: report.events, ..Default::default() };
         w.finish_run(&stats, last.as_ref()).context("failed to record the event stream")?;
     }
-    let mut report = analyzer.finish();
     let status = match (&error, &last) {
         (Some(_), _) | (None, None) => PhaseStatus::Error,
         (None, Some(o)) if o.timed_out => PhaseStatus::Timeout,
