@@ -10,9 +10,11 @@
 # Environment overrides:
 #   PKGTRACE_TRACE   command prefix for the pkgtrace variant (CMD argv is
 #                    appended; skips `cargo build`).  Default:
-#                    target/release/pkgtrace trace --format json -o /dev/null --
-#                    Stand-in while `trace` does not exist:
-#                    PKGTRACE_TRACE="strace -f --seccomp-bpf -e trace=%file,%network,%process -o /dev/null" bench/trace.sh
+#                    target/release/pkgtrace trace --format json -o {out} --
+#                    ({out}: the events file in the scratch dir, as strace's
+#                    variant writes its log there). Stand-in while `trace`
+#                    does not exist:
+#                    PKGTRACE_TRACE="strace -f --seccomp-bpf -e trace=%file,%network,%process -o {out}" bench/trace.sh
 #   TRACE_RUNS       timed runs per variant, median reported (default 5; 3 is faster)
 #   TRACE_WORKLOADS  comma list out of find,python,sh,npm,node (default: find,python,sh,npm)
 #   TRACE_SYSCALLS   strace -e trace= of the strace variant (default %file,%network,%process)
@@ -29,7 +31,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [[ -z "${PKGTRACE_TRACE:-}" ]]; then
     echo "trace-bench: cargo build --release -p pkgtrace"
     cargo build --release -p pkgtrace
-    PKGTRACE_TRACE="$PWD/${CARGO_TARGET_DIR:-target}/release/pkgtrace trace --format json -o /dev/null --"
+    PKGTRACE_TRACE="$PWD/${CARGO_TARGET_DIR:-target}/release/pkgtrace trace --format json -o {out} --"
 fi
 
 for tool in strace unshare ip; do

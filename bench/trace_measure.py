@@ -5,9 +5,13 @@ Called by bench/trace.sh (inside `unshare --net`); see bench/README.md.
 Every workload runs in four variants:
 
     native           CMD
-    strace           strace -f -o /dev/null CMD
-    strace-seccomp   strace -f --seccomp-bpf -e trace=SYSCALLS -o /dev/null CMD
-    pkgtrace         <--pkgtrace prefix> CMD   (stdout -> /dev/null)
+    strace           strace -f -o SCRATCH/out/strace.log CMD
+    strace-seccomp   strace -f --seccomp-bpf -e trace=SYSCALLS -o SCRATCH/out/strace.log CMD
+    pkgtrace         <--pkgtrace prefix> CMD   (`{out}` in the prefix: SCRATCH/out/pkgtrace.jsonl)
+
+Each tracer writes its record to a file, as the issue's `strace ... -o FILE`
+does and as a user keeps it (the same file, truncated, every run). The
+workload's own stdout goes to /dev/null.
 
 Per workload: one untimed warm-up run (natively), then --runs rounds; inside a round the variants run back to back, in an order rotated by
 one each round, so drift and position effects hit every variant alike.
@@ -58,7 +62,8 @@ def fail(msg, argv, rc, err):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--pkgtrace", required=True, help="command prefix; CMD argv is appended")
+    ap.add_argument("--pkgtrace", required=True,
+                    help="command prefix; CMD argv is appended; {out} becomes the events file")
     ap.add_argument("--syscalls", default="%file,%network,%process",
                     help="strace -e trace= for the strace-seccomp variant (what a strace user runs)")
     ap.add_argument("--full-strace", action="store_true", help="also time plain `strace -f`")
@@ -74,16 +79,23 @@ def main():
     a = ap.parse_args()
 
     bench = os.path.dirname(os.path.abspath(__file__))
-    pk = shlex.split(a.pkgtrace)
+    # What each tracer records goes to a file, as `strace -o FILE` (issue
+    # 14's definition) and a user's `pkgtrace trace -o FILE` do: writing it
+    # is part of the cost of tracing (strace writes on the traced program's
+    # critical path, pkgtrace on another thread).
+    out = os.path.join(a.scratch, "out")
+    os.makedirs(out, exist_ok=True)
+    strace_log = os.path.join(out, "strace.log")
+    pk = [w.replace("{out}", os.path.join(out, "pkgtrace.jsonl")) for w in shlex.split(a.pkgtrace)]
     variants = [
         # name, prefix, accepted exit codes
         ("native", [], {0}),
         ("strace-seccomp", ["strace", "-f", "--seccomp-bpf", "-e", "trace=" + a.syscalls,
-                            "-o", "/dev/null"], {0}),
+                            "-o", strace_log], {0}),
         ("pkgtrace", pk, {0, 1}),  # 1 = findings, 2 = error
     ]
     if a.full_strace:
-        variants.insert(1, ("strace", ["strace", "-f", "-o", "/dev/null"], {0}))
+        variants.insert(1, ("strace", ["strace", "-f", "-o", strace_log], {0}))
     all_workloads = {
         "find": ("find /usr/share -name '*.h'", ["find", "/usr/share", "-name", "*.h"]),
         "python": ("python3 open+read every file under /usr/lib/python3*",
@@ -117,7 +129,7 @@ def main():
         os.makedirs(f"{s}/{d}", exist_ok=True)
 
     print(f"pkgtrace variant: {shlex.join(pk)} CMD...")
-    print(f"strace-seccomp:   strace -f --seccomp-bpf -e trace={a.syscalls} -o /dev/null CMD...")
+    print(f"strace-seccomp:   strace -f --seccomp-bpf -e trace={a.syscalls} -o {strace_log} CMD...")
     print(f"runs: {a.runs} per variant after 1 native warm-up run, interleaved (order rotated each round), "
           "median wall clock; network: own namespace, loopback only")
 
