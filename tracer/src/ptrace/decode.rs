@@ -35,15 +35,77 @@ pub struct FdPaths {
     told: super::FastMap<i32, super::FastMap<i32, Bytes>>,
     /// Fds found closed since the session last looked.
     pub closed: Vec<i32>,
+    /// Per process: how its fds are read ([`FdPaths::path`]).
+    pidfds: super::FastMap<i32, Through>,
 }
+
+/// How a process's fds are read.
+enum Through {
+    /// A pidfd, and how many fds were read through it.
+    Pidfd(std::os::fd::OwnedFd, u32),
+    /// `/proc/PID/fd/N`: pidfd_open failed, or the process has read enough
+    /// fds for that to be the cheaper way.
+    Proc,
+}
+
+/// Most pidfds held at once (one per live traced process): past this, a
+/// process's fds are read through `/proc/PID/fd/N`, so that a package
+/// with a thousand processes does not use up pkgtrace's own descriptors.
+const MAX_PIDFDS: usize = 256;
+/// Fds read through a process's pidfd before `/proc/PID/fd/N` takes over.
+/// ld.so's opens of a dynamically linked program fit; a process that goes
+/// on opening files (a directory walk, an interpreter importing modules)
+/// is cheaper to read through `/proc` (one call against three) once its
+/// entries there exist.
+const PIDFD_LOOKUPS: u32 = 8;
 
 impl FdPaths {
     /// What fd `fd` of process `owner` refers to now (`pid`: the task
     /// asking), noting a close that was not seen.
     pub fn get(&mut self, owner: i32, pid: i32, fd: i32) -> Option<Bytes> {
-        let now = fd_path(pid, fd);
+        let now = self.path(owner, pid, fd);
         self.seen(owner, fd, now.as_ref());
         now
+    }
+    /// What fd `n` of task `pid` (whose fd table `owner`'s is) refers to:
+    /// its path, `socket:[ino]`, ... (what strace -y prints).
+    ///
+    /// A process's first fds are read through a duplicate taken with
+    /// pidfd_getfd, whose link is `/proc/self/fd/M`: a first look at
+    /// `/proc/PID/fd/N` makes the kernel build `/proc/PID`'s entries, and
+    /// the process's exit tears them down, which a program that only opens
+    /// what ld.so loads never amortizes (1% of a shell loop forking
+    /// `/bin/true`, issue 14). After [`PIDFD_LOOKUPS`] of them, `/proc`
+    /// (one call instead of pidfd_getfd, readlink and close; the pidfd way
+    /// made `find` 7% slower). The answer is the same either way: the same
+    /// open file, its path seen from pkgtrace's root. A thread asks through
+    /// `/proc/TID/fd/N` (its table may be its own), and so does every
+    /// process when pidfds are unavailable or too many.
+    pub fn path(&mut self, owner: i32, pid: i32, n: i32) -> Option<Bytes> {
+        if pid == owner {
+            if let Some(path) = self.through_pidfd(pid, n) {
+                return Some(path);
+            }
+        }
+        fd_path(pid, n)
+    }
+    fn through_pidfd(&mut self, pid: i32, n: i32) -> Option<Bytes> {
+        use std::os::fd::{AsFd as _, AsRawFd as _};
+        if !self.pidfds.contains_key(&pid) {
+            if self.pidfds.len() >= MAX_PIDFDS {
+                return None;
+            }
+            let way = super::sys::pidfd_open(pid).map_or(Through::Proc, |fd| Through::Pidfd(fd, 0));
+            self.pidfds.insert(pid, way);
+        }
+        let Some(Through::Pidfd(pidfd, used)) = self.pidfds.get_mut(&pid) else { return None };
+        *used += 1;
+        let got = super::sys::pidfd_getfd(pidfd.as_fd(), n);
+        if *used >= PIDFD_LOOKUPS || got.as_ref().is_err_and(|e| e.raw_os_error() == Some(libc::ESRCH)) {
+            // Enough through it; or gone (not reaped by us, its pid reused).
+            self.pidfds.insert(pid, Through::Proc);
+        }
+        link_target(b"/proc/self/fd/", got.ok()?.as_raw_fd())
     }
     /// An event names fd `fd`, which refers to `now`: if the analyzer knew
     /// it as something else, that fd was closed in between.
@@ -101,6 +163,7 @@ impl FdPaths {
     }
     pub fn forget_process(&mut self, owner: i32) {
         self.told.remove(&owner);
+        self.pidfds.remove(&owner);
     }
 }
 
@@ -113,11 +176,22 @@ pub struct Ctx {
 
 /// What `/proc/PID/fd/N` points at: the file's path, `socket:[ino]`, ...
 fn fd_path(pid: i32, n: i32) -> Option<Bytes> {
+    let mut dir = [0u8; 24];
+    let mut at = 0;
+    for part in [&b"/proc/"[..], decimal(pid, &mut [0; 11]), b"/fd/"] {
+        dir[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    link_target(&dir[..at], n)
+}
+
+/// The target of the link `dir` + `n` (`/proc/PID/fd/` + N).
+fn link_target(dir: &[u8], n: i32) -> Option<Bytes> {
     // At every successful open: the link's name is built on the stack and
     // read into a stack buffer (a path is at most PATH_MAX).
     let mut name = [0u8; 48];
     let mut at = 0;
-    for part in [&b"/proc/"[..], decimal(pid, &mut [0; 11]), b"/fd/", decimal(n, &mut [0; 11])] {
+    for part in [dir, decimal(n, &mut [0; 11])] {
         name[at..at + part.len()].copy_from_slice(part);
         at += part.len();
     }
@@ -518,12 +592,18 @@ pub fn finish(kind: &mut EventKind, cx: Ctx, fds: &mut FdPaths, a: [u64; 6], res
     match kind {
         // A new fd: the analyzer records what it is, whatever it was.
         EventKind::Open { resolved, .. } => {
-            let path = fd_path(pid, value as i32);
+            let path = fds.path(cx.owner, pid, value as i32);
             fds.told_new(cx.owner, value as i32, path.clone());
             *resolved = path.filter(|p| p.as_slice().starts_with(b"/"));
         }
-        EventKind::Dup { new, .. } => fds.told_new(cx.owner, *new, fd_path(pid, *new)),
-        EventKind::Socket { .. } => fds.told_new(cx.owner, value as i32, fd_path(pid, value as i32)),
+        EventKind::Dup { new, .. } => {
+            let path = fds.path(cx.owner, pid, *new);
+            fds.told_new(cx.owner, *new, path)
+        }
+        EventKind::Socket { .. } => {
+            let path = fds.path(cx.owner, pid, value as i32);
+            fds.told_new(cx.owner, value as i32, path)
+        }
         EventKind::Recv { syscall, addr, data, .. } => {
             let len = value.max(0) as u64;
             if syscall == "recvfrom" {
@@ -936,6 +1016,52 @@ mod tests {
         fds.closed.clear();
         fds.check(me, me, n);
         assert!(fds.closed.is_empty());
+    }
+
+    /// A process's fds are read through a pidfd: the same answers as
+    /// `/proc/PID/fd/N`, for a file, a deleted one, a pipe and a socket;
+    /// nothing for an fd that is not open; the pidfd is let go with the
+    /// process.
+    #[test]
+    fn an_fd_read_through_a_pidfd_names_what_proc_names() {
+        use std::os::fd::AsRawFd;
+        let me = std::process::id() as i32;
+        let dir = tempfile::tempdir().unwrap();
+        let kept = std::fs::File::create(dir.path().join("kept")).unwrap();
+        let gone = std::fs::File::create(dir.path().join("gone")).unwrap();
+        std::fs::remove_file(dir.path().join("gone")).unwrap();
+        let (pipe_r, _pipe_w) = std::io::pipe().unwrap();
+        let (sock, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut fds = FdPaths::default();
+        let cases = [
+            (kept.as_raw_fd(), "kept"),
+            (gone.as_raw_fd(), "(deleted)"),
+            (pipe_r.as_raw_fd(), "pipe:["),
+            (sock.as_raw_fd(), "socket:["),
+        ];
+        for (n, says) in cases {
+            let through = fds.through_pidfd(me, n).expect("read through the pidfd");
+            assert!(through.lossy().contains(says), "fd {n}: {:?}", through.lossy());
+            assert_eq!(Some(through), fd_path(me, n), "fd {n}");
+            assert_eq!(fds.path(me, me, n), fd_path(me, n), "fd {n}");
+        }
+        assert_eq!(fds.pidfds.len(), 1, "one pidfd per process");
+        // After PIDFD_LOOKUPS fds, /proc: the same answers.
+        for _ in 0..PIDFD_LOOKUPS {
+            assert_eq!(fds.path(me, me, kept.as_raw_fd()), fd_path(me, kept.as_raw_fd()));
+        }
+        assert!(matches!(fds.pidfds.get(&me), Some(Through::Proc)));
+        assert!(fds.through_pidfd(me, kept.as_raw_fd()).is_none());
+        assert_eq!(fds.path(me, me, kept.as_raw_fd()), fd_path(me, kept.as_raw_fd()));
+        let closed = {
+            let f = std::fs::File::open(dir.path().join("kept")).unwrap();
+            f.as_raw_fd()
+        };
+        assert_eq!(fds.path(me, me, closed), None);
+        // A task that is not its fd table's owner (a thread) asks /proc.
+        assert_eq!(fds.path(me, me + 1_000_000, kept.as_raw_fd()), None);
+        fds.forget_process(me);
+        assert!(fds.pidfds.is_empty());
     }
 
     #[test]

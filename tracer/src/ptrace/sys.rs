@@ -100,6 +100,30 @@ pub fn map_at(addr: u64, len: usize) -> io::Result<u64> {
     Ok(p as u64)
 }
 
+/// pidfd_open(2): a descriptor for process `pid` (a thread-group leader).
+pub fn pidfd_open(pid: i32) -> io::Result<std::os::fd::OwnedFd> {
+    // SAFETY: no pointers; the result is a new descriptor this process owns.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by the kernel and is owned by nobody else.
+    Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd as i32) })
+}
+
+/// pidfd_getfd(2): a duplicate, in this process, of fd `n` of the process
+/// behind `pidfd` (close-on-exec). Needs ptrace rights over it.
+pub fn pidfd_getfd(pidfd: std::os::fd::BorrowedFd<'_>, n: i32) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::AsRawFd as _;
+    // SAFETY: no pointers; the result is a new descriptor this process owns.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), n, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by the kernel and is owned by nobody else.
+    Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd as i32) })
+}
+
 /// readlink(2) into `buf`: the length of the target (cut at `buf`'s).
 pub fn readlink(path: &std::ffi::CStr, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `path` is NUL-terminated; the kernel writes at most
