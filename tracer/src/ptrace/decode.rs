@@ -37,6 +37,9 @@ pub struct FdPaths {
     pub closed: Vec<i32>,
     /// Per process: how its fds are read ([`FdPaths::path`]).
     pidfds: super::FastMap<i32, Through>,
+    /// A task opened `/dev/fuse`: no more pidfd reads in this run (see
+    /// [`FdPaths::path`]).
+    fuse: bool,
 }
 
 /// How a process's fds are read.
@@ -81,13 +84,20 @@ impl FdPaths {
     /// open file, its path seen from pkgtrace's root. A thread asks through
     /// `/proc/TID/fd/N` (its table may be its own), and so does every
     /// process when pidfds are unavailable or too many.
+    ///
+    /// Closing the duplicate calls the file system's `flush`, which FUSE
+    /// sends to its daemon and waits for. If that daemon is a tracee held
+    /// at a stop, the tracer would wait for it forever; so once a task has
+    /// opened `/dev/fuse` (a daemon must, before it serves a mount), the
+    /// run reads every fd through `/proc` (a daemon started before the run
+    /// is not held by the tracer: its flush is only a round trip).
     pub fn path(&mut self, owner: i32, pid: i32, n: i32) -> Option<Bytes> {
-        if pid == owner {
-            if let Some(path) = self.through_pidfd(pid, n) {
-                return Some(path);
-            }
-        }
-        fd_path(pid, n)
+        let path = match (pid == owner && !self.fuse).then(|| self.through_pidfd(pid, n)).flatten() {
+            Some(path) => Some(path),
+            None => fd_path(pid, n),
+        };
+        self.fuse |= path.as_ref().is_some_and(|p| p.as_slice() == b"/dev/fuse");
+        path
     }
     fn through_pidfd(&mut self, pid: i32, n: i32) -> Option<Bytes> {
         use std::os::fd::{AsFd as _, AsRawFd as _};
@@ -1062,6 +1072,20 @@ mod tests {
         assert_eq!(fds.path(me, me + 1_000_000, kept.as_raw_fd()), None);
         fds.forget_process(me);
         assert!(fds.pidfds.is_empty());
+        // Once a task has opened /dev/fuse, no pidfd is used again.
+        assert_eq!(fds.path(me, me, kept.as_raw_fd()), fd_path(me, kept.as_raw_fd()));
+        assert!(matches!(fds.pidfds.get(&me), Some(Through::Pidfd(..))));
+        fds.forget_process(me);
+        fds.fuse = true;
+        assert_eq!(fds.path(me, me, kept.as_raw_fd()), fd_path(me, kept.as_raw_fd()));
+        assert!(fds.pidfds.is_empty(), "read through /proc");
+        // What sets it: a look at an fd that is /dev/fuse (where there is one).
+        if let Ok(fuse) = std::fs::File::open("/dev/fuse") {
+            let mut fds = FdPaths::default();
+            let path = fds.path(me, me, fuse.as_raw_fd());
+            assert_eq!(path.as_ref().map(|p| p.as_slice()), Some(&b"/dev/fuse"[..]));
+            assert!(fds.fuse);
+        }
     }
 
     #[test]
