@@ -37,9 +37,9 @@ pub struct FdPaths {
     pub closed: Vec<i32>,
     /// Per process: how its fds are read ([`FdPaths::path`]).
     pidfds: super::FastMap<i32, Through>,
-    /// A task opened `/dev/fuse`: no more pidfd reads in this run (see
-    /// [`FdPaths::path`]).
-    fuse: bool,
+    /// No more pidfd reads in this run: a task opened `/dev/fuse` (see
+    /// [`FdPaths::path`]), or pidfd_getfd is not allowed here.
+    no_pidfd: bool,
 }
 
 /// How a process's fds are read.
@@ -92,11 +92,11 @@ impl FdPaths {
     /// run reads every fd through `/proc` (a daemon started before the run
     /// is not held by the tracer: its flush is only a round trip).
     pub fn path(&mut self, owner: i32, pid: i32, n: i32) -> Option<Bytes> {
-        let path = match (pid == owner && !self.fuse).then(|| self.through_pidfd(pid, n)).flatten() {
+        let path = match (pid == owner && !self.no_pidfd).then(|| self.through_pidfd(pid, n)).flatten() {
             Some(path) => Some(path),
             None => fd_path(pid, n),
         };
-        self.fuse |= path.as_ref().is_some_and(|p| p.as_slice() == b"/dev/fuse");
+        self.no_pidfd |= path.as_ref().is_some_and(|p| p.as_slice() == b"/dev/fuse");
         path
     }
     fn through_pidfd(&mut self, pid: i32, n: i32) -> Option<Bytes> {
@@ -111,9 +111,21 @@ impl FdPaths {
         let Some(Through::Pidfd(pidfd, used)) = self.pidfds.get_mut(&pid) else { return None };
         *used += 1;
         let got = super::sys::pidfd_getfd(pidfd.as_fd(), n);
-        if *used >= PIDFD_LOOKUPS || got.as_ref().is_err_and(|e| e.raw_os_error() == Some(libc::ESRCH)) {
+        match got.as_ref().map_err(|e| e.raw_os_error()) {
+            // Not allowed here (a container's seccomp profile, an LSM): no
+            // more tries in this run.
+            Err(Some(libc::EPERM | libc::EACCES | libc::ENOSYS)) => {
+                self.pidfds.insert(pid, Through::Proc);
+                self.no_pidfd = true;
+            }
             // Enough through it; or gone (not reaped by us, its pid reused).
-            self.pidfds.insert(pid, Through::Proc);
+            Err(Some(libc::ESRCH)) => {
+                self.pidfds.insert(pid, Through::Proc);
+            }
+            _ if *used >= PIDFD_LOOKUPS => {
+                self.pidfds.insert(pid, Through::Proc);
+            }
+            _ => {}
         }
         link_target(b"/proc/self/fd/", got.ok()?.as_raw_fd())
     }
@@ -1076,7 +1088,7 @@ mod tests {
         assert_eq!(fds.path(me, me, kept.as_raw_fd()), fd_path(me, kept.as_raw_fd()));
         assert!(matches!(fds.pidfds.get(&me), Some(Through::Pidfd(..))));
         fds.forget_process(me);
-        fds.fuse = true;
+        fds.no_pidfd = true;
         assert_eq!(fds.path(me, me, kept.as_raw_fd()), fd_path(me, kept.as_raw_fd()));
         assert!(fds.pidfds.is_empty(), "read through /proc");
         // What sets it: a look at an fd that is /dev/fuse (where there is one).
@@ -1084,8 +1096,40 @@ mod tests {
             let mut fds = FdPaths::default();
             let path = fds.path(me, me, fuse.as_raw_fd());
             assert_eq!(path.as_ref().map(|p| p.as_slice()), Some(&b"/dev/fuse"[..]));
-            assert!(fds.fuse);
+            assert!(fds.no_pidfd);
         }
+    }
+
+    /// Where pidfd_getfd is refused (a container's seccomp profile, here a
+    /// filter on one thread), the first refusal turns pidfd reads off for
+    /// the run, and every answer still comes, from /proc.
+    #[test]
+    fn a_refused_pidfd_getfd_falls_back_to_proc_for_the_run() {
+        use crate::ptrace::seccomp::Insn;
+        use std::os::fd::AsRawFd;
+        let me = std::process::id() as i32;
+        let file = tempfile::tempfile().unwrap();
+        let n = file.as_raw_fd();
+        let expected = fd_path(me, n);
+        assert!(expected.is_some());
+        std::thread::spawn(move || {
+            // This thread only: pidfd_getfd fails with EPERM.
+            let prog = [
+                Insn { code: 0x20, jt: 0, jf: 0, k: 0 },
+                Insn { code: 0x15, jt: 0, jf: 1, k: libc::SYS_pidfd_getfd as u32 },
+                Insn { code: 0x06, jt: 0, jf: 0, k: 0x0005_0000 | libc::EPERM as u32 },
+                Insn { code: 0x06, jt: 0, jf: 0, k: 0x7fff_0000 },
+            ];
+            crate::ptrace::sys::install_filter(&prog).unwrap();
+            let mut fds = FdPaths::default();
+            assert_eq!(fds.path(me, me, n), expected);
+            assert!(fds.no_pidfd, "one refusal is enough");
+            assert_eq!(fds.path(me, me, n), expected);
+            assert!(!matches!(fds.pidfds.get(&me), Some(Through::Pidfd(..))));
+            drop(file);
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
