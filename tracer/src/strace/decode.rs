@@ -207,22 +207,27 @@ pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventK
             }
         }
         Interest::Spawn => {
-            let child = match result.value {
-                Some(v) if v > 0 && result.errno.is_none() => v as i32,
-                // 0 is the child's own view of fork; failures are kept as Other.
-                Some(0) => return Ok(None),
-                _ => return Ok(Some((other(name, rest, end, result), ret))),
-            };
             let flags = match name {
                 b"clone" => args.iter().find_map(|a| a.strip_prefix(b"flags=")),
                 b"clone3" => value::inner(arg(0)).and_then(|b| value::field(b, b"flags")),
                 _ => None,
             };
             // A child strace could not follow either (it is not in the
-            // log): reported as the attempt it is, as a live run does.
+            // log): reported as the attempt it is, whatever its result, as a
+            // live run does.
             if flags.is_some_and(|f| clone_flag(f, b"CLONE_UNTRACED", libc::CLONE_UNTRACED)) {
                 return Ok(Some((other(name, rest, end, result), ret)));
             }
+            let child = match result.value {
+                Some(v) if v > 0 && result.errno.is_none() => v as i32,
+                // 0 is the child's own view of fork. A spawn that failed
+                // (EAGAIN at a process limit) or was interrupted and will be
+                // made again (`= ? ERESTARTNOINTR`, common in a program
+                // taking signals) made nothing: no event, as in a live run,
+                // which does not stop on spawns. As an Other event it read
+                // as an escape from tracing (untraceable-call).
+                _ => return Ok(None),
+            };
             let thread = flags.is_some_and(clone_thread);
             EventKind::Spawn { syscall: syscall(), child, thread }
         }
@@ -637,7 +642,21 @@ mod tests {
         assert_eq!(ev, EventKind::Spawn { syscall: "clone".into(), child: 1235, thread: false });
         let ev = dec("clone(child_stack=0x7f, flags=0x3d0f00) = 99");
         assert_eq!(ev, EventKind::Spawn { syscall: "clone".into(), child: 99, thread: true });
-        assert!(matches!(dec("vfork() = -1 EAGAIN (Resource temporarily unavailable)"), EventKind::Other { .. }));
+        // A spawn that failed, or was interrupted to be made again, made nothing.
+        for line in [
+            "vfork() = -1 EAGAIN (Resource temporarily unavailable)",
+            "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f) = ? ERESTARTNOINTR (To be restarted)",
+            "clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, child_tid=0x7f, parent_tid=0x7f, exit_signal=0, stack=0x7f, stack_size=0x7ff000, tls=0x7f}, 88) = -1 EAGAIN (Resource temporarily unavailable)",
+        ] {
+            let open = line.find('(').unwrap();
+            let name = &line.as_bytes()[..open];
+            let got = decode(interest(name).unwrap(), name, &line.as_bytes()[open + 1..]).unwrap();
+            assert!(got.is_none(), "{line}: {got:?}");
+        }
+        // An untraced one is the attempt, even when it failed.
+        let ev =
+            dec("clone(child_stack=NULL, flags=CLONE_UNTRACED|SIGCHLD) = -1 EAGAIN (Resource temporarily unavailable)");
+        assert!(matches!(&ev, EventKind::Other { syscall, .. } if syscall == "clone"), "{ev:?}");
     }
 
     #[test]
