@@ -54,9 +54,6 @@ const MAX_ORPHANED: usize = 4096;
 /// How many payload bytes a fact carries for `payload_re`.
 const PAYLOAD_TEXT_MAX: usize = 4096;
 
-/// How much of a process's joined DNS labels per domain is kept.
-const DNS_JOINED_MAX: usize = 16 * 1024;
-
 /// How many of the last bytes sent on a socket are searched with the next.
 const SENT_TAIL: usize = 1024;
 
@@ -80,9 +77,8 @@ pub struct Analyzer<'r> {
     dns: Vec<DnsQueryRecord>,
     dns_seen: HashSet<(String, String)>,
     /// Per process and domain, the first labels of its queries there joined
-    /// in order: a value split over several lookups (hex chunks in
-    /// successive queries) is found in them ([`DNS_JOINED_MAX`] kept).
-    dns_joined: HashMap<(i32, String), String>,
+    /// in order: a value split over several lookups is found in them.
+    dns_joined: HashMap<(i32, String), crate::canary::JoinedLabels>,
     /// Per process and socket, the last send: a value split over two sends
     /// is found across them.
     sent_tail: HashMap<(i32, i32), SentTail>,
@@ -1039,20 +1035,12 @@ impl<'r> Analyzer<'r> {
         }
         let Some(first) = crate::canary::dns_chunk_first(data) else { return false };
         let joined = self.dns_joined.entry((self.model.leader_of(pid), domain.to_ascii_lowercase())).or_default();
-        joined.push_str(&first.to_ascii_lowercase());
-        if joined.len() > DNS_JOINED_MAX {
-            // An even cut keeps hex aligned.
-            let mut cut = (joined.len() - DNS_JOINED_MAX).next_multiple_of(2);
-            while !joined.is_char_boundary(cut) {
-                cut += 1;
-            }
-            joined.drain(..cut);
-        }
-        let found = crate::canary::contains(joined, &self.ctx.canaries);
+        joined.push(first);
+        let found = crate::canary::contains(&joined.text, &self.ctx.canaries);
         if found {
             // Reported with this name; the next ones start afresh (else
             // every later lookup there would carry it too).
-            joined.clear();
+            joined.text.clear();
         }
         found
     }

@@ -70,6 +70,35 @@ pub fn dns_chunk_first(data: &str) -> Option<&str> {
     (first.len() >= 8).then_some(first)
 }
 
+/// Most characters of joined DNS labels kept ([`JoinedLabels`]).
+const JOINED_MAX: usize = 16 * 1024;
+
+/// The first data labels ([`dns_chunk_first`]) of lookups under one
+/// domain, lower-cased and joined in order: a value split over several
+/// lookups (hex chunks in successive queries) is found in them. The last
+/// [`JOINED_MAX`] characters are kept.
+#[derive(Debug, Default)]
+pub struct JoinedLabels {
+    pub text: String,
+    /// Labels joined so far.
+    pub queries: usize,
+}
+
+impl JoinedLabels {
+    pub fn push(&mut self, label: &str) {
+        self.text.push_str(&label.to_ascii_lowercase());
+        self.queries += 1;
+        if self.text.len() > JOINED_MAX {
+            // An even cut keeps hex aligned.
+            let mut cut = (self.text.len() - JOINED_MAX).next_multiple_of(2);
+            while !self.text.is_char_boundary(cut) {
+                cut += 1;
+            }
+            self.text.drain(..cut);
+        }
+    }
+}
+
 /// Does `text` carry one of `values` hex-, base32- or base64-encoded in a
 /// token of 8+ characters (case-insensitively once decoded)? One layer, no
 /// plain match: for values that appear plainly in innocent text (a user
@@ -377,30 +406,22 @@ mod tests {
         e.finish().unwrap()
     }
 
-    fn b64(data: &[u8]) -> String {
-        const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for chunk in data.chunks(3) {
-            let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
-            for i in 0..4 {
-                out.push(if i <= chunk.len() { A[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
-            }
-        }
-        out
-    }
-
     #[test]
     fn layered_encodings_and_compression() {
         let env = b"HOME=/home/sam\nNPM_TOKEN=CANARY-npm-4f1c2a9e7d3b\nPATH=/usr/bin\n";
         // env | gzip | base64, wrapped at 76 as base64 prints it, in a POST body.
-        let wrapped: Vec<String> =
-            b64(&gzip(env)).as_bytes().chunks(76).map(|l| String::from_utf8_lossy(l).into_owned()).collect();
+        let wrapped: Vec<String> = event::bytes::base64(&gzip(env))
+            .as_bytes()
+            .chunks(76)
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect();
         let body = format!("POST /u HTTP/1.1\r\nHost: x\r\n\r\n{}\n", wrapped.join("\n"));
         assert!(contains(&body, &c()), "{body}");
         // The same without the wrapping (curl -d strips newlines).
-        assert!(contains(&format!("d={}", b64(&gzip(env))), &c()));
+        assert!(contains(&format!("d={}", event::bytes::base64(&gzip(env))), &c()));
         // base64 twice, in JSON.
-        let twice = b64(b64(br#"{"NPM_TOKEN":"CANARY-npm-4f1c2a9e7d3b"}"#).as_bytes());
+        let twice =
+            event::bytes::base64(event::bytes::base64(br#"{"NPM_TOKEN":"CANARY-npm-4f1c2a9e7d3b"}"#).as_bytes());
         assert!(contains(&format!(r#"{{"content":"{twice}"}}"#), &c()));
         // Raw gzip bytes in a body.
         let mut raw = b"POST /u HTTP/1.1\r\n\r\n".to_vec();
@@ -410,7 +431,7 @@ mod tests {
         assert!(contains("t=CANARY%2Dnpm%2D4f1c2a9e7d3b&x=1", &c()));
         // Nothing of the kind.
         assert!(!contains_bytes(&gzip(b"HOME=/home/sam\nPATH=/usr/bin\n"), &c()));
-        assert!(!contains(&b64(&gzip(b"nothing")), &c()));
+        assert!(!contains(&event::bytes::base64(&gzip(b"nothing")), &c()));
     }
 
     #[test]
@@ -448,6 +469,21 @@ mod tests {
         let mut body = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.zip\"\r\n\r\n".to_vec();
         body.extend(&zip);
         assert!(contains_bytes(&body, &c()));
+    }
+
+    #[test]
+    fn joined_labels_keep_their_last_characters_hex_aligned() {
+        let mut j = JoinedLabels::default();
+        j.push("43414E41");
+        j.push("52592d");
+        assert_eq!((j.text.as_str(), j.queries), ("43414e4152592d", 2));
+        let label = "a".repeat(1001);
+        for _ in 0..17 {
+            j.push(&label);
+        }
+        assert!(j.text.len() <= JOINED_MAX && j.text.len() > JOINED_MAX - 2, "{}", j.text.len());
+        assert_eq!((14 + 17 * 1001 - j.text.len()) % 2, 0, "cut at an even place");
+        assert_eq!(j.queries, 19);
     }
 
     #[test]

@@ -244,6 +244,20 @@ fn from_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Standard base64, padded (RFC 4648): a Docker auth field written for
+/// the sandbox, test data encoded as exfiltration encodes it.
+pub fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() { ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +288,16 @@ mod tests {
         assert_eq!(serde_json::from_str::<BytesList>(&json).unwrap(), list);
         assert_eq!(serde_json::from_str::<BytesList>("[]").unwrap(), BytesList::new());
         assert!(serde_json::from_str::<BytesList>(r#""HOME=/""#).is_err());
+    }
+
+    #[test]
+    fn base64_as_rfc_4648_gives_it() {
+        let cases =
+            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("foobar", "Zm9vYmFy")];
+        for (plain, encoded) in cases {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+        assert_eq!(base64(&[0xff, 0xfe]), "//4=");
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub fn plant(home: &Path, canaries: &[Canary]) -> io::Result<()> {
             value(canaries, "aws")
         ),
     )?;
-    let docker_auth = base64(format!("pkgtrace:{}", value(canaries, "docker")).as_bytes());
+    let docker_auth = event::bytes::base64(format!("pkgtrace:{}", value(canaries, "docker")).as_bytes());
     write(
         ".docker/config.json",
         format!("{{\"auths\":{{\"https://index.docker.io/v1/\":{{\"auth\":\"{docker_auth}\"}}}}}}\n"),
@@ -79,24 +79,6 @@ pub fn plant(home: &Path, canaries: &[Canary]) -> io::Result<()> {
     write(".git-credentials", format!("https://pkgtrace:{}@github.com\n", value(canaries, "git")))?;
     write(".netrc", format!("machine github.com login pkgtrace password {}\n", value(canaries, "netrc")))?;
     Ok(())
-}
-
-/// Standard base64 (for the Docker auth field).
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// The environment variables holding canaries.

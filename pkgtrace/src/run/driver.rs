@@ -371,22 +371,20 @@ fn leaks(phase: &PhaseReport, canaries: &[Canary]) -> Vec<LeakedCanary> {
     }
     // A value split over several lookups under one domain: their first
     // labels joined in order (as the analyzer joins them).
-    let mut joined: Vec<(String, String, usize)> = Vec::new();
+    let mut joined: Vec<(String, analyzer::canary::JoinedLabels)> = Vec::new();
     for q in &phase.behaviour.dns {
         let Some((domain, data)) = analyzer::canary::dns_chunk(&q.name) else { continue };
         let Some(first) = analyzer::canary::dns_chunk_first(data) else { continue };
         let domain = domain.to_ascii_lowercase();
-        match joined.iter_mut().find(|(d, _, _)| *d == domain) {
-            Some((_, text, n)) => {
-                text.push_str(&first.to_ascii_lowercase());
-                *n += 1;
-            }
-            None => joined.push((domain, first.to_ascii_lowercase(), 1)),
-        }
+        let at = joined.iter().position(|(d, _)| *d == domain).unwrap_or_else(|| {
+            joined.push((domain, Default::default()));
+            joined.len() - 1
+        });
+        joined[at].1.push(first);
     }
-    for (domain, text, n) in joined.iter().filter(|(_, _, n)| *n > 1) {
-        for c in found_in(text, canaries) {
-            add(c, format!("dns {domain} (split over {n} queries)"));
+    for (domain, j) in joined.iter().filter(|(_, j)| j.queries > 1) {
+        for c in found_in(&j.text, canaries) {
+            add(c, format!("dns {domain} (split over {} queries)", j.queries));
         }
     }
     let mut out: Vec<LeakedCanary> = Vec::new();

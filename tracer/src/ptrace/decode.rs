@@ -92,41 +92,39 @@ impl FdPaths {
     /// run reads every fd through `/proc` (a daemon started before the run
     /// is not held by the tracer: its flush is only a round trip).
     pub fn path(&mut self, owner: i32, pid: i32, n: i32) -> Option<Bytes> {
-        let path = match (pid == owner && !self.no_pidfd).then(|| self.through_pidfd(pid, n)).flatten() {
-            Some(path) => Some(path),
-            None => fd_path(pid, n),
-        };
+        let through = if pid == owner && !self.no_pidfd { self.through_pidfd(pid, n) } else { None };
+        let path = through.or_else(|| fd_path(pid, n));
         self.no_pidfd |= path.as_ref().is_some_and(|p| p.as_slice() == b"/dev/fuse");
         path
     }
+    /// [`FdPaths::path`], and the analyzer told so: for an fd a call just
+    /// returned.
+    pub fn told_now(&mut self, owner: i32, pid: i32, n: i32) -> Option<Bytes> {
+        let path = self.path(owner, pid, n);
+        self.told_new(owner, n, path.clone());
+        path
+    }
     fn through_pidfd(&mut self, pid: i32, n: i32) -> Option<Bytes> {
+        use std::collections::hash_map::Entry;
         use std::os::fd::{AsFd as _, AsRawFd as _};
-        if !self.pidfds.contains_key(&pid) {
-            if self.pidfds.len() >= MAX_PIDFDS {
-                return None;
-            }
-            let way = super::sys::pidfd_open(pid).map_or(Through::Proc, |fd| Through::Pidfd(fd, 0));
-            self.pidfds.insert(pid, way);
-        }
-        let Some(Through::Pidfd(pidfd, used)) = self.pidfds.get_mut(&pid) else { return None };
+        let full = self.pidfds.len() >= MAX_PIDFDS;
+        let way = match self.pidfds.entry(pid) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(_) if full => return None,
+            Entry::Vacant(e) => e.insert(super::sys::pidfd_open(pid).map_or(Through::Proc, |fd| Through::Pidfd(fd, 0))),
+        };
+        let Through::Pidfd(pidfd, used) = way else { return None };
         *used += 1;
         let got = super::sys::pidfd_getfd(pidfd.as_fd(), n);
-        match got.as_ref().map_err(|e| e.raw_os_error()) {
-            // Not allowed here (a container's seccomp profile, an LSM): no
-            // more tries in this run.
-            Err(Some(libc::EPERM | libc::EACCES | libc::ENOSYS)) => {
-                self.pidfds.insert(pid, Through::Proc);
-                self.no_pidfd = true;
-            }
-            // Enough through it; or gone (not reaped by us, its pid reused).
-            Err(Some(libc::ESRCH)) => {
-                self.pidfds.insert(pid, Through::Proc);
-            }
-            _ if *used >= PIDFD_LOOKUPS => {
-                self.pidfds.insert(pid, Through::Proc);
-            }
-            _ => {}
+        let err = got.as_ref().err().and_then(std::io::Error::raw_os_error);
+        // Not allowed here (a container's seccomp profile, an LSM): no more
+        // tries in this run.
+        let refused = matches!(err, Some(libc::EPERM | libc::EACCES | libc::ENOSYS));
+        // Gone (not reaped by us, its pid reused), or enough through it.
+        if refused || err == Some(libc::ESRCH) || *used >= PIDFD_LOOKUPS {
+            *way = Through::Proc;
         }
+        self.no_pidfd |= refused;
         link_target(b"/proc/self/fd/", got.ok()?.as_raw_fd())
     }
     /// An event names fd `fd`, which refers to `now`: if the analyzer knew
@@ -614,17 +612,13 @@ pub fn finish(kind: &mut EventKind, cx: Ctx, fds: &mut FdPaths, a: [u64; 6], res
     match kind {
         // A new fd: the analyzer records what it is, whatever it was.
         EventKind::Open { resolved, .. } => {
-            let path = fds.path(cx.owner, pid, value as i32);
-            fds.told_new(cx.owner, value as i32, path.clone());
-            *resolved = path.filter(|p| p.as_slice().starts_with(b"/"));
+            *resolved = fds.told_now(cx.owner, pid, value as i32).filter(|p| p.as_slice().starts_with(b"/"));
         }
         EventKind::Dup { new, .. } => {
-            let path = fds.path(cx.owner, pid, *new);
-            fds.told_new(cx.owner, *new, path)
+            fds.told_now(cx.owner, pid, *new);
         }
         EventKind::Socket { .. } => {
-            let path = fds.path(cx.owner, pid, value as i32);
-            fds.told_new(cx.owner, value as i32, path)
+            fds.told_now(cx.owner, pid, value as i32);
         }
         EventKind::Recv { syscall, addr, data, .. } => {
             let len = value.max(0) as u64;
