@@ -857,22 +857,24 @@ unsafe fn new_root(entries: &[RootEntry]) -> bool {
         return false;
     }
     for e in entries {
-        let made = match &e.kind {
-            RootKind::Symlink(target) => libc::symlink(target.as_ptr(), e.at.as_ptr()) == 0,
-            RootKind::Dir => {
-                libc::mkdir(e.at.as_ptr(), 0o755) == 0
-                    && libc::mount(e.from.as_ptr(), e.at.as_ptr(), null, libc::MS_BIND | libc::MS_REC, std::ptr::null())
-                        == 0
+        // A symlink is made again; a directory or file gets a mount point,
+        // and the old one is bound there with what is mounted below it.
+        let point = match &e.kind {
+            RootKind::Symlink(target) => {
+                if libc::symlink(target.as_ptr(), e.at.as_ptr()) != 0 {
+                    return false;
+                }
+                continue;
             }
+            RootKind::Dir => libc::mkdir(e.at.as_ptr(), 0o755) == 0,
             RootKind::File => {
                 let fd = libc::open(e.at.as_ptr(), libc::O_RDONLY | libc::O_CREAT | libc::O_CLOEXEC, 0o644);
-                fd >= 0
-                    && libc::close(fd) == 0
-                    && libc::mount(e.from.as_ptr(), e.at.as_ptr(), null, libc::MS_BIND | libc::MS_REC, std::ptr::null())
-                        == 0
+                fd >= 0 && libc::close(fd) == 0
             }
         };
-        if !made {
+        if !point
+            || libc::mount(e.from.as_ptr(), e.at.as_ptr(), null, libc::MS_BIND | libc::MS_REC, std::ptr::null()) != 0
+        {
             return false;
         }
     }
