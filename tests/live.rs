@@ -465,6 +465,45 @@ fn calls_that_escape_tracing_are_reported() {
     assert_eq!(untraceable(&from_strace), expected);
 }
 
+/// libuv's epoll-control rings (256 entries, no SQPOLL), made by a program
+/// named `node` as Node 22 makes them at its start, leave
+/// `untraceable-call` suppressed; libuv 1.45's SQPOLL file ring, which
+/// reads files unseen, is reported. The live tracer gives the ring's flags
+/// as strace does, and a strace log of the same command agrees.
+#[test]
+fn a_runtime_epoll_ring_is_suppressed_and_a_file_ring_is_reported() {
+    let (prog, dir) = own_tracee("uring-rings", "uring_rings");
+    let node = dir.join("node");
+    std::fs::rename(&prog, &node).unwrap();
+    let node = node.display().to_string();
+    let epoll = vec![
+        "256, {flags=IORING_SETUP_NO_SQARRAY, sq_thread_cpu=0, sq_thread_idle=0}",
+        "256, {flags=0, sq_thread_cpu=0, sq_thread_idle=0}",
+    ];
+    let sqpoll = vec!["64, {flags=IORING_SETUP_SQPOLL, sq_thread_cpu=0, sq_thread_idle=10}"];
+    for (mode, rings, reported) in [("epoll", epoll, false), ("sqpoll", sqpoll, true)] {
+        let ev = dir.join(format!("{mode}.jsonl"));
+        let (r, code, err) = trace(&["-o", &ev.display().to_string()], &[&node, mode]);
+        assert!(err.contains("rings ok"), "{mode}: {err}");
+        let seen: Vec<String> = events(&ev)
+            .iter()
+            .filter(|e| e["syscall"] == "io_uring_setup")
+            .map(|e| e["args"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(seen, rings, "{mode}");
+        let ring = ("untraceable-call".to_string(), "io_uring_setup".to_string());
+        assert_eq!(active(&r).contains(&ring), reported, "{mode}: {:?}", active(&r));
+        let suppressed = r["phases"][0]["findings"].as_array().unwrap().iter().any(|f| {
+            f["rule"] == "untraceable-call"
+                && f["suppressed_by"].as_str().is_some_and(|why| why.contains("epoll-control ring"))
+        });
+        assert_eq!(suppressed, !reported, "{mode}: the finding is kept, suppressed");
+        assert_eq!(code, if reported { 1 } else { 0 }, "{mode}: exit code");
+        let cmd = [node.clone(), mode.to_string()];
+        assert_eq!(strace_findings(&dir, &cmd).contains(&ring), reported, "{mode}: from the strace log");
+    }
+}
+
 /// A thread rewrites a rename's destination while the call runs: the
 /// tracer cannot know which name the kernel used, but it sees the string
 /// change between the call's entry and its exit, and reports the race.

@@ -77,8 +77,9 @@ fn active_rules(p: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Checks one package against EXPECTED.toml and that nothing escaped.
-fn check(rel: &str) {
+/// Checks one package against EXPECTED.toml and that nothing escaped; the
+/// report, for checks of the test's own.
+fn check(rel: &str) -> Value {
     let expected: toml::Table =
         toml::from_str(&std::fs::read_to_string(repo().join("corpus/packages/EXPECTED.toml")).unwrap()).unwrap();
     let pkg = expected["package"]
@@ -143,6 +144,7 @@ fn check(rel: &str) {
             }
         }
     }
+    r
 }
 
 #[test]
@@ -198,6 +200,32 @@ fn npm_escape_attempts_fail() {
 fn npm_benign_packages_are_clean() {
     check("npm/benign-native");
     check("npm/benign-plain");
+}
+
+/// A program named `node` making libuv's epoll-control rings, as Node 22
+/// does at its start: the sandbox refuses them (libuv falls back to
+/// epoll_ctl), reports each refusal with the ring's entries and flags, and
+/// keeps the finding suppressed; the package's own output shows the calls
+/// failed.
+#[test]
+fn npm_runtime_epoll_ring_is_refused_but_not_an_escape() {
+    let r = check("npm/benign-uv-ring");
+    let install = phase(&r, "install");
+    let out = format!(
+        "{}{}",
+        install["output"]["stdout"].as_str().unwrap_or(""),
+        install["output"]["stderr"].as_str().unwrap_or("")
+    );
+    assert!(out.contains("uv-ring flags 0x10000: ENOSYS"), "{out}");
+    assert!(out.contains("uv-ring flags 0: ENOSYS"), "{out}");
+    let refusal = install["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "refused-escape-from-tracing")
+        .unwrap_or_else(|| panic!("no refused-escape-from-tracing finding: {}", install["findings"]));
+    assert!(refusal["suppressed_by"].as_str().is_some_and(|why| why.contains("epoll-control ring")), "{refusal}");
+    assert_eq!(refusal["count"], 2, "{refusal}");
 }
 
 #[test]

@@ -626,9 +626,10 @@ impl<'r> Analyzer<'r> {
                 fact.errno = result.errno.clone();
                 self.check(&fact, ev);
             }
-            EventKind::Denied { syscall, what, errno } => {
+            EventKind::Denied { syscall, what, errno, args } => {
                 let mut fact = self.base_fact(pid, "denied", syscall);
                 fact.refused = Some(what.clone());
+                fact.payload = (!args.is_empty()).then(|| args.clone());
                 fact.success = Some(false);
                 fact.errno = Some(errno.clone());
                 self.check(&fact, ev);

@@ -255,8 +255,16 @@ pub enum EventKind {
     /// CLONE_UNTRACED, `io_uring_setup`, a foreign ABI, a seccomp
     /// listener) or reach out of the sandbox (`ioctl(TIOCSTI)` into a
     /// terminal, a new user namespace). `what` says which, in words; the
-    /// task got `errno` instead.
-    Denied { syscall: String, what: String, errno: String },
+    /// task got `errno` instead. `args`: the arguments as `Other` gives
+    /// them, where a rule tells a runtime's call from another by them
+    /// (io_uring_setup's entries and flags); empty for the rest.
+    Denied {
+        syscall: String,
+        what: String,
+        errno: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        args: String,
+    },
     /// A call the analyzer has no model for but a rule may care about
     /// (process_vm_writev, init_module, mount, setuid, memfd_create, ...).
     Other { syscall: String, args: String, result: SysResult },

@@ -74,7 +74,12 @@ fn refused_calls_are_findings_named_by_call_and_reason() {
         time_ns: None,
         duration_ns: None,
         origin: Origin::Live,
-        kind: EventKind::Denied { syscall: syscall.into(), what: what.into(), errno: errno.into() },
+        kind: EventKind::Denied {
+            syscall: syscall.into(),
+            what: what.into(),
+            errno: errno.into(),
+            args: String::new(),
+        },
     };
     a.event(&denied(0, "clone", "CLONE_UNTRACED", "EPERM"));
     a.event(&denied(1, "ioctl", "TIOCSTI", "EPERM"));

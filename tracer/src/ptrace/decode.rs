@@ -520,6 +520,7 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
                     }
                     format!("{{flags={flags:#x}, ...}}, {}", a[1])
                 }
+                "io_uring_setup" => io_uring_setup_args(pid, a[0], a[1]),
                 "memfd_create" => format!("{:?}, {:#x}", path(pid, a[0]).lossy(), a[1]),
                 // As strace prints it (the filter stops on PR_SET_DUMPABLE only).
                 "prctl" if a[0] == libc::PR_SET_DUMPABLE as u64 => match a[1] {
@@ -813,6 +814,63 @@ fn family_name(domain: i32) -> String {
 fn sockaddr_at(pid: i32, addr: u64, len: u64) -> SockAddr {
     let raw = mem::read(pid, addr, (len as usize).min(128));
     sockaddr(&raw)
+}
+
+/// io_uring_setup's arguments as strace prints what goes in: the entry
+/// count, then the flags (by name, the rest in hex), the SQPOLL thread's
+/// CPU and idle time read from the caller's `io_uring_params`. The rules
+/// tell a runtime's ring from one made to hide work by them (libuv's
+/// epoll-control ring: 256 entries, no SQPOLL).
+pub fn io_uring_setup_args(pid: i32, entries: u64, params: u64) -> String {
+    // struct io_uring_params: sq_entries, cq_entries, flags, sq_thread_cpu,
+    // sq_thread_idle, ... (u32 each).
+    let raw = mem::read(pid, params, 20);
+    let field = |i: usize| raw.get(4 * i..4 * i + 4).map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+    match (field(2), field(3), field(4)) {
+        (Some(flags), Some(cpu), Some(idle)) => format!(
+            "{}, {{flags={}, sq_thread_cpu={cpu}, sq_thread_idle={idle}}}",
+            entries as u32,
+            io_uring_setup_flags(flags)
+        ),
+        _ => format!("{}, {params:#x}", entries as u32),
+    }
+}
+
+/// IORING_SETUP_* flags as strace names them, `0` for none.
+fn io_uring_setup_flags(flags: u32) -> String {
+    const NAMES: [&str; 17] = [
+        "IOPOLL",
+        "SQPOLL",
+        "SQ_AFF",
+        "CQSIZE",
+        "CLAMP",
+        "ATTACH_WQ",
+        "R_DISABLED",
+        "SUBMIT_ALL",
+        "COOP_TASKRUN",
+        "TASKRUN_FLAG",
+        "SQE128",
+        "CQE32",
+        "SINGLE_ISSUER",
+        "DEFER_TASKRUN",
+        "NO_MMAP",
+        "REGISTERED_FD_ONLY",
+        "NO_SQARRAY",
+    ];
+    if flags == 0 {
+        return "0".into();
+    }
+    let mut parts: Vec<String> = NAMES
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| flags & (1 << bit) != 0)
+        .map(|(_, n)| format!("IORING_SETUP_{n}"))
+        .collect();
+    let rest = flags & !((1u32 << NAMES.len()) - 1);
+    if rest != 0 {
+        parts.push(format!("{rest:#x}"));
+    }
+    parts.join("|")
 }
 
 /// Decodes a `struct sockaddr` from its bytes.
@@ -1171,6 +1229,16 @@ mod tests {
         assert_eq!(told(&fds, 11, 7), None);
         assert_eq!(told(&fds, 11, 1), Some(sock.clone()));
         assert_eq!(told(&fds, 10, 7), Some(sock), "the parent's table is its own");
+    }
+
+    #[test]
+    fn io_uring_flags_are_named_as_strace_names_them() {
+        assert_eq!(io_uring_setup_flags(0), "0");
+        assert_eq!(io_uring_setup_flags(1 << 16), "IORING_SETUP_NO_SQARRAY");
+        assert_eq!(io_uring_setup_flags(0b11), "IORING_SETUP_IOPOLL|IORING_SETUP_SQPOLL");
+        assert_eq!(io_uring_setup_flags((1 << 1) | (1 << 20)), "IORING_SETUP_SQPOLL|0x100000");
+        // Parameters that cannot be read: the address instead.
+        assert_eq!(io_uring_setup_args(std::process::id() as i32, 8, 0), "8, 0x0");
     }
 
     #[test]

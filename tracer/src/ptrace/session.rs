@@ -781,7 +781,14 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             };
             let errno = refusal.errno();
             let errno_name = sys_result(-i64::from(errno), true).errno.unwrap_or_default();
-            self.push(pid, EventKind::Denied { syscall, what: refusal.what().to_string(), errno: errno_name });
+            // What a rule tells a runtime's ring from another by.
+            let args = if info.nr as i64 == libc::SYS_io_uring_setup && data & DATA_FOREIGN == 0 {
+                crate::ptrace::decode::io_uring_setup_args(pid, info.args[0], info.args[1])
+            } else {
+                String::new()
+            };
+            let what = refusal.what().to_string();
+            self.push(pid, EventKind::Denied { syscall, what, errno: errno_name, args });
             raw::skip_syscall(pid, errno)?;
             return raw::cont(pid, 0);
         }
