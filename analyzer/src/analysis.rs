@@ -237,6 +237,11 @@ impl<'r> Analyzer<'r> {
                 };
                 actor.package = package.clone().or(actor.package);
                 actor.package_dir = package_dir.clone().or(actor.package_dir);
+                // Package code stays package code whatever it execs; a
+                // program that is no package manager becomes it when a
+                // package manager started it or it works for a package.
+                actor.package_code |=
+                    !actor.is_package_manager && (fact.actor.is_package_manager || actor.package.is_some());
                 fact.actor = Arc::new(actor);
                 fact.path = Some(path.clone());
                 fact.home_rel = self.home_rel(&path);
@@ -869,11 +874,15 @@ impl<'r> Analyzer<'r> {
         let exe = me.and_then(|p| p.exe.clone());
         let argv = me.map(|p| p.argv.clone()).unwrap_or_default();
         let ancestors: Vec<String> = chain.iter().rev().skip(1).filter_map(|p| p.exe.clone()).collect();
-        let parent = chain.len().checked_sub(2).and_then(|i| chain.get(i));
+        let managers: Vec<bool> =
+            chain.iter().map(|p| p.exe.as_deref().is_some_and(|e| self.is_package_manager(e, &p.argv))).collect();
+        // A process that is no package manager, below one, or one that
+        // works for a package (the command of a `start` phase).
+        let package_code = managers.iter().enumerate().any(|(i, &m)| !m && managers[..i].contains(&true))
+            || me.is_some_and(|p| p.package.is_some());
         let actor = Arc::new(Actor {
-            is_package_manager: exe.as_deref().is_some_and(|e| self.is_package_manager(e, &argv)),
-            parent_is_package_manager: parent
-                .is_some_and(|p| p.exe.as_deref().is_some_and(|e| self.is_package_manager(e, &p.argv))),
+            is_package_manager: managers.last().copied().unwrap_or(false),
+            parent_is_package_manager: managers.len() >= 2 && managers[managers.len() - 2],
             exe,
             argv_line: argv.join(" "),
             argv,
@@ -882,6 +891,7 @@ impl<'r> Analyzer<'r> {
             chain: chain_text(&self.model, leader),
             package: me.and_then(|p| p.package.clone()),
             package_dir: me.and_then(|p| p.package_dir.clone()),
+            package_code,
         });
         self.actors.insert(leader, actor.clone());
         actor
@@ -1460,6 +1470,9 @@ mod tests {
 
 #[cfg(test)]
 mod outside_tests;
+
+#[cfg(test)]
+mod package_code_tests;
 
 #[cfg(test)]
 mod orphan_tests {

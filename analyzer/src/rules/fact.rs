@@ -100,6 +100,15 @@ pub struct Actor {
     pub package: Option<String>,
     /// That package's own directory.
     pub package_dir: Option<String>,
+    /// It runs package code: it, or a process between it and a package
+    /// manager above it, is not a package manager (npm → `sh -c` of a
+    /// lifecycle script → anything it starts; pip → `python -c` of a
+    /// setup.py → ...). A package manager's own children (pip's build
+    /// requirements, npm's git dependencies) and what a wrapper the trace
+    /// started runs (`bash -c "npm install"`) are not. A process that works
+    /// for a package (`package`: a lifecycle script's environment, the
+    /// command of a `start` phase) is.
+    pub package_code: bool,
 }
 
 /// The acting process itself (its threads, its own process group for kill 0).

@@ -173,6 +173,7 @@ pub enum Cond {
     ParentIsPackageManager(bool),
     CreatedInRun(bool),
     InPackageDir(bool),
+    PackageCode(bool),
     Downloaded(bool),
     InProject(bool),
     InHome(bool),
@@ -283,6 +284,7 @@ fn compile_key(key: &str, v: &toml::Value, lists: &Lists) -> Result<Cond, String
         "parent_is_package_manager" => Cond::ParentIsPackageManager(boolean()?),
         "created_in_run" => Cond::CreatedInRun(boolean()?),
         "in_package_dir" => Cond::InPackageDir(boolean()?),
+        "package_code" => Cond::PackageCode(boolean()?),
         "downloaded" => Cond::Downloaded(boolean()?),
         "in_project" => Cond::InProject(boolean()?),
         "in_home" => Cond::InHome(boolean()?),
@@ -434,6 +436,7 @@ impl Cond {
             | Cond::ParentIsPackageManager(_)
             | Cond::CreatedInRun(_)
             | Cond::InPackageDir(_)
+            | Cond::PackageCode(_)
             | Cond::Downloaded(_)
             | Cond::InProject(_)
             | Cond::EncodedLabel(_)
@@ -500,6 +503,7 @@ impl Cond {
             Cond::ParentIsPackageManager(b) => f.actor.parent_is_package_manager == *b,
             Cond::CreatedInRun(b) => f.created_in_run == *b,
             Cond::InPackageDir(b) => f.in_package_dir == *b,
+            Cond::PackageCode(b) => f.actor.package_code == *b,
             Cond::Downloaded(b) => f.downloaded == *b,
             Cond::InProject(b) => f.in_project == *b,
             Cond::InHome(b) => f.in_home() == *b,

@@ -162,6 +162,7 @@ pub fn fact_from_table(t: &toml::Table) -> Result<Fact, String> {
             "refused" => f.refused = Some(s()?),
             "payload" => f.payload = Some(s()?),
             "in_package_dir" => f.in_package_dir = b()?,
+            "package_code" => a.package_code = b()?,
             "downloaded" => f.downloaded = b()?,
             "protocol" => f.protocol = Some(s()?),
             "method" => f.method = Some(s()?.to_ascii_uppercase()),
