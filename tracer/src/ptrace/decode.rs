@@ -460,8 +460,9 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
                 EventKind::Chdir { syscall: syscall(), path: path(pid, a[0]), fd: None, result }
             }
         }
+        // The source fd is looked at once, at the exit (`finish`), through
+        // the new fd: both are the same open file then.
         Interest::Dup => {
-            fds.check(cx.owner, pid, a[0] as i32);
             let new = if name == "dup" { -1 } else { a[1] as i32 };
             EventKind::Dup { syscall: syscall(), old: fd(a[0]), new, result }
         }
@@ -470,7 +471,6 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
             if cmd != libc::F_DUPFD && cmd != libc::F_DUPFD_CLOEXEC {
                 return None;
             }
-            fds.check(cx.owner, pid, a[0] as i32);
             EventKind::Dup { syscall: syscall(), old: fd(a[0]), new: -1, result }
         }
         // Not in the filter (see `FdPaths`); kept for completeness.
@@ -615,8 +615,13 @@ pub fn finish(kind: &mut EventKind, cx: Ctx, fds: &mut FdPaths, a: [u64; 6], res
         EventKind::Open { resolved, .. } => {
             *resolved = fds.told_now(cx.owner, pid, value as i32).filter(|p| p.as_slice().starts_with(b"/"));
         }
-        EventKind::Dup { new, .. } => {
-            fds.told_now(cx.owner, pid, *new);
+        // The new fd is the source's open file: one read names both, and
+        // tells whether the source was closed and reused unseen since the
+        // analyzer last heard of it (one /proc read per dup instead of
+        // two: a directory walk dups thousands of fds, issue 14).
+        EventKind::Dup { old, new, .. } => {
+            let now = fds.told_now(cx.owner, pid, *new);
+            fds.seen(cx.owner, old.num, now.as_ref());
         }
         EventKind::Socket { .. } => {
             fds.told_now(cx.owner, pid, value as i32);
@@ -1090,6 +1095,29 @@ mod tests {
         fds.closed.clear();
         fds.check(me, me, n);
         assert!(fds.closed.is_empty());
+    }
+
+    /// A dup names its source through the new fd, once, at the exit: what
+    /// the analyzer knew of the source (a socket) is not what it is now (a
+    /// file), so its close went by unseen and is reported; both fds are
+    /// now known as the file.
+    #[test]
+    fn a_dup_reads_its_source_once_through_the_new_fd_and_finds_a_close() {
+        use std::os::fd::AsRawFd;
+        let (f, me, old) = own_fd();
+        let copy = f.try_clone().unwrap();
+        let new = copy.as_raw_fd();
+        let mut fds = FdPaths::default();
+        fds.told_new(me, old, Some(b"socket:[12345]".to_vec().into()));
+        let mut kind =
+            EventKind::Dup { syscall: "dup".into(), old: fd(old as u64), new: -1, result: SysResult::unknown() };
+        let cx = Ctx { pid: me, owner: me };
+        finish(&mut kind, cx, &mut fds, [old as u64, 0, 0, 0, 0, 0], SysResult::ok(i64::from(new)));
+        let file = fd_path(me, new);
+        assert!(file.is_some());
+        assert_eq!(fds.closed, vec![old]);
+        let told = |n: i32| fds.told.get(&me).and_then(|t| t.get(&n)).cloned();
+        assert_eq!((told(old), told(new)), (file.clone(), file));
     }
 
     /// A process's fds are read through a pidfd: the same answers as

@@ -872,6 +872,11 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
                     self.push(pid, race);
                 }
                 finish(&mut kind, cx, &mut self.fd_paths, args, sys_result(info.rval, info.is_error));
+                // A dup's source found closed since (reused by a call the
+                // filter let through): reported before the dup, as at entry.
+                for fd in std::mem::take(&mut self.fd_paths.closed) {
+                    self.push(pid, EventKind::Close { fd: crate::Fd::new(fd), result: SysResult::ok(0) });
+                }
                 // A datagram from a sink reads as coming from where the
                 // task sent its own.
                 if let (Some(r), EventKind::Recv { syscall, addr, result, .. }) = (&self.redirect, &mut kind) {
