@@ -34,7 +34,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use event::{Event, EventKind, Origin, SysResult};
 
-use super::decode::{entry, exec_started, finish, set_result, sys_result, Ctx, FdPaths};
+use super::decode::{entry, exec_started, finish, io_uring_setup_args, set_result, sys_result, Ctx, FdPaths};
 use super::redirect::{self, Restore};
 use super::seccomp::{self, Policy, Refusal, DATA_DENY, DATA_EXIT, DATA_FOREIGN};
 use super::sys::{self as raw, OP_EXIT, OP_SECCOMP};
@@ -782,8 +782,8 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             let errno = refusal.errno();
             let errno_name = sys_result(-i64::from(errno), true).errno.unwrap_or_default();
             // What a rule tells a runtime's ring from another by.
-            let args = if info.nr as i64 == libc::SYS_io_uring_setup && data & DATA_FOREIGN == 0 {
-                crate::ptrace::decode::io_uring_setup_args(pid, info.args[0], info.args[1])
+            let args = if syscall == "io_uring_setup" {
+                io_uring_setup_args(pid, info.args[0], info.args[1])
             } else {
                 String::new()
             };
@@ -807,10 +807,7 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             self.first_exec = Some(self.now);
         }
         let kind = entry(sys, cx, &mut self.fd_paths, info.args);
-        // Closes the filter let through, found out now: reported first.
-        for fd in std::mem::take(&mut self.fd_paths.closed) {
-            self.push(pid, EventKind::Close { fd: crate::Fd::new(fd), result: SysResult::ok(0) });
-        }
+        self.report_closes(pid);
         let Some(kind) = kind else { return raw::cont(pid, 0) };
         // The event above has the destination the task asked for; the call
         // goes where the redirect says.
@@ -857,6 +854,14 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         self.push(pid, EventKind::Other { syscall: "seccomp_ret_trace".into(), args, result: SysResult::unknown() });
     }
 
+    /// Closes the filter let through, found out by the call just decoded:
+    /// reported before its event, as a strace log would show them.
+    fn report_closes(&mut self, pid: i32) {
+        for fd in std::mem::take(&mut self.fd_paths.closed) {
+            self.push(pid, EventKind::Close { fd: crate::Fd::new(fd), result: SysResult::ok(0) });
+        }
+    }
+
     fn exit_stop(&mut self, pid: i32) -> std::io::Result<()> {
         let (pending, restore) =
             self.tasks.get_mut(&pid).map(|t| (t.pending.take(), t.restore.take())).unwrap_or_default();
@@ -872,11 +877,8 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
                     self.push(pid, race);
                 }
                 finish(&mut kind, cx, &mut self.fd_paths, args, sys_result(info.rval, info.is_error));
-                // A dup's source found closed since (reused by a call the
-                // filter let through): reported before the dup, as at entry.
-                for fd in std::mem::take(&mut self.fd_paths.closed) {
-                    self.push(pid, EventKind::Close { fd: crate::Fd::new(fd), result: SysResult::ok(0) });
-                }
+                // A dup's source is looked at here.
+                self.report_closes(pid);
                 // A datagram from a sink reads as coming from where the
                 // task sent its own.
                 if let (Some(r), EventKind::Recv { syscall, addr, result, .. }) = (&self.redirect, &mut kind) {
