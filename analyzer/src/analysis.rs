@@ -3,8 +3,12 @@
 //! about, runs the rule pack on it, and records the behaviour the report
 //! lists (files, commands, connections, DNS queries).
 
-use std::collections::{HashMap, HashSet};
+// A fast hash seeded per run (the keys are paths and pids from the log:
+// seeded, a log cannot be made to collide), not SipHash: hashing was 7%
+// of the instructions of analyzing a real log.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use tracer::{Event, EventKind, Origin, SockAddr};
 
@@ -12,6 +16,7 @@ use crate::findings::{Evidence, Findings};
 use crate::paths::{self, basename};
 use crate::process::{FdInfo, ProcessModel};
 use crate::rules::fact::{Actor, TARGET_ALL, TARGET_OUTSIDE, TARGET_OWN, TARGET_TREE};
+use crate::rules::matcher::PathMemo;
 use crate::rules::{Fact, RulePack};
 use event::dns;
 use report::{Behaviour, Command, Connection, DnsQueryRecord, Exchange, FileRecord, PhaseReport};
@@ -50,6 +55,8 @@ pub struct Context {
 /// further away than this has none in the log (strace -p, concatenated
 /// logs), and waiting longer would only cost memory.
 const MAX_ORPHANED: usize = 4096;
+/// Paths whose glob matches are remembered (a few MB at most).
+const MAX_PATH_MEMOS: usize = 32 * 1024;
 
 /// How many payload bytes a fact carries for `payload_re`.
 const PAYLOAD_TEXT_MAX: usize = 4096;
@@ -112,6 +119,9 @@ pub struct Analyzer<'r> {
     /// (process, destination) → its datagram entry in `connections`.
     datagrams: HashMap<(i32, SockAddr), usize>,
     events: u64,
+    /// An empty fact, the base of every fact made.
+    blank: Fact,
+    path_memos: HashMap<Box<str>, Rc<PathMemo>>,
 }
 
 impl<'r> Analyzer<'r> {
@@ -150,6 +160,8 @@ impl<'r> Analyzer<'r> {
             orphans: HashMap::new(),
             orphaned: 0,
             events: 0,
+            blank: Fact::default(),
+            path_memos: HashMap::new(),
         }
     }
 
@@ -210,7 +222,7 @@ impl<'r> Analyzer<'r> {
             EventKind::Exec { path, argv, env, result, syscall, .. } => {
                 let path = self.model.resolve(pid, None, &path.lossy());
                 let argv: Vec<String> = argv.iter().map(|a| a.lossy().into_owned()).collect();
-                let env: Vec<String> = env.iter().flatten().map(|e| String::from_utf8_lossy(e).into_owned()).collect();
+                let env: Vec<String> = env.iter().flatten().map(|e| event::bytes::lossy(e).into_owned()).collect();
                 let mut fact = self.base_fact(pid, "exec", syscall);
                 // The exec's actor is the program it starts, in the same place
                 // in the tree as the process that starts it.
@@ -535,7 +547,7 @@ impl<'r> Analyzer<'r> {
                 fact.method = method.clone();
                 fact.url = url.clone();
                 fact.success = Some(true);
-                let text = String::from_utf8_lossy(data.bytes.as_slice()).into_owned();
+                let text = event::bytes::lossy(data.bytes.as_slice()).into_owned();
                 let canaries = self.canaries_in_bytes(data.bytes.as_slice());
                 fact.canary = !canaries.is_empty();
                 // The request line and body, not the headers a client adds
@@ -677,7 +689,7 @@ impl<'r> Analyzer<'r> {
         self.note_sent(&fact, to_internet(&fact));
         let text: String = data
             .iter()
-            .map(|d| String::from_utf8_lossy(&d.bytes.as_slice()[..d.bytes.len().min(PAYLOAD_TEXT_MAX)]).into_owned())
+            .map(|d| event::bytes::lossy(&d.bytes.as_slice()[..d.bytes.len().min(PAYLOAD_TEXT_MAX)]).into_owned())
             .collect::<Vec<_>>()
             .join("\n");
         let to_resolver = dest.ip_port().is_some_and(|(_, port)| port == 53);
@@ -859,7 +871,9 @@ impl<'r> Analyzer<'r> {
             actor: self.actor(pid),
             phase: self.ctx.phase.clone(),
             ecosystem: self.ctx.ecosystem.clone().or_else(|| self.inferred_ecosystem.map(str::to_string)),
-            ..Fact::default()
+            // A copy of a blank fact, not `Fact::default()`: that made (and
+            // dropped) a new default actor for every fact.
+            ..self.blank.clone()
         }
     }
 
@@ -918,7 +932,22 @@ impl<'r> Analyzer<'r> {
             || self.made_its_package_dir(pid, path);
         f.target = self.proc_target(pid, path);
         f.path = Some(path.to_string());
+        f.path_memo = Some(self.path_memo(path));
         f
+    }
+
+    /// The memo of what `path` matched so far (see [`PathMemo`]), kept for
+    /// the last [`MAX_PATH_MEMOS`] or so paths.
+    fn path_memo(&mut self, path: &str) -> Rc<PathMemo> {
+        if let Some(m) = self.path_memos.get(path) {
+            return m.clone();
+        }
+        if self.path_memos.len() >= MAX_PATH_MEMOS {
+            self.path_memos.clear();
+        }
+        let m = Rc::new(PathMemo::new(path));
+        self.path_memos.insert(path.into(), m.clone());
+        m
     }
 
     fn addr_fact(&mut self, pid: i32, kind: &'static str, syscall: &str, addr: &SockAddr) -> Fact {
@@ -1247,13 +1276,23 @@ fn package_of(env: &[String], cwd: Option<&str>) -> Option<String> {
 /// The directory of the installed package `path` is in: `.../site-packages/<x>`,
 /// `.../dist-packages/<x>`, `.../node_modules/<x>` or `.../node_modules/@scope/<x>`.
 fn installed_package_dir(path: &str) -> Option<&str> {
-    let (at, marker) = ["/site-packages/", "/dist-packages/", "/node_modules/"]
-        .iter()
-        .filter_map(|m| path.rfind(m).map(|i| (i, *m)))
-        .max_by_key(|(i, _)| *i)?;
-    let start = at + marker.len();
+    // The last `/<marker>/` in the path: its segments from the end (one
+    // backward pass; this runs for every path a rule looks at).
+    let mut after = None; // the slash that ends the segment being looked at
+    let mut found = None;
+    for slash in memchr::memrchr_iter(b'/', path.as_bytes()) {
+        if let Some(end) = after {
+            let segment = &path[slash + 1..end];
+            if matches!(segment, "site-packages" | "dist-packages" | "node_modules") {
+                found = Some((end + 1, segment == "node_modules"));
+                break;
+            }
+        }
+        after = Some(slash);
+    }
+    let (start, node) = found?;
     let rest = &path[start..];
-    let parts = if marker == "/node_modules/" && rest.starts_with('@') { 2 } else { 1 };
+    let parts = if node && rest.starts_with('@') { 2 } else { 1 };
     // The end of the package's directory: its `parts`-th slash (a file
     // directly in site-packages or node_modules has none).
     let end = rest.match_indices('/').nth(parts - 1)?.0;

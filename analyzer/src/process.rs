@@ -8,7 +8,7 @@
 //! child's execve is often printed before the parent's clone returns); such
 //! a process is created on first sight and adopted when the Spawn arrives.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use tracer::SockAddr;
 

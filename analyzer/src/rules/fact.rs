@@ -5,9 +5,12 @@
 //! events, means a rule is written once for every source.
 
 use std::net::IpAddr;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use tracer::Access;
+
+use super::matcher::PathMemo;
 
 /// One thing that happened, with everything a rule may ask about it.
 #[derive(Clone, Debug, Default)]
@@ -78,6 +81,9 @@ pub struct Fact {
     pub canary: bool,
     pub phase: String,
     pub ecosystem: Option<String>,
+    /// What `path` matched before, in earlier facts about the same path
+    /// (used only while it is still this fact's path).
+    pub path_memo: Option<Rc<PathMemo>>,
 }
 
 /// The acting process, as rules see it. Shared between the facts of one

@@ -3,7 +3,9 @@
 //! value holds when any entry does. The keys are those of rules/README.md;
 //! an unknown key is an error, never silently ignored.
 
+use std::cell::RefCell;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
@@ -89,15 +91,58 @@ impl Re {
 pub struct PathGlobs {
     abs: Globs,
     home: Globs,
+    /// Names this set in a [`PathMemo`]; unique in the process.
+    id: u32,
 }
+
+static NEXT_PATH_GLOBS: AtomicU32 = AtomicU32::new(0);
 
 impl PathGlobs {
     fn is_match(&self, path: Option<&str>, home_rel: Option<&str>) -> bool {
         path.is_some_and(|p| self.abs.is_match(p)) || home_rel.is_some_and(|h| self.home.is_match(h))
     }
+
+    /// [`PathGlobs::is_match`] for a fact's own path, through the memo of
+    /// what that path matched before (`memo`, when it is that path's).
+    fn is_match_fact(&self, f: &Fact) -> bool {
+        let path = f.path.as_deref();
+        let abs = match (path, &f.path_memo) {
+            (Some(p), Some(memo)) if *memo.path == *p => memo.get_or(self.id, || self.abs.is_match(p)),
+            (Some(p), _) => self.abs.is_match(p),
+            (None, _) => false,
+        };
+        abs || f.home_rel.as_deref().is_some_and(|h| self.home.is_match(h))
+    }
+
     fn force(&self) -> Result<(), String> {
         self.abs.force()?;
         self.home.force()
+    }
+}
+
+/// What one path matched: for each [`PathGlobs`] asked so far, whether
+/// its absolute globs match. Shared by every fact about that path (the
+/// analyzer keeps one per path): a real install opens and stats the same
+/// few thousand paths again and again, and matching a path against one
+/// rule's globs after another was a fifth of all analysis.
+#[derive(Debug)]
+pub struct PathMemo {
+    path: Box<str>,
+    seen: RefCell<Vec<(u32, bool)>>,
+}
+
+impl PathMemo {
+    pub fn new(path: &str) -> PathMemo {
+        PathMemo { path: path.into(), seen: RefCell::new(Vec::new()) }
+    }
+
+    fn get_or(&self, id: u32, is_match: impl FnOnce() -> bool) -> bool {
+        if let Some(&(_, m)) = self.seen.borrow().iter().find(|(i, _)| *i == id) {
+            return m;
+        }
+        let m = is_match();
+        self.seen.borrow_mut().push((id, m));
+        m
     }
 }
 
@@ -355,7 +400,7 @@ pub fn path_globs(pats: &[String]) -> Result<PathGlobs, String> {
             }
         }
     }
-    Ok(PathGlobs { abs: Globs::of(abs), home: Globs::of(home) })
+    Ok(PathGlobs { abs: Globs::of(abs), home: Globs::of(home), id: NEXT_PATH_GLOBS.fetch_add(1, Ordering::Relaxed) })
 }
 
 pub fn exe_globs(pats: &[String]) -> Result<ExeGlobs, String> {
@@ -476,7 +521,7 @@ impl Cond {
 
     pub fn holds(&self, f: &Fact) -> bool {
         match self {
-            Cond::Path(g) => g.is_match(f.path.as_deref(), f.home_rel.as_deref()),
+            Cond::Path(g) => g.is_match_fact(f),
             Cond::PathRe(r) => f.path.as_deref().is_some_and(|p| r.is_match(p)),
             Cond::Source(g) => {
                 let home_rel = f.source.as_deref().and_then(|s| {
@@ -543,6 +588,26 @@ impl Cond {
 
 #[cfg(test)]
 mod tests {
+
+    /// One memo serves every rule's globs for its path, each with its own
+    /// answer, and is not used for a fact about another path.
+    #[test]
+    fn a_path_memo_keeps_each_glob_sets_own_answer() {
+        let etc = path_globs(&["/etc/**".into()]).unwrap();
+        let cnf = path_globs(&["**/*.cnf".into()]).unwrap();
+        let memo = std::rc::Rc::new(PathMemo::new("/etc/ssl/openssl.cnf"));
+        let fact = |path: &str| Fact { path: Some(path.into()), path_memo: Some(memo.clone()), ..Fact::default() };
+        for _ in 0..2 {
+            assert!(etc.is_match_fact(&fact("/etc/ssl/openssl.cnf")));
+            assert!(cnf.is_match_fact(&fact("/etc/ssl/openssl.cnf")));
+        }
+        assert_eq!(memo.seen.borrow().len(), 2);
+        // The memo of another path is not this path's.
+        assert!(!etc.is_match_fact(&fact("/usr/lib/ssl/x.cnf")));
+        assert!(cnf.is_match_fact(&fact("/usr/lib/ssl/x.cnf")));
+        assert!(!cnf.is_match_fact(&fact("/etc/passwd")));
+        assert_eq!(memo.seen.borrow().len(), 2);
+    }
     use super::*;
 
     #[test]

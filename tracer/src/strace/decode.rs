@@ -88,7 +88,7 @@ pub fn ret(tail: &[u8]) -> Option<Ret> {
     // errno: an upper-case word starting with E (ENOENT, ERESTARTSYS, ...).
     let word_len = rest.iter().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || **c == b'_').count();
     if word_len > 1 && rest[0] == b'E' {
-        out.result.errno = Some(String::from_utf8_lossy(&rest[..word_len]).into_owned());
+        out.result.errno = Some(event::bytes::lossy(&rest[..word_len]).into_owned());
         rest = &rest[word_len..];
     }
     // -T duration: the last `<0.000123>` on the line.
@@ -113,17 +113,48 @@ fn value_end(s: &[u8]) -> usize {
     s.len()
 }
 
+/// How many leading arguments of a probe are read: up to its path (and
+/// statx's flags). What follows is a struct the kernel filled in (`stat`'s
+/// and `statx`'s, with `-v` some 500 bytes: half of a real npm log's
+/// bytes), a buffer or a mode, none of which a probe reports.
+fn probe_args(name: &[u8]) -> usize {
+    match name {
+        b"statx" => 3,
+        b"newfstatat" | b"fstatat64" | b"faccessat" | b"faccessat2" | b"readlinkat" => 2,
+        _ => 1,
+    }
+}
+
+/// The call's arguments (those it needs) and the index of the `)` that
+/// ends them. A probe's arguments past the ones it reads are not split:
+/// its end is the last `) = ` of the line. Nothing after the arguments of
+/// a call that returns a plain number holds `) = ` (an errno's text is
+/// `ENOENT (No such file or directory)`, a duration `<0.000012>`), while a
+/// path before may hold anything: the last one is the real end.
+fn split_args<'a>(kind: Interest, name: &[u8], rest: &'a [u8]) -> (Vec<&'a [u8]>, usize) {
+    if kind == Interest::Probe {
+        let (args, at, more) = value::split_top_first(rest, probe_args(name));
+        if !more {
+            return (args, at);
+        }
+        if let Some(pos) = memchr::memmem::rfind(&rest[at..], b") = ") {
+            return (args, at + pos);
+        }
+    }
+    split_top(rest)
+}
+
 /// Decodes a complete call. `rest` is everything after `name(`. Returns
 /// `Ok(None)` for calls that, once read, turn out to carry nothing (an fstat
 /// through `newfstatat(fd, "", ..., AT_EMPTY_PATH)`, a write to a file), and
 /// `Err(reason)` when the text cannot be read.
 pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventKind, Ret)>, &'static str> {
-    let (args, end) = split_top(rest);
+    let (args, end) = split_args(kind, name, rest);
     if rest.get(end) != Some(&b')') {
         return Err("unbalanced argument list");
     }
     let ret = ret(&rest[end + 1..]).ok_or("no return value after ')'")?;
-    let syscall = || String::from_utf8_lossy(name).into_owned();
+    let syscall = || event::bytes::lossy(name).into_owned();
     let arg = |i: usize| args.get(i).copied().unwrap_or(b"");
     let path = |i: usize| value::string(arg(i)).map(|s| s.0).unwrap_or_default().into();
     let result = ret.result.clone();
@@ -146,7 +177,7 @@ pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventK
                 syscall: syscall(),
                 path: path(p),
                 dirfd,
-                flags: String::from_utf8_lossy(raw_flags).into_owned(),
+                flags: event::bytes::lossy(raw_flags).into_owned(),
                 access: f.access,
                 create: f.create,
                 truncate: f.truncate,
@@ -162,10 +193,15 @@ pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventK
                 _ => (None, 0),
             };
             let path: Bytes = path(p);
-            // The flags argument, by name or (-X raw) by value.
+            // The flags argument, by name or (-X raw) by value
+            // (newfstatat's is past the arguments split).
+            let all;
             let flags = match name {
                 b"statx" => Some(arg(2)),
-                b"newfstatat" | b"fstatat64" | b"faccessat2" => Some(arg(3)),
+                b"newfstatat" | b"fstatat64" | b"faccessat2" if path.is_empty() => {
+                    all = split_top(rest).0;
+                    Some(all.get(3).copied().unwrap_or(b""))
+                }
                 _ => None,
             };
             // strace 6.1's -X raw prints statx's flags as `|0x1000` (its zero
@@ -276,7 +312,7 @@ pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventK
             let fd = value::fd(arg(0)).ok_or("bad fd")?;
             let addr = value::sockaddr(arg(1)).unwrap_or_else(|| SockAddr::Other {
                 name: "unknown".into(),
-                raw: String::from_utf8_lossy(arg(1)).into_owned(),
+                raw: event::bytes::lossy(arg(1)).into_owned(),
             });
             if kind == Interest::Connect {
                 EventKind::Connect { fd, addr, result }
@@ -353,7 +389,7 @@ pub fn decode(kind: Interest, name: &[u8], rest: &[u8]) -> Result<Option<(EventK
         }
         Interest::Close => EventKind::Close { fd: value::fd(arg(0)).ok_or("bad fd")?, result },
         Interest::Ptrace => {
-            let request = String::from_utf8_lossy(value::strip_comment(arg(0)).0).into_owned();
+            let request = event::bytes::lossy(value::strip_comment(arg(0)).0).into_owned();
             let target = args.get(1).and_then(|a| value::int(a)).map(|t| t as i32);
             EventKind::Ptrace { request, target, result }
         }
@@ -393,8 +429,8 @@ fn other(name: &[u8], rest: &[u8], end: usize, result: SysResult) -> EventKind {
     const MAX_ARGS_TEXT: usize = 256;
     let args = &rest[..end.min(MAX_ARGS_TEXT)];
     EventKind::Other {
-        syscall: String::from_utf8_lossy(name).into_owned(),
-        args: String::from_utf8_lossy(args).into_owned(),
+        syscall: event::bytes::lossy(name).into_owned(),
+        args: event::bytes::lossy(args).into_owned(),
         result,
     }
 }
@@ -428,7 +464,7 @@ fn family_name(v: &[u8]) -> String {
         b"AF_INET6" | b"10" => "inet6".into(),
         b"AF_UNIX" | b"AF_LOCAL" | b"1" => "unix".into(),
         b"AF_NETLINK" | b"16" => "netlink".into(),
-        other => String::from_utf8_lossy(other.strip_prefix(b"AF_").unwrap_or(other)).to_ascii_lowercase(),
+        other => event::bytes::lossy(other.strip_prefix(b"AF_").unwrap_or(other)).to_ascii_lowercase(),
     }
 }
 
@@ -436,7 +472,7 @@ fn first_flag(v: &[u8]) -> String {
     let (bare, comment) = value::strip_comment(v);
     let text = comment.unwrap_or(bare);
     let first = text.split(|&c| c == b'|').next().unwrap_or(text);
-    String::from_utf8_lossy(first).into_owned()
+    event::bytes::lossy(first).into_owned()
 }
 
 /// Access mode and creation flags of an open, from names or from a number.
@@ -575,6 +611,50 @@ mod tests {
         assert!(matches!(ev, EventKind::Probe { .. }), "{ev:?}");
         let ev = dec(r#"newfstatat(3, "", 0x7ffc, 0x100) = -1 ENOENT (No such file or directory)"#);
         assert!(matches!(ev, EventKind::Probe { .. }), "{ev:?}");
+    }
+
+    /// A probe's struct is not split: its end is the last `) = `, whatever
+    /// the path before it holds, and a line whose end is not there is
+    /// still an error, as when the whole list was split.
+    #[test]
+    fn a_probe_is_read_up_to_its_path_and_ends_at_its_last_return() {
+        let tricky = r#"/t/a) = 0, {x}\"b"#;
+        for (line, syscall, path, value) in [
+            (
+                format!(
+                    r#"statx(AT_FDCWD</w>, "{tricky}", AT_STATX_SYNC_AS_STAT, STATX_ALL, {{stx_mask=STATX_ALL, stx_mode=S_IFREG|0644, stx_atime={{tv_sec=1, tv_nsec=2}} /* 2026-11-28T08:25:43+0000 */}}) = 0"#
+                ),
+                "statx",
+                r#"/t/a) = 0, {x}\"b"#.replace(r#"\""#, "\""),
+                Some(0),
+            ),
+            (
+                format!(
+                    r#"newfstatat(AT_FDCWD, "{tricky}", 0x7ffc, 0) = -1 ENOENT (No such file or directory) <0.000012>"#
+                ),
+                "newfstatat",
+                r#"/t/a) = 0, {x}\"b"#.replace(r#"\""#, "\""),
+                Some(-1),
+            ),
+            (
+                r#"readlink("/proc/self/exe", "/x) = 1 (y)", 4096) = 11"#.to_string(),
+                "readlink",
+                "/proc/self/exe".into(),
+                Some(11),
+            ),
+            (
+                r#"access("/etc/ld.so.preload", R_OK) = -1 ENOENT (No such file or directory)"#.to_string(),
+                "access",
+                "/etc/ld.so.preload".into(),
+                Some(-1),
+            ),
+        ] {
+            let EventKind::Probe { syscall: got, path: p, result, .. } = dec(&line) else { panic!("{line}") };
+            assert_eq!((got.as_str(), p.lossy().as_ref(), result.value), (syscall, path.as_str(), value), "{line}");
+        }
+        // Cut short: no `) = ` after the path.
+        let (name, args) = r#"statx(AT_FDCWD, "/x", 0, STATX_ALL, {stx_mask=STATX_ALL"#.split_once('(').unwrap();
+        assert!(decode(Interest::Probe, name.as_bytes(), args.as_bytes()).is_err());
     }
 
     #[test]

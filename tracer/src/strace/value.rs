@@ -10,15 +10,50 @@ use memchr::memchr2;
 
 use event::{Fd, SockAddr};
 
+/// Bytes `split_top` must look at: at top level (`TOP`) and inside
+/// brackets (`NESTED`, where a comma separates nothing). Everything else is
+/// skipped by a tight loop over the table: most of a line is names, numbers
+/// and paths, and a `match` on every byte cost more than all the rest of
+/// splitting.
+const fn class_table(comma: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let special = b"\"<(/[{)]}";
+    let mut k = 0;
+    while k < special.len() {
+        t[special[k] as usize] = true;
+        k += 1;
+    }
+    t[b',' as usize] = comma;
+    t
+}
+static TOP: [bool; 256] = class_table(true);
+static NESTED: [bool; 256] = class_table(false);
+
 /// Splits `a, b, {c, d}, "e,f"` at top-level commas. Stops at an unmatched
 /// `)` (the end of an argument list). Returns the pieces, trimmed, and the
 /// index just past where the scan stopped.
 pub fn split_top(s: &[u8]) -> (Vec<&[u8]>, usize) {
+    let (out, at, _) = split_top_first(s, usize::MAX);
+    (out, at)
+}
+
+/// [`split_top`], stopping after the first `limit` pieces. Returns the
+/// pieces, the index where the scan stopped (just past the `limit`-th
+/// piece's comma, or at the end of the list), and whether it stopped
+/// early: more of the list follows.
+pub fn split_top_first(s: &[u8], limit: usize) -> (Vec<&[u8]>, usize, bool) {
     let mut out = Vec::with_capacity(6);
     let mut depth = 0usize;
     let mut start = 0;
     let mut i = 0;
-    while i < s.len() {
+    loop {
+        let table = if depth == 0 { &TOP } else { &NESTED };
+        while i < s.len() && !table[s[i] as usize] {
+            i += 1;
+        }
+        if i >= s.len() {
+            break;
+        }
         match s[i] {
             b'"' => i = skip_string(s, i),
             b'<' if i > 0 && s[i - 1].is_ascii_alphanumeric() => i = skip_decoration(s, i),
@@ -30,7 +65,7 @@ pub fn split_top(s: &[u8]) -> (Vec<&[u8]>, usize) {
             b')' | b']' | b'}' => {
                 if depth == 0 {
                     push_piece(&mut out, &s[start..i]);
-                    return (out, i);
+                    return (out, i, false);
                 }
                 depth -= 1;
                 i += 1;
@@ -39,12 +74,15 @@ pub fn split_top(s: &[u8]) -> (Vec<&[u8]>, usize) {
                 push_piece(&mut out, &s[start..i]);
                 i += 1;
                 start = i;
+                if out.len() >= limit {
+                    return (out, i, true);
+                }
             }
             _ => i += 1,
         }
     }
     push_piece(&mut out, &s[start..]);
-    (out, s.len())
+    (out, s.len(), false)
 }
 
 fn push_piece<'a>(out: &mut Vec<&'a [u8]>, piece: &'a [u8]) {
@@ -71,6 +109,18 @@ pub fn skip_string(s: &[u8], i: usize) -> usize {
     s.len()
 }
 
+/// Bytes `skip_decoration` must look at; paths are skipped in a tight loop.
+static DECORATION: [bool; 256] = {
+    let mut t = [false; 256];
+    let special = b"\\\"[]<>";
+    let mut k = 0;
+    while k < special.len() {
+        t[special[k] as usize] = true;
+        k += 1;
+    }
+    t
+};
+
 /// Index just past the decoration starting at `s[i] == '<'`. Decorations nest
 /// (`1</dev/null<char 1:3>>`) and socket ones hold `->` inside brackets
 /// (`<TCP:[1.2.3.4:5->6.7.8.9:10]>`); strace escapes `<` and `>` in paths.
@@ -78,7 +128,13 @@ pub fn skip_decoration(s: &[u8], i: usize) -> usize {
     let mut nest = 0usize;
     let mut bracket = 0usize;
     let mut j = i;
-    while j < s.len() {
+    loop {
+        while j < s.len() && !DECORATION[s[j] as usize] {
+            j += 1;
+        }
+        if j >= s.len() {
+            return s.len();
+        }
         match s[j] {
             b'\\' => j += 1,
             b'"' if bracket > 0 => {
@@ -98,7 +154,6 @@ pub fn skip_decoration(s: &[u8], i: usize) -> usize {
         }
         j += 1;
     }
-    s.len()
 }
 
 fn skip_comment(s: &[u8], i: usize) -> usize {
@@ -111,7 +166,18 @@ fn skip_comment(s: &[u8], i: usize) -> usize {
 /// Drops a trailing `-X verbose` comment: `0x2 /* O_RDWR */` → `0x2`, and
 /// returns the comment text, if any, as a second value.
 pub fn strip_comment(v: &[u8]) -> (&[u8], Option<&[u8]>) {
-    if let Some(pos) = memchr::memmem::find(v, b"/*") {
+    // Looked for by its `*` (rare in values; paths are full of `/`).
+    let mut from = 0;
+    let mut found = None;
+    while let Some(off) = memchr::memchr(b'*', &v[from..]) {
+        let at = from + off;
+        if at > 0 && v[at - 1] == b'/' {
+            found = Some(at - 1);
+            break;
+        }
+        from = at + 1;
+    }
+    if let Some(pos) = found {
         let comment = v[pos + 2..].strip_suffix(b"*/").unwrap_or(&v[pos + 2..]);
         (v[..pos].trim_ascii(), Some(comment.trim_ascii()))
     } else {
@@ -329,8 +395,8 @@ pub fn sockaddr(v: &[u8]) -> Option<SockAddr> {
         b"AF_NETLINK" | b"16" | b"0x10" => "netlink",
         other => {
             return Some(SockAddr::Other {
-                name: String::from_utf8_lossy(other).into_owned(),
-                raw: String::from_utf8_lossy(body).into_owned(),
+                name: event::bytes::lossy(other).into_owned(),
+                raw: event::bytes::lossy(body).into_owned(),
             })
         }
     };
@@ -339,7 +405,7 @@ pub fn sockaddr(v: &[u8]) -> Option<SockAddr> {
             let port = port(field(body, b"sin_port")?)?;
             let raw = strip_comment(field(body, b"sin_addr")?).0;
             let ip = match call_arg(raw, b"inet_addr").and_then(string) {
-                Some((text, _)) => String::from_utf8_lossy(&text).into_owned(),
+                Some((text, _)) => event::bytes::lossy(&text).into_owned(),
                 // -X raw: the four address bytes as a string.
                 None => {
                     let b: [u8; 4] = string(raw)?.0.try_into().ok()?;
@@ -395,7 +461,7 @@ fn inet_pton(body: &[u8]) -> Option<String> {
     let pos = memchr::memmem::find(body, b"inet_pton(")?;
     let (args, _) = split_top(&body[pos + b"inet_pton(".len()..]);
     let (ip, _) = string(args.get(1)?)?;
-    Some(String::from_utf8_lossy(&ip).into_owned())
+    Some(event::bytes::lossy(&ip).into_owned())
 }
 
 /// The argument of a printed call such as `htons(53)`.
@@ -407,6 +473,26 @@ fn call_arg<'a>(v: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_comment_is_found_by_its_star_not_by_the_slashes_of_a_path() {
+        assert_eq!(strip_comment(b"0x2 /* O_RDWR */"), (&b"0x2"[..], Some(&b"O_RDWR"[..])));
+        assert_eq!(strip_comment(b"AT_FDCWD</a/b/c>"), (&b"AT_FDCWD</a/b/c>"[..], None));
+        assert_eq!(strip_comment(b"3</a*b/c> /* x */"), (&b"3</a*b/c>"[..], Some(&b"x"[..])));
+        assert_eq!(strip_comment(b"*/"), (&b"*/"[..], None));
+    }
+
+    #[test]
+    fn splitting_the_first_pieces_says_where_it_stopped() {
+        let s = br#"AT_FDCWD</w>, "/a,b", 0, {x=1, y=2}) = 0"#;
+        let (first, at, more) = split_top_first(s, 2);
+        assert_eq!(first, [&b"AT_FDCWD</w>"[..], &br#""/a,b""#[..]]);
+        assert!(more);
+        assert_eq!(&s[at..at + 2], b" 0");
+        let (all, end, more) = split_top_first(s, 9);
+        assert_eq!((all.len(), &s[end..end + 1], more), (4, &b")"[..], false));
+        assert_eq!(split_top(s), (all, end));
+    }
     use super::*;
 
     #[test]
