@@ -77,15 +77,15 @@ pub fn pipeline_started_first<'p, A: BorrowMut<Analyzer<'p>>, T: Send>(
 pub fn run_input(input: &Input, analyzer: &mut Analyzer<'_>) -> Result<(ParseStats, Option<Outcome>)> {
     let mut source = EventSource::open(input)?;
     let read = move |tx: Sender<Vec<Event>>| -> Result<(ParseStats, Option<Outcome>)> {
-        let mut batch = Vec::with_capacity(BATCH);
-        while let Some(ev) = source.next_event()? {
-            batch.push(ev);
-            if batch.len() == BATCH && tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH))).is_err() {
+        loop {
+            let mut batch = Vec::with_capacity(BATCH);
+            let more = source.fill(&mut batch, BATCH)?;
+            if !batch.is_empty() && tx.send(batch).is_err() {
                 break;
             }
-        }
-        if !batch.is_empty() {
-            let _ = tx.send(batch);
+            if !more {
+                break;
+            }
         }
         Ok((source.stats(), source.run()))
     };

@@ -146,6 +146,23 @@ impl EventSource {
         }
     }
 
+    /// Reads on until `batch` holds at least `max` events or the source
+    /// ends; false once it has ended.
+    pub fn fill(&mut self, batch: &mut Vec<Event>, max: usize) -> Result<bool, SourceError> {
+        match self {
+            EventSource::Strace(r) => r.fill(batch, max),
+            EventSource::Events(r) => {
+                while batch.len() < max {
+                    match r.next_event()? {
+                        Some(ev) => batch.push(ev),
+                        None => return Ok(false),
+                    }
+                }
+                Ok(true)
+            }
+        }
+    }
+
     /// How the recorded live run ended, for streams that say.
     pub fn run(&self) -> Option<crate::ptrace::Outcome> {
         match self {

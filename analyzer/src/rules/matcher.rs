@@ -588,6 +588,7 @@ impl Cond {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     /// One memo serves every rule's globs for its path, each with its own
     /// answer, and is not used for a fact about another path.
@@ -608,7 +609,6 @@ mod tests {
         assert!(!cnf.is_match_fact(&fact("/etc/passwd")));
         assert_eq!(memo.seen.borrow().len(), 2);
     }
-    use super::*;
 
     #[test]
     fn globs_do_not_cross_slashes_unless_double_star() {

@@ -76,7 +76,7 @@ pub fn parse(line: &[u8]) -> (Prefix, Line<'_>) {
         }
         s = rest[close + 1..].trim_ascii_start();
     } else if s[0].is_ascii_digit() {
-        let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
+        let digits = count(s, &DIGIT);
         match s.get(digits) {
             Some(b' ') => {
                 prefix.pid = atoi(&s[..digits]);
@@ -98,7 +98,9 @@ pub fn parse(line: &[u8]) -> (Prefix, Line<'_>) {
     }
     // Timestamp column: 12:00:00[.frac] or 1700000000[.frac] or (-r) 0.000123.
     if s.first().is_some_and(u8::is_ascii_digit) {
-        let len = s.iter().take_while(|c| c.is_ascii_digit() || **c == b'.' || **c == b':').count();
+        // `-tt`'s `HH:MM:SS.uuuuuu ` is recognised by its shape.
+        let tt = s.len() > 15 && s[2] == b':' && s[5] == b':' && s[8] == b'.' && s[15] == b' ';
+        let len = if tt { 15 } else { count(s, &TIME) };
         match time_ns(&s[..len]) {
             Some(t) if s.get(len) == Some(&b' ') => {
                 prefix.time_ns = Some(t);
@@ -120,6 +122,39 @@ pub fn parse(line: &[u8]) -> (Prefix, Line<'_>) {
         s = s[close + 1..].trim_ascii_start();
     }
     (prefix, classify(s))
+}
+
+/// Bytes of a number (`DIGIT`), of a time column (`TIME`), of a call's
+/// name (`NAME`).
+const fn byte_set(extra: &[u8], letters: bool) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = true;
+        c += 1;
+    }
+    if letters {
+        let mut c = b'a';
+        while c <= b'z' {
+            t[c as usize] = true;
+            t[(c - b'a' + b'A') as usize] = true;
+            c += 1;
+        }
+    }
+    let mut k = 0;
+    while k < extra.len() {
+        t[extra[k] as usize] = true;
+        k += 1;
+    }
+    t
+}
+static DIGIT: [bool; 256] = byte_set(b"", false);
+static TIME: [bool; 256] = byte_set(b".:", false);
+static NAME: [bool; 256] = byte_set(b"_", true);
+
+/// How many leading bytes of `s` are in `set`.
+fn count(s: &[u8], set: &[bool; 256]) -> usize {
+    s.iter().position(|&c| !set[c as usize]).unwrap_or(s.len())
 }
 
 fn classify(s: &[u8]) -> Line<'_> {
@@ -163,12 +198,20 @@ fn classify(s: &[u8]) -> Line<'_> {
         return Line::Unknown("unknown --- line");
     }
     if let Some(body) = s.strip_prefix(b"<... ") {
-        let Some(end) = memchr::memmem::find(body, b" resumed>") else {
-            return Line::Unknown("<... without resumed>");
+        // `<... NAME resumed>`: looked for right after the name (a search
+        // of the line for it cost more than the rest of reading the line).
+        let name_len = count(body, &NAME);
+        let end = if body[name_len..].starts_with(b" resumed>") {
+            name_len
+        } else {
+            match memchr::memmem::find(body, b" resumed>") {
+                Some(end) => end,
+                None => return Line::Unknown("<... without resumed>"),
+            }
         };
         return Line::Resumed { name: &body[..end], rest: &body[end + b" resumed>".len()..] };
     }
-    let name_len = s.iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count();
+    let name_len = count(s, &NAME);
     // `strace: Process 12 attached`, or with strace's path as argv[0]
     // (looked for only when no call starts the line: the search for a colon
     // ran through every call's whole line).
@@ -242,12 +285,11 @@ pub fn atoi(s: &[u8]) -> Option<i32> {
 /// hot path: one pass, no allocation.
 pub fn time_ns(s: &[u8]) -> Option<u64> {
     // `-tt`, the common case: `HH:MM:SS.uuuuuu`, read in place.
-    if let [h1, h2, b':', m1, m2, b':', s1, s2, b'.', frac @ ..] = s {
-        let digits = [*h1, *h2, *m1, *m2, *s1, *s2];
-        if frac.len() == 6 && digits.iter().chain(frac).all(u8::is_ascii_digit) {
-            let two = |a: u8, b: u8| u64::from(a - b'0') * 10 + u64::from(b - b'0');
-            let secs = two(*h1, *h2) * 3600 + two(*m1, *m2) * 60 + two(*s1, *s2);
-            let micros = frac.iter().fold(0u64, |n, &c| n * 10 + u64::from(c - b'0'));
+    if let &[h1, h2, b':', m1, m2, b':', s1, s2, b'.', u1, u2, u3, u4, u5, u6] = s {
+        let d = [h1, h2, m1, m2, s1, s2, u1, u2, u3, u4, u5, u6].map(|c| u64::from(c.wrapping_sub(b'0')));
+        if d.iter().all(|&v| v < 10) {
+            let secs = (d[0] * 10 + d[1]) * 3600 + (d[2] * 10 + d[3]) * 60 + d[4] * 10 + d[5];
+            let micros = d[6..].iter().fold(0, |n, &v| n * 10 + v);
             return Some(secs * 1_000_000_000 + micros * 1_000);
         }
     }
@@ -294,6 +336,7 @@ pub fn time_ns(s: &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     /// The `-tt` fast path gives what the general reading gives.
     #[test]
@@ -304,7 +347,6 @@ mod tests {
         assert_eq!(time_ns(b"08:36:0x.409038"), None);
         assert_eq!(time_ns(b"08:36:08.40903x"), None);
     }
-    use super::*;
 
     fn call(line: &[u8]) -> (Prefix, Vec<u8>, bool) {
         match parse(line) {

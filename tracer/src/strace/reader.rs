@@ -293,13 +293,27 @@ impl LogReader {
             if self.finished {
                 return Ok(None);
             }
-            self.step();
-            self.queue.extend(self.out.drain(..));
+            let mut out = std::mem::take(&mut self.out);
+            self.step(&mut out);
+            self.queue.extend(out.drain(..));
+            self.out = out;
         }
     }
 
-    /// Reads one line (or finishes) into `self.out`.
-    fn step(&mut self) {
+    /// Reads on until `batch` holds at least `max` events or the log ends;
+    /// false once it has ended. The parser writes its events straight into
+    /// `batch`: handed on one by one, each event was copied three times
+    /// more on its way.
+    pub fn fill(&mut self, batch: &mut Vec<Event>, max: usize) -> Result<bool, SourceError> {
+        batch.extend(self.queue.drain(..));
+        while batch.len() < max && !self.finished {
+            self.step(batch);
+        }
+        Ok(!self.finished)
+    }
+
+    /// Reads one line (or finishes), its events into `out`.
+    fn step(&mut self, out: &mut Vec<Event>) {
         let idx = if self.streams.len() == 1 {
             self.streams[0].advance(false);
             self.streams[0].next.is_some().then_some(0)
@@ -315,7 +329,7 @@ impl LogReader {
         let Some(i) = idx else {
             let (name, line) =
                 self.streams.last().map(|s| (s.name.clone(), s.line_no)).unwrap_or_else(|| (Arc::from(""), 0));
-            self.parser.finish(&name, line, &mut self.out);
+            self.parser.finish(&name, line, out);
             self.finished = true;
             return;
         };
@@ -323,7 +337,7 @@ impl LogReader {
         if s.next.is_some_and(|(_, overlong)| overlong) {
             tracing::warn!("{}:{}: line longer than {} bytes, cut", s.name, s.line_no, MAX_LINE);
         }
-        self.parser.feed(&s.name, s.line_no, s.pid, &s.buf, &mut self.out);
+        self.parser.feed(&s.name, s.line_no, s.pid, &s.buf, out);
         if self.streams.len() > 1 {
             // Read ahead so the merge can compare this stream again.
             let s = &mut self.streams[i];
