@@ -206,8 +206,10 @@ pub enum Cond {
     Path(PathGlobs),
     PathRe(Re),
     Source(PathGlobs),
-    Access(Vec<String>),
-    Result(String),
+    /// Which accesses hold, as bits: see [`access_bits`].
+    Access(u8),
+    /// Some(true): success; Some(false): failure; None: any.
+    Result(Option<bool>),
     Errno(Vec<String>),
     Syscall(Vec<String>),
     Exe(ExeGlobs),
@@ -304,21 +306,24 @@ fn compile_key(key: &str, v: &toml::Value, lists: &Lists) -> Result<Cond, String
         "path_re" => Cond::PathRe(regex()?),
         "source" => Cond::Source(path_globs(&strs()?)?),
         "access" => {
-            let l = lower()?;
-            for a in &l {
-                if !["read", "write", "read_write", "path"].contains(&a.as_str()) {
-                    return Err(format!("unknown access {a:?}"));
-                }
+            let mut bits = 0;
+            for a in &lower()? {
+                bits |= match a.as_str() {
+                    "read" => ACCESS_READ,
+                    "write" => ACCESS_WRITE,
+                    "read_write" => ACCESS_READ_WRITE,
+                    "path" => ACCESS_PATH,
+                    _ => return Err(format!("unknown access {a:?}")),
+                };
             }
-            Cond::Access(l)
+            Cond::Access(bits)
         }
-        "result" => {
-            let r = v.as_str().ok_or("expected success, failure or any")?;
-            if !["success", "failure", "any"].contains(&r) {
-                return Err(format!("unknown result {r:?}"));
-            }
-            Cond::Result(r.to_string())
-        }
+        "result" => match v.as_str().ok_or("expected success, failure or any")? {
+            "success" => Cond::Result(Some(true)),
+            "failure" => Cond::Result(Some(false)),
+            "any" => Cond::Result(None),
+            r => return Err(format!("unknown result {r:?}")),
+        },
         "errno" => Cond::Errno(strs()?),
         "syscall" => Cond::Syscall(strs()?),
         "exe" => Cond::Exe(exe_globs(&strs()?)?),
@@ -446,15 +451,29 @@ fn ports(v: &toml::Value) -> Result<Vec<(u16, u16)>, String> {
     }
 }
 
-fn access_holds(want: &[String], f: &Fact) -> bool {
-    let Some(a) = f.access else { return false };
-    want.iter().any(|w| match w.as_str() {
-        "read" => a.reads(),
-        "write" => a.writes() || f.creates,
-        "read_write" => a == Access::ReadWrite,
-        "path" => a == Access::Path,
-        _ => false,
-    })
+const ACCESS_READ: u8 = 1;
+const ACCESS_WRITE: u8 = 2;
+const ACCESS_READ_WRITE: u8 = 4;
+const ACCESS_PATH: u8 = 8;
+
+/// The `access` values a fact's access satisfies, as bits (written as
+/// names in rules, compared as bits for every fact).
+fn access_bits(f: &Fact) -> u8 {
+    let Some(a) = f.access else { return 0 };
+    let mut bits = 0;
+    if a.reads() {
+        bits |= ACCESS_READ;
+    }
+    if a.writes() || f.creates {
+        bits |= ACCESS_WRITE;
+    }
+    if a == Access::ReadWrite {
+        bits |= ACCESS_READ_WRITE;
+    }
+    if a == Access::Path {
+        bits |= ACCESS_PATH;
+    }
+    bits
 }
 
 fn mode_holds(want: &[String], mode: Option<u32>) -> bool {
@@ -532,12 +551,8 @@ impl Cond {
                 });
                 g.is_match(f.source.as_deref(), home_rel)
             }
-            Cond::Access(want) => access_holds(want, f),
-            Cond::Result(r) => match r.as_str() {
-                "success" => f.success == Some(true),
-                "failure" => f.success == Some(false),
-                _ => true,
-            },
+            Cond::Access(want) => access_bits(f) & want != 0,
+            Cond::Result(want) => want.is_none() || f.success == *want,
             Cond::Errno(l) => any_eq(l, f.errno.as_deref()),
             Cond::Syscall(l) => any_eq(l, Some(&f.syscall)),
             Cond::Exe(g) => f.actor.exe.as_deref().is_some_and(|e| g.is_match(e)),

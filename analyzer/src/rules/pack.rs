@@ -127,7 +127,7 @@ impl RulePack {
         let Some(idx) = self.by_kind.get(f.kind) else { return };
         for &i in idx {
             let r = &self.rules[i];
-            match r.evaluate(f) {
+            match r.evaluate_of_its_kind(f) {
                 Verdict::NoMatch => {}
                 v => hit(i, r, v),
             }

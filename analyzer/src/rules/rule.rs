@@ -236,6 +236,12 @@ impl Rule {
         if !self.events.iter().any(|e| e == f.kind) {
             return Verdict::NoMatch;
         }
+        self.evaluate_of_its_kind(f)
+    }
+
+    /// [`Rule::evaluate`] for a fact of a kind the rule is for (the pack
+    /// looks rules up by kind).
+    pub fn evaluate_of_its_kind(&self, f: &Fact) -> Verdict<'_> {
         if let Some(phases) = &self.phases {
             if !phases.contains(&f.phase) {
                 return Verdict::NoMatch;

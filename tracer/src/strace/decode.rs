@@ -137,8 +137,14 @@ fn split_args<'a>(kind: Interest, name: &[u8], rest: &'a [u8]) -> (Vec<&'a [u8]>
         if !more {
             return (args, at);
         }
-        if let Some(pos) = memchr::memmem::rfind(&rest[at..], b") = ") {
-            return (args, at + pos);
+        // The last `=` preceded by `) ` and followed by a blank.
+        let tail = &rest[at..];
+        let mut upto = tail.len();
+        while let Some(eq) = memchr::memrchr(b'=', &tail[..upto]) {
+            if eq >= 2 && &tail[eq - 2..eq] == b") " && tail.get(eq + 1) == Some(&b' ') {
+                return (args, at + eq - 2);
+            }
+            upto = eq;
         }
     }
     split_top(rest)
