@@ -122,6 +122,9 @@ pub struct Analyzer<'r> {
     /// An empty fact, the base of every fact made.
     blank: Fact,
     path_memos: HashMap<Box<str>, Rc<PathMemo>>,
+    /// The phase and ecosystem (given, else inferred) as facts carry them.
+    phase: Arc<str>,
+    ecosystem: Option<Arc<str>>,
 }
 
 impl<'r> Analyzer<'r> {
@@ -131,6 +134,7 @@ impl<'r> Analyzer<'r> {
             ctx.project = ctx.cwd.clone();
         }
         let own_homes = ctx.cwd.as_deref().and_then(home_of).map(str::to_string).into_iter().collect();
+        let (phase, ecosystem) = (Arc::from(ctx.phase.as_str()), ctx.ecosystem.as_deref().map(Arc::from));
         Analyzer {
             pack,
             model: ProcessModel::new(ctx.cwd.clone()),
@@ -162,6 +166,8 @@ impl<'r> Analyzer<'r> {
             events: 0,
             blank: Fact::default(),
             path_memos: HashMap::new(),
+            phase,
+            ecosystem,
         }
     }
 
@@ -323,6 +329,9 @@ impl<'r> Analyzer<'r> {
                     let parent = self.model.get(pid).and_then(|p| p.parent);
                     if self.inferred_ecosystem.is_none() && fact.actor.is_package_manager {
                         self.inferred_ecosystem = ecosystem_of(&fact.actor.chain, &argv);
+                        if self.ecosystem.is_none() {
+                            self.ecosystem = self.inferred_ecosystem.map(Arc::from);
+                        }
                     }
                     self.model.exec(pid, path.clone(), argv.clone(), home);
                     if package.is_some() {
@@ -869,8 +878,8 @@ impl<'r> Analyzer<'r> {
             kind,
             syscall: syscall.to_string(),
             actor: self.actor(pid),
-            phase: self.ctx.phase.clone(),
-            ecosystem: self.ctx.ecosystem.clone().or_else(|| self.inferred_ecosystem.map(str::to_string)),
+            phase: self.phase.clone(),
+            ecosystem: self.ecosystem.clone(),
             // A copy of a blank fact, not `Fact::default()`: that made (and
             // dropped) a new default actor for every fact.
             ..self.blank.clone()

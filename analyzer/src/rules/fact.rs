@@ -79,8 +79,9 @@ pub struct Fact {
     pub method: Option<String>,
     pub url: Option<String>,
     pub canary: bool,
-    pub phase: String,
-    pub ecosystem: Option<String>,
+    /// Shared by every fact of a phase: a copy per fact cost an allocation.
+    pub phase: Arc<str>,
+    pub ecosystem: Option<Arc<str>>,
     /// What `path` matched before, in earlier facts about the same path
     /// (used only while it is still this fact's path).
     pub path_memo: Option<Rc<PathMemo>>,

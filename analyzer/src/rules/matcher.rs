@@ -595,7 +595,7 @@ impl Cond {
             Cond::Method(l) => any_eq(l, f.method.as_deref()),
             Cond::UrlRe(r) => f.url.as_deref().is_some_and(|u| r.is_match(u)),
             Cond::Canary(b) => f.canary == *b,
-            Cond::Phase(l) => l.contains(&f.phase),
+            Cond::Phase(l) => l.iter().any(|p| **p == *f.phase),
             Cond::Ecosystem(l) => any_eq(l, f.ecosystem.as_deref()),
         }
     }

@@ -1,7 +1,7 @@
 //! A rule pack: the rules and lists of a directory laid out like `rules/`,
 //! either the default pack compiled into the binary or `--rules DIR`.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::fs;
 use std::path::Path;
 

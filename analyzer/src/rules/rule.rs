@@ -243,7 +243,7 @@ impl Rule {
     /// looks rules up by kind).
     pub fn evaluate_of_its_kind(&self, f: &Fact) -> Verdict<'_> {
         if let Some(phases) = &self.phases {
-            if !phases.contains(&f.phase) {
+            if !phases.iter().any(|p| **p == *f.phase) {
                 return Verdict::NoMatch;
             }
         }

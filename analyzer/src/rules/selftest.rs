@@ -168,8 +168,8 @@ pub fn fact_from_table(t: &toml::Table) -> Result<Fact, String> {
             "method" => f.method = Some(s()?.to_ascii_uppercase()),
             "url" => f.url = Some(s()?),
             "canary" => f.canary = b()?,
-            "phase" => f.phase = s()?,
-            "ecosystem" => f.ecosystem = Some(s()?),
+            "phase" => f.phase = s()?.into(),
+            "ecosystem" => f.ecosystem = Some(s()?.into()),
             other => return Err(format!("unknown test event key {other:?}")),
         }
     }

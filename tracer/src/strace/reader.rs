@@ -180,17 +180,20 @@ impl Stream {
                 self.next = Some((self.last_time, overlong));
             }
             Ok(None) => self.next = None,
-            Err(cause) => {
-                self.next = None;
-                self.buf.clear();
-                self.cut = Some(InputCut {
-                    file: self.name.to_string(),
-                    lines: self.line_no,
-                    what: self.compression.failure().to_string(),
-                    cause: cause.to_string(),
-                });
-            }
+            Err(cause) => self.cut_by(cause),
         }
+    }
+
+    /// Reading failed: the stream ends here, and says where and why.
+    fn cut_by(&mut self, cause: io::Error) {
+        self.next = None;
+        self.buf.clear();
+        self.cut = Some(InputCut {
+            file: self.name.to_string(),
+            lines: self.line_no,
+            what: self.compression.failure().to_string(),
+            cause: cause.to_string(),
+        });
     }
 }
 
@@ -314,6 +317,32 @@ impl LogReader {
 
     /// Reads one line (or finishes), its events into `out`.
     fn step(&mut self, out: &mut Vec<Event>) {
+        if self.streams.len() == 1 {
+            // A line whole in the read buffer is parsed where it is, not
+            // copied out first; any other (cut by the buffer's end, the
+            // last, over-long) goes the way of every line of a `-ff` set.
+            let s = &mut self.streams[0];
+            match s.reader.fill_buf() {
+                Ok(avail) => {
+                    if let Some(end) = memchr::memchr(b'\n', avail) {
+                        let line = &avail[..end];
+                        let line = line.strip_suffix(b"\r").unwrap_or(line);
+                        s.line_no += 1;
+                        self.parser.feed(&s.name, s.line_no, s.pid, line, out);
+                        s.reader.consume(end + 1);
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => return,
+                Err(cause) => {
+                    s.cut_by(cause);
+                    let (name, line) = (s.name.clone(), s.line_no);
+                    self.parser.finish(&name, line, out);
+                    self.finished = true;
+                    return;
+                }
+            }
+        }
         let idx = if self.streams.len() == 1 {
             self.streams[0].advance(false);
             self.streams[0].next.is_some().then_some(0)
