@@ -51,28 +51,47 @@ pub enum Line<'a> {
 
 /// Splits a line (without its newline) into prefix and kind.
 pub fn parse(line: &[u8]) -> (Prefix, Line<'_>) {
+    match prefix(line) {
+        Ok((prefix, rest)) => (prefix, classify(rest)),
+        Err(done) => done,
+    }
+}
+
+/// The time column of a line, as [`parse`] reads it, without reading the
+/// rest: what merging a `-ff` set by time needs of every line.
+pub fn time_of(line: &[u8]) -> Option<u64> {
+    match prefix(line) {
+        Ok((prefix, _)) | Err((prefix, _)) => prefix.time_ns,
+    }
+}
+
+/// The prefix columns, and the rest of the line; or, for a line whose kind
+/// its start already tells (blank, a continuation, a bad column), the line
+/// read whole.
+#[allow(clippy::result_large_err)]
+fn prefix(line: &[u8]) -> Result<(Prefix, &[u8]), (Prefix, Line<'_>)> {
     let mut prefix = Prefix::default();
     let trimmed = line.trim_ascii_start();
     if trimmed.is_empty() {
-        return (prefix, Line::Blank);
+        return Err((prefix, Line::Blank));
     }
     // Continuation lines start with blanks and never carry a pid column.
     if trimmed.len() < line.len() || trimmed[0] == b'|' {
         match trimmed[0] {
-            b'|' => return (prefix, Line::HexDump { data: trimmed }),
-            b'>' => return (prefix, Line::StackFrame),
-            b'*' if trimmed.ends_with_any_buffer() => return (prefix, Line::BufferHeader),
+            b'|' => return Err((prefix, Line::HexDump { data: trimmed })),
+            b'>' => return Err((prefix, Line::StackFrame)),
+            b'*' if trimmed.ends_with_any_buffer() => return Err((prefix, Line::BufferHeader)),
             _ => {}
         }
     }
     let mut s = trimmed;
     if let Some(rest) = s.strip_prefix(b"[pid ") {
         let Some(close) = memchr::memchr(b']', rest) else {
-            return (prefix, Line::Unknown("unterminated [pid ...] prefix"));
+            return Err((prefix, Line::Unknown("unterminated [pid ...] prefix")));
         };
         prefix.pid = pid_with_comm(rest[..close].trim_ascii());
         if prefix.pid.is_none() {
-            return (prefix, Line::Unknown("bad pid in [pid ...] prefix"));
+            return Err((prefix, Line::Unknown("bad pid in [pid ...] prefix")));
         }
         s = rest[close + 1..].trim_ascii_start();
     } else if s[0].is_ascii_digit() {
@@ -81,14 +100,14 @@ pub fn parse(line: &[u8]) -> (Prefix, Line<'_>) {
             Some(b' ') => {
                 prefix.pid = atoi(&s[..digits]);
                 if prefix.pid.is_none() {
-                    return (prefix, Line::Unknown("bad pid column"));
+                    return Err((prefix, Line::Unknown("bad pid column")));
                 }
                 s = s[digits..].trim_ascii_start();
             }
             Some(b'<') => {
                 // -Y: 1234<comm>; comm may hold spaces, so look for "> ".
                 let Some(end) = memchr::memmem::find(&s[digits..], b"> ") else {
-                    return (prefix, Line::Unknown("unterminated pid<comm> prefix"));
+                    return Err((prefix, Line::Unknown("unterminated pid<comm> prefix")));
                 };
                 prefix.pid = atoi(&s[..digits]);
                 s = s[digits + end + 2..].trim_ascii_start();
@@ -106,7 +125,7 @@ pub fn parse(line: &[u8]) -> (Prefix, Line<'_>) {
                 prefix.time_ns = Some(t);
                 s = s[len..].trim_ascii_start();
             }
-            _ => return (prefix, Line::Unknown("unrecognised column before the call")),
+            _ => return Err((prefix, Line::Unknown("unrecognised column before the call"))),
         }
     }
     // -n ([ 257]) and -i ([00007f...]) columns.
@@ -121,7 +140,7 @@ pub fn parse(line: &[u8]) -> (Prefix, Line<'_>) {
         }
         s = s[close + 1..].trim_ascii_start();
     }
-    (prefix, classify(s))
+    Ok((prefix, s))
 }
 
 /// Bytes of a number (`DIGIT`), of a time column (`TIME`), of a call's

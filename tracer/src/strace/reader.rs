@@ -174,7 +174,7 @@ impl Stream {
                 self.line_no += 1;
                 // Continuation lines (hex dumps) carry no time: keep them
                 // right after their call by giving them its time.
-                if let Some(t) = timed.then(|| line::parse(&self.buf).0.time_ns).flatten() {
+                if let Some(t) = timed.then(|| line::time_of(&self.buf)).flatten() {
                     self.last_time = t;
                 }
                 self.next = Some((self.last_time, overlong));
@@ -255,7 +255,7 @@ impl LogReader {
             for s in &mut streams {
                 s.advance(true);
             }
-            merge_by_time = streams.iter().all(|s| s.next.is_none() || line::parse(&s.buf).0.time_ns.is_some());
+            merge_by_time = streams.iter().all(|s| s.next.is_none() || line::time_of(&s.buf).is_some());
         }
         let ahead = if merge_by_time {
             streams.iter().enumerate().filter_map(|(i, s)| s.next.map(|(t, _)| Reverse((t, i)))).collect()
