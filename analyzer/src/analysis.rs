@@ -121,7 +121,7 @@ pub struct Analyzer<'r> {
     events: u64,
     /// An empty fact, the base of every fact made.
     blank: Fact,
-    path_memos: HashMap<Box<str>, Rc<PathMemo>>,
+    path_memos: HashMap<Rc<str>, Rc<PathMemo>>,
     /// The phase and ecosystem (given, else inferred) as facts carry them.
     phase: Arc<str>,
     ecosystem: Option<Arc<str>>,
@@ -941,7 +941,10 @@ impl<'r> Analyzer<'r> {
             || self.made_its_package_dir(pid, path);
         f.target = self.proc_target(pid, path);
         f.path = Some(path.to_string());
-        f.path_memo = Some(self.path_memo(path));
+        // Only facts some rule will look at keep what their path matched.
+        if self.pack.wants(kind) {
+            f.path_memo = Some(self.path_memo(path));
+        }
         f
     }
 
@@ -954,8 +957,9 @@ impl<'r> Analyzer<'r> {
         if self.path_memos.len() >= MAX_PATH_MEMOS {
             self.path_memos.clear();
         }
-        let m = Rc::new(PathMemo::new(path));
-        self.path_memos.insert(path.into(), m.clone());
+        let path: Rc<str> = Rc::from(path);
+        let m = Rc::new(PathMemo::new(path.clone()));
+        self.path_memos.insert(path, m.clone());
         m
     }
 

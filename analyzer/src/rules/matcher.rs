@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 use std::net::IpAddr;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
@@ -127,13 +128,13 @@ impl PathGlobs {
 /// rule's globs after another was a fifth of all analysis.
 #[derive(Debug)]
 pub struct PathMemo {
-    path: Box<str>,
+    path: Rc<str>,
     seen: RefCell<Vec<(u32, bool)>>,
 }
 
 impl PathMemo {
-    pub fn new(path: &str) -> PathMemo {
-        PathMemo { path: path.into(), seen: RefCell::new(Vec::new()) }
+    pub fn new(path: Rc<str>) -> PathMemo {
+        PathMemo { path, seen: RefCell::new(Vec::new()) }
     }
 
     fn get_or(&self, id: u32, is_match: impl FnOnce() -> bool) -> bool {
@@ -611,7 +612,7 @@ mod tests {
     fn a_path_memo_keeps_each_glob_sets_own_answer() {
         let etc = path_globs(&["/etc/**".into()]).unwrap();
         let cnf = path_globs(&["**/*.cnf".into()]).unwrap();
-        let memo = std::rc::Rc::new(PathMemo::new("/etc/ssl/openssl.cnf"));
+        let memo = Rc::new(PathMemo::new("/etc/ssl/openssl.cnf".into()));
         let fact = |path: &str| Fact { path: Some(path.into()), path_memo: Some(memo.clone()), ..Fact::default() };
         for _ in 0..2 {
             assert!(etc.is_match_fact(&fact("/etc/ssl/openssl.cnf")));

@@ -69,6 +69,7 @@ pub fn time_of(line: &[u8]) -> Option<u64> {
 /// its start already tells (blank, a continuation, a bad column), the line
 /// read whole.
 #[allow(clippy::result_large_err)]
+#[inline(always)] // into `parse` as it was before being split out: +1% instructions otherwise
 fn prefix(line: &[u8]) -> Result<(Prefix, &[u8]), (Prefix, Line<'_>)> {
     let mut prefix = Prefix::default();
     let trimmed = line.trim_ascii_start();

@@ -315,6 +315,14 @@ impl LogReader {
         Ok(!self.finished)
     }
 
+    /// Every stream has ended: calls still unfinished are flushed into `out`.
+    fn end(&mut self, out: &mut Vec<Event>) {
+        let (name, line) =
+            self.streams.last().map(|s| (s.name.clone(), s.line_no)).unwrap_or_else(|| (Arc::from(""), 0));
+        self.parser.finish(&name, line, out);
+        self.finished = true;
+    }
+
     /// Reads one line (or finishes), its events into `out`.
     fn step(&mut self, out: &mut Vec<Event>) {
         if self.streams.len() == 1 {
@@ -336,10 +344,7 @@ impl LogReader {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => return,
                 Err(cause) => {
                     s.cut_by(cause);
-                    let (name, line) = (s.name.clone(), s.line_no);
-                    self.parser.finish(&name, line, out);
-                    self.finished = true;
-                    return;
+                    return self.end(out);
                 }
             }
         }
@@ -355,13 +360,7 @@ impl LogReader {
             }
             (self.current < self.streams.len()).then_some(self.current)
         };
-        let Some(i) = idx else {
-            let (name, line) =
-                self.streams.last().map(|s| (s.name.clone(), s.line_no)).unwrap_or_else(|| (Arc::from(""), 0));
-            self.parser.finish(&name, line, out);
-            self.finished = true;
-            return;
-        };
+        let Some(i) = idx else { return self.end(out) };
         let s = &mut self.streams[i];
         if s.next.is_some_and(|(_, overlong)| overlong) {
             tracing::warn!("{}:{}: line longer than {} bytes, cut", s.name, s.line_no, MAX_LINE);

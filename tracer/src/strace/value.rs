@@ -160,16 +160,7 @@ fn skip_comment(s: &[u8], i: usize) -> usize {
 /// returns the comment text, if any, as a second value.
 pub fn strip_comment(v: &[u8]) -> (&[u8], Option<&[u8]>) {
     // Looked for by its `*` (rare in values; paths are full of `/`).
-    let mut from = 0;
-    let mut found = None;
-    while let Some(off) = memchr::memchr(b'*', &v[from..]) {
-        let at = from + off;
-        if at > 0 && v[at - 1] == b'/' {
-            found = Some(at - 1);
-            break;
-        }
-        from = at + 1;
-    }
+    let found = memchr::memchr_iter(b'*', v).find(|&at| at > 0 && v[at - 1] == b'/').map(|at| at - 1);
     if let Some(pos) = found {
         let comment = v[pos + 2..].strip_suffix(b"*/").unwrap_or(&v[pos + 2..]);
         (v[..pos].trim_ascii(), Some(comment.trim_ascii()))
