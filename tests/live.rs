@@ -612,6 +612,59 @@ fn a_huge_argv_is_read_capped_and_marked() {
     assert_eq!(big["argv_truncated"], true);
 }
 
+/// Exits nobody reads are skipped, and none that a rule reads: a probe of
+/// a path no rule is about comes without its result, one of a credential
+/// file with it; fcntl's dup of a file is not followed when the process is
+/// alone, but is in a child sharing its fd table and while a thread runs;
+/// a socket dup'ed onto stdin is reported.
+#[test]
+fn exits_nobody_reads_are_skipped_and_those_rules_read_are_kept() {
+    let dir = test_dir("skipped-exits");
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let run = |extra: &[&str]| {
+        let ev = dir.join("events.jsonl");
+        let out = Command::new(BIN)
+            .env("HOME", &home)
+            .args(["trace", "--format", "json", "-o", &ev.display().to_string()])
+            .args(extra)
+            .arg("--")
+            .args([&tracee("skipped_exits"), &home.display().to_string()])
+            .stdin(Stdio::null())
+            .output()
+            .expect("pkgtrace runs");
+        let r: Value = serde_json::from_slice(&out.stdout).expect("report");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(run_of(&r)["exit_code"], 0, "{err}");
+        assert!(err.contains("skipped_exits ok"), "{err}");
+        (r, events(&ev))
+    };
+    let boring = "/usr/share/pkgtrace-test-nothing-here";
+    let probe = |events: &[Value], path: &str| {
+        let e = events.iter().find(|e| e["kind"] == "probe" && e["path"] == path);
+        e.unwrap_or_else(|| panic!("{path} probed")).clone()
+    };
+    let (_, all) = run(&["--all-results"]);
+    assert_eq!(probe(&all, boring)["result"]["errno"], "ENOENT", "--all-results reads it");
+    let (r, events) = run(&[]);
+    assert_eq!(probe(&events, boring)["result"], serde_json::json!({}), "no result read");
+    let probe = |path: &str| probe(&events, path);
+    let key = home.join(".ssh/id_rsa").display().to_string();
+    assert_eq!(probe(&key)["result"]["errno"], "ENOENT");
+    assert!(active(&r).contains(&("probe-credential-file".to_string(), key)), "{:?}", active(&r));
+    let dups: Vec<(i64, i64)> = events
+        .iter()
+        .filter(|e| e["kind"] == "dup" && e["syscall"] == "fcntl")
+        .map(|e| (e["pid"].as_i64().unwrap(), e["new"].as_i64().unwrap()))
+        .collect();
+    let root = events.iter().find(|e| e["kind"] == "exec").unwrap()["pid"].as_i64().unwrap();
+    // The CLONE_FILES child's, the threaded one's, the socket's (onto 0).
+    assert_eq!(dups.len(), 3, "{dups:?}");
+    assert_ne!(dups[0].0, root, "the child sharing the fd table: {dups:?}");
+    assert_eq!(&dups[1..], &[(root, 5), (root, 0)], "{dups:?}");
+    assert!(fires(&r, "dup-socket-to-stdio"), "{:?}", active(&r));
+}
+
 #[test]
 fn a_non_utf8_path_survives_trace_and_replay() {
     let (_, r, _, dir) = trace_in_dir("badpath", "badpath", &[]);

@@ -1337,7 +1337,7 @@ fn body_of(text: &str) -> &str {
 }
 
 /// The home directory `path` is in: `/root` or `/home/<user>`.
-fn home_of(path: &str) -> Option<&str> {
+pub(crate) fn home_of(path: &str) -> Option<&str> {
     if path == "/root" || path.starts_with("/root/") {
         return Some("/root");
     }

@@ -30,6 +30,7 @@ pub mod rules;
 /// Helpers for tests (this crate's and the binary's).
 #[doc(hidden)]
 pub mod testutil;
+pub mod wanted;
 
 pub use analysis::{Analyzer, Context};
 pub use report::{Report, Severity};

@@ -59,6 +59,7 @@ fn every_internet_destination_lands_in_the_world_sink() {
         all_cpus: false,
         placed: None,
         redirect: sinks.routes().map(|r| r as Arc<dyn ptrace::Redirect>),
+        results: None,
     };
     let mut events = Vec::new();
     let outcome = ptrace::trace(&opts, |batch| events.extend(batch)).unwrap();

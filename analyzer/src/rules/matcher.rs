@@ -121,6 +121,172 @@ impl PathGlobs {
     }
 }
 
+/// Which probes' results (success, errno) a pack's rules could read: its
+/// probe rules' path conditions (see `tracer::ptrace::wanted`). All of a
+/// rule's conditions must hold, so its path globs and its path regexes
+/// bound the paths it can match; a rule with neither reads every probe.
+///
+/// Which directory is HOME is the analyzer's to say (it learns it as the
+/// run goes on), so a `~/...` glob is tried on the tails of a path. Trying
+/// every glob on every tail cost 4 to 20 µs a probe, on the tracer's
+/// critical path; so each glob is tried only on the tails it could match:
+/// `~/**/...` once, on the whole path; `~/.ssh/...` on the tails whose
+/// first component is `.ssh`; `~/.*/**/key4.db` on those starting with
+/// `.`; `~/*.kdbx` (no `**`, one component) on the last component alone.
+#[derive(Debug)]
+pub struct ProbePaths {
+    all: bool,
+    /// Absolute globs, tried on the path.
+    abs: RuleGlobs,
+    /// `~/**/...` globs, tried on the path without its leading `/`.
+    anywhere: RuleGlobs,
+    /// `~/NAME/...` globs, tried on the tails whose first component is a
+    /// NAME.
+    named: RuleGlobs,
+    names: foldhash::HashSet<String>,
+    /// `~/PREFIX*...` globs, tried on the tails starting with a PREFIX.
+    prefixed: RuleGlobs,
+    prefixes: Vec<String>,
+    /// Globs without a literal start or `**`, by their number of
+    /// components: tried on the tail of that many components.
+    counted: Vec<(usize, RuleGlobs)>,
+    /// Per rule: whether it has globs, and its regexes.
+    rules: Vec<(bool, Vec<Regex>)>,
+}
+
+/// Globs of several rules in one set, and which rule each is.
+#[derive(Debug, Default)]
+struct RuleGlobs {
+    globs: Vec<(Glob, usize)>,
+    set: Option<GlobSet>,
+}
+
+impl RuleGlobs {
+    fn build(&mut self) -> Result<(), globset::Error> {
+        let mut b = GlobSetBuilder::new();
+        for (g, _) in &self.globs {
+            b.add(g.clone());
+        }
+        self.set = Some(b.build()?).filter(|s| !s.is_empty());
+        Ok(())
+    }
+    fn is_match(&self, s: &str) -> bool {
+        self.set.as_ref().is_some_and(|set| set.is_match(s))
+    }
+    /// The rules whose globs match `s`.
+    fn rules(&self, s: &str) -> impl Iterator<Item = usize> + '_ {
+        let hits = self.set.as_ref().map(|set| set.matches(s)).unwrap_or_default();
+        hits.into_iter().map(|i| self.globs[i].1)
+    }
+}
+
+impl ProbePaths {
+    /// From the `[match]` conditions of every rule about probes.
+    pub fn of<'a>(rules: impl IntoIterator<Item = &'a Conds>) -> ProbePaths {
+        let mut p = ProbePaths {
+            all: false,
+            abs: RuleGlobs::default(),
+            anywhere: RuleGlobs::default(),
+            named: RuleGlobs::default(),
+            names: Default::default(),
+            prefixed: RuleGlobs::default(),
+            prefixes: Vec::new(),
+            counted: Vec::new(),
+            rules: Vec::new(),
+        };
+        for conds in rules {
+            let res: Option<Vec<Regex>> = (conds.0.iter())
+                .filter_map(|c| match c {
+                    Cond::PathRe(r) => Some(r.get().cloned()),
+                    _ => None,
+                })
+                .collect();
+            // A regex that did not compile matches nothing: the rule neither.
+            let Some(res) = res else { continue };
+            // One glob condition bounds the rule (each must hold).
+            let globs = conds.0.iter().find_map(|c| match c {
+                Cond::Path(g) => Some(g),
+                _ => None,
+            });
+            let i = p.rules.len();
+            for glob in globs.iter().flat_map(|g| &g.abs.source) {
+                p.abs.globs.push((glob.clone(), i));
+            }
+            for glob in globs.iter().flat_map(|g| &g.home.source) {
+                p.add_home(glob, i);
+            }
+            p.all |= globs.is_none() && res.is_empty();
+            p.rules.push((globs.is_some(), res));
+        }
+        let sets = [&mut p.abs, &mut p.anywhere, &mut p.named, &mut p.prefixed];
+        let built = sets.into_iter().chain(p.counted.iter_mut().map(|(_, g)| g)).all(|g| g.build().is_ok());
+        // Too big to build: every result is read.
+        p.all |= !built;
+        p
+    }
+
+    fn add_home(&mut self, glob: &Glob, rule: usize) {
+        let text = glob.glob();
+        let meta = |s: &str| s.find(['*', '?', '[', '{', '\\']);
+        let first = text.split('/').next().unwrap_or("");
+        let into = if first.starts_with("**") {
+            &mut self.anywhere
+        } else if !first.is_empty() && meta(first).is_none() {
+            self.names.insert(first.to_string());
+            &mut self.named
+        } else if let Some(prefix) = text.get(..meta(text).unwrap_or(0)).filter(|p| !p.is_empty()) {
+            self.prefixes.push(prefix.to_string());
+            &mut self.prefixed
+        } else if !text.contains("**") {
+            let n = text.split('/').count();
+            if !self.counted.iter().any(|(c, _)| *c == n) {
+                self.counted.push((n, RuleGlobs::default()));
+            }
+            &mut self.counted.iter_mut().find(|(c, _)| *c == n).expect("just added").1
+        } else {
+            // `~/*x/**`: every tail could match.
+            self.prefixes.push(String::new());
+            &mut self.prefixed
+        };
+        into.globs.push((glob.clone(), rule));
+    }
+
+    /// Whether some rule could match a probe of `path` (absolute,
+    /// normalized).
+    pub fn could_match(&self, path: &str) -> bool {
+        if self.all {
+            return true;
+        }
+        let regexes_hold = |i: usize| self.rules[i].1.iter().all(|r| r.is_match(path));
+        // Rules bound by regexes alone.
+        if self.rules.iter().enumerate().any(|(i, (globs, res))| !globs && !res.is_empty() && regexes_hold(i)) {
+            return true;
+        }
+        let rel = path.strip_prefix('/').unwrap_or(path);
+        let tails: Vec<&str> = path.match_indices('/').map(|(i, _)| &path[i + 1..]).collect();
+        let named = || tails.iter().filter(|t| self.names.contains(t.split('/').next().unwrap_or("")));
+        let prefixed = || tails.iter().filter(|t| self.prefixes.iter().any(|p| t.starts_with(p.as_str())));
+        let counted = || {
+            (self.counted.iter()).filter_map(|(n, globs)| Some((tails.len().checked_sub(*n).map(|i| tails[i])?, globs)))
+        };
+        // The globs first (a path matches none, mostly); then the regexes
+        // of the rules whose globs matched.
+        let any = self.abs.is_match(path)
+            || self.anywhere.is_match(rel)
+            || named().any(|t| self.named.is_match(t))
+            || prefixed().any(|t| self.prefixed.is_match(t))
+            || counted().any(|(t, globs)| globs.is_match(t));
+        if !any {
+            return false;
+        }
+        let mut hits = self.abs.rules(path).chain(self.anywhere.rules(rel));
+        hits.any(regexes_hold)
+            || named().flat_map(|t| self.named.rules(t)).any(regexes_hold)
+            || prefixed().flat_map(|t| self.prefixed.rules(t)).any(regexes_hold)
+            || counted().flat_map(|(t, globs)| globs.rules(t)).any(regexes_hold)
+    }
+}
+
 /// What one path matched: for each [`PathGlobs`] asked so far, whether
 /// its absolute globs match. Shared by every fact about that path (the
 /// analyzer keeps one per path): a real install opens and stats the same

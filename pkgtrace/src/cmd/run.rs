@@ -64,6 +64,13 @@ pub struct RunArgs {
     /// parallel.
     #[arg(long)]
     pub all_cpus: bool,
+    /// Read every call's result. By default a probe (stat, access,
+    /// readlink) of a path no rule of the pack and no report section reads
+    /// is recorded without its result, which saves a second ptrace stop;
+    /// ask for every result when the event stream is to be analyzed again
+    /// with other rules.
+    #[arg(long)]
+    pub all_results: bool,
     /// Benchmarks only: run the phases in the sandbox without tracing.
     #[arg(long, hide = true)]
     untraced: bool,
@@ -109,6 +116,7 @@ pub fn run_package(args: RunArgs) -> Result<i32> {
         events: args.events.clone(),
         untraced: args.untraced,
         all_cpus: args.all_cpus,
+        all_results: args.all_results,
         memory: args.memory,
         disk: args.disk,
         pids: args.pids,

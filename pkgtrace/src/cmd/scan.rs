@@ -70,6 +70,9 @@ pub struct ScanArgs {
     /// job runs on one CPU with its tracer, and jobs spread over the CPUs.
     #[arg(long)]
     all_cpus: bool,
+    /// Read every call's result in each run (as `run --all-results`).
+    #[arg(long)]
+    all_results: bool,
     /// The summary on stdout as text or JSON.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -152,6 +155,9 @@ fn child_args(args: &ScanArgs, cache: &std::path::Path) -> Vec<String> {
     }
     if args.all_cpus {
         out.push("--all-cpus".into());
+    }
+    if args.all_results {
+        out.push("--all-results".into());
     }
     out
 }

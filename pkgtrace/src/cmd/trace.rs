@@ -44,6 +44,13 @@ pub struct TraceArgs {
     /// parallel.
     #[arg(long)]
     all_cpus: bool,
+    /// Read every call's result. By default a probe (stat, access,
+    /// readlink) of a path no rule of the pack and no report section reads
+    /// is recorded without its result, which saves a second ptrace stop;
+    /// ask for every result when the event stream is to be analyzed again
+    /// with other rules.
+    #[arg(long)]
+    all_results: bool,
     /// Phase name in the report.
     #[arg(long, default_value = "trace")]
     phase: String,
@@ -84,6 +91,8 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
             .collect(),
     };
     let (placed_tx, placed_rx) = std::sync::mpsc::channel();
+    // Which results the analysis reads: known once the pack is compiled.
+    let results = tracer::ptrace::Wanted::default();
     let opts = tracer::ptrace::Options {
         argv: args.command.clone(),
         timeout: args.timeout.map(|t| seconds("--timeout", t)).transpose()?,
@@ -97,6 +106,7 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
         sandbox: None,
         path: None,
         redirect: None,
+        results: (!args.all_results).then(|| results.clone()),
     };
     let mut recorder = match &args.output {
         Some(path) => {
@@ -114,7 +124,9 @@ pub fn trace(args: TraceArgs) -> Result<i32> {
             Some(p) => p,
             None => load_pack(None)?,
         };
-        Ok(Analyzer::new(pack_slot.get_or_init(|| pack), ctx))
+        let pack = pack_slot.get_or_init(|| pack);
+        let _ = results.set(Box::new(analyzer::wanted::ResultsRead::of(pack)));
+        Ok(Analyzer::new(pack, ctx))
     };
     let mut events = 0u64;
     // Stops the tracer failed to decode (it reports them and goes on).

@@ -41,6 +41,8 @@ pub struct RunOptions {
     pub untraced: bool,
     /// Let the phases use every CPU (see `tracer::ptrace::cpu`).
     pub all_cpus: bool,
+    /// Read every call's result (see `tracer::ptrace::wanted`).
+    pub all_results: bool,
     /// Memory limit of each phase, in bytes.
     pub memory: u64,
     /// Size limit of the run's writable places together, in bytes.
@@ -67,6 +69,7 @@ impl RunOptions {
             events: None,
             untraced: false,
             all_cpus: false,
+            all_results: false,
             memory: 4096 << 20,
             disk: 2 << 30,
             pids: 1024,
@@ -276,6 +279,7 @@ fn run_phases(
             events: events.map(|d| d.join(format!("{name}.events.jsonl"))),
             untraced: opts.untraced,
             all_cpus: opts.all_cpus,
+            all_results: opts.all_results,
             memory: opts.memory,
             pids: opts.pids,
         };
@@ -425,6 +429,7 @@ fn control_baseline(eco: Ecosystem, phase: &str, pack: &RulePack, opts: &RunOpti
         sdist: opts.sdist,
         baseline: false,
         all_cpus: opts.all_cpus,
+        all_results: opts.all_results,
         memory: opts.memory,
         disk: opts.disk,
         pids: opts.pids,

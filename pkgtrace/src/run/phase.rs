@@ -49,6 +49,8 @@ pub struct PhaseSpec {
     pub untraced: bool,
     /// Let the commands use every CPU (see `tracer::ptrace::cpu`).
     pub all_cpus: bool,
+    /// Read every call's result (see `tracer::ptrace::wanted`).
+    pub all_results: bool,
     /// Memory limit for all processes of the phase, in bytes.
     pub memory: u64,
     /// Most processes (tasks) the phase may have at once.
@@ -150,6 +152,11 @@ pub fn run(
         untraced: spec.untraced,
         all_cpus: spec.all_cpus,
         deadline: std::time::Instant::now() + spec.timeout,
+        results: (!spec.all_results).then(|| {
+            std::sync::Arc::new(std::sync::OnceLock::from(
+                Box::new(analyzer::wanted::ResultsRead::of(pack)) as Box<dyn tracer::ptrace::ResultsWanted>
+            ))
+        }),
     };
     let mut last: Option<Outcome> = None;
     let (mut wall_ms, mut setup_ms, mut stops) = (0u64, None, 0u64);
@@ -252,6 +259,8 @@ struct Runner {
     all_cpus: bool,
     /// The phase's deadline, shared by all its commands.
     deadline: std::time::Instant,
+    /// Which results the phase's analysis reads (None: all).
+    results: Option<tracer::ptrace::Wanted>,
 }
 
 /// How long processes a phase's command left behind (a daemon, a payload
@@ -284,6 +293,7 @@ impl Runner {
             stdout_to_stderr: false,
             path: Some(self.path.clone()),
             redirect: None,
+            results: self.results.clone(),
         };
         let world =
             World { local: vec![std::net::Ipv4Addr::from(SANDBOX_ADDR).into()], ca: Some(Arc::clone(&self.ca)) };

@@ -192,6 +192,9 @@ impl FdPaths {
 pub struct Ctx {
     pub pid: i32,
     pub owner: i32,
+    /// No other task uses its fd table (no threads, no `CLONE_FILES`
+    /// sharer): while it is stopped, its fds stay as they are.
+    pub alone: bool,
 }
 
 /// What `/proc/PID/fd/N` points at: the file's path, `socket:[ino]`, ...
@@ -466,9 +469,20 @@ pub fn entry(sys: &Sys, cx: Ctx, fds: &mut FdPaths, a: [u64; 6]) -> Option<Event
             let new = if name == "dup" { -1 } else { a[1] as i32 };
             EventKind::Dup { syscall: syscall(), old: fd(a[0]), new, result }
         }
+        // `fcntl(fd, F_DUPFD[_CLOEXEC], min)` with `min` ≤ 2 (the filter):
+        // the copy may land on stdin, stdout or stderr, which matters for a
+        // socket only (a reverse shell). fts dups every directory it walks
+        // this way (`find`: 6,000 of 31,000 stops were their exits), so the
+        // source is looked at here and the call is followed to its exit
+        // only for a socket, or when another task sharing the fd table
+        // could put one there before the call runs.
         Interest::Fcntl => {
             let cmd = a[1] as i32;
             if cmd != libc::F_DUPFD && cmd != libc::F_DUPFD_CLOEXEC {
+                return None;
+            }
+            let source = fds.get(cx.owner, pid, a[0] as i32);
+            if cx.alone && !source.is_some_and(|p| p.as_slice().starts_with(b"socket:")) {
                 return None;
             }
             EventKind::Dup { syscall: syscall(), old: fd(a[0]), new: -1, result }
@@ -1111,7 +1125,7 @@ mod tests {
         fds.told_new(me, old, Some(b"socket:[12345]".to_vec().into()));
         let mut kind =
             EventKind::Dup { syscall: "dup".into(), old: fd(old as u64), new: -1, result: SysResult::unknown() };
-        let cx = Ctx { pid: me, owner: me };
+        let cx = Ctx { pid: me, owner: me, alone: true };
         finish(&mut kind, cx, &mut fds, [old as u64, 0, 0, 0, 0, 0], SysResult::ok(i64::from(new)));
         let file = fd_path(me, new);
         assert!(file.is_some());
@@ -1228,7 +1242,7 @@ mod tests {
         let write = table.iter().find(|s| s.name == "write").unwrap();
         let sendto = table.iter().find(|s| s.name == "sendto").unwrap();
         let (_f, me, n) = own_fd();
-        let cx = Ctx { pid: me, owner: me };
+        let cx = Ctx { pid: me, owner: me, alone: true };
         let mut fds = FdPaths::default();
         let args = [n as u64, 0, 0, 0, 0, 0];
         // Unknown, then a file: the analyzer drops such writes.
@@ -1242,6 +1256,30 @@ mod tests {
         assert_eq!(fds.closed, vec![n]);
         // Other sends are always reported.
         assert!(matches!(entry(sendto, cx, &mut fds, args), Some(EventKind::Send { .. })));
+    }
+
+    /// fcntl's dup that may land on stdio is followed to its exit only for
+    /// a socket, or when another task shares the fd table; the file it
+    /// copies is looked at once, at the entry, and a close found then.
+    #[test]
+    fn an_fcntl_dup_is_followed_only_for_a_socket_or_a_shared_fd_table() {
+        use std::os::fd::AsRawFd;
+        let table = crate::ptrace::syscalls::table();
+        let fcntl = table.iter().find(|s| s.name == "fcntl").unwrap();
+        let (_f, me, file) = own_fd();
+        let (sock, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let sock = sock.as_raw_fd();
+        let alone = Ctx { pid: me, owner: me, alone: true };
+        let shared = Ctx { alone: false, ..alone };
+        let dup = |n: i32| [n as u64, libc::F_DUPFD_CLOEXEC as u64, 0, 0, 0, 0];
+        let mut fds = FdPaths::default();
+        fds.told_new(me, file, Some(b"socket:[9]".to_vec().into()));
+        assert!(entry(fcntl, alone, &mut fds, dup(file)).is_none());
+        assert_eq!(std::mem::take(&mut fds.closed), vec![file], "the socket it was is gone: a close");
+        assert!(matches!(entry(fcntl, shared, &mut fds, dup(file)), Some(EventKind::Dup { .. })));
+        assert!(matches!(entry(fcntl, alone, &mut fds, dup(sock)), Some(EventKind::Dup { .. })));
+        let getfl = [file as u64, libc::F_GETFL as u64, 0, 0, 0, 0];
+        assert!(entry(fcntl, shared, &mut fds, getfl).is_none());
     }
 
     #[test]
@@ -1285,7 +1323,7 @@ mod tests {
     #[test]
     fn signals_sent_are_named_like_strace() {
         let mut fds = FdPaths::default();
-        let cx = Ctx { pid: 1, owner: 1 };
+        let cx = Ctx { pid: 1, owner: 1, alone: true };
         let lookup = |nr| crate::ptrace::syscalls::lookup(nr).expect("traced");
         let minus_one = (-1i64) as u64;
         let kill = entry(lookup(libc::SYS_kill), cx, &mut fds, [minus_one, 9, 0, 0, 0, 0]).unwrap();

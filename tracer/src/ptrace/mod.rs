@@ -8,6 +8,7 @@
 //! - [`cpu`]: the run and its tracer share one CPU (cheap stops);
 //! - [`session`]: spawning, the stop loop, timeouts and clean-up;
 //! - [`hook`]: what a sandbox does in the run's processes before exec;
+//! - [`wanted`]: which results the analysis reads (the rest cost no exit stop);
 //! - `sys`: the raw ptrace/wait/seccomp/fork calls (the tracer's only
 //!   `unsafe` code; the sandbox crate has its own, for namespaces and mounts).
 //!
@@ -24,6 +25,7 @@ pub mod seccomp;
 pub mod session;
 mod sys;
 pub mod syscalls;
+pub mod wanted;
 
 /// The per-task and per-fd maps, looked up at every stop: a fast hash
 /// (foldhash, seeded per run) rather than SipHash. Fd numbers are the
@@ -33,3 +35,4 @@ type FastMap<K, V> = foldhash::HashMap<K, V>;
 pub use hook::ChildHook;
 pub use redirect::Redirect;
 pub use session::{trace, Options, Outcome, TraceError};
+pub use wanted::{ResultsWanted, Wanted};

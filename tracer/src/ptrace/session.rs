@@ -77,6 +77,8 @@ pub struct Options {
     /// Route the run's internet traffic somewhere else (the sandbox's
     /// sinks; see [`super::redirect`]).
     pub redirect: Option<std::sync::Arc<dyn super::Redirect>>,
+    /// Which results the analysis reads ([`super::wanted`]); None: all.
+    pub results: Option<super::Wanted>,
     /// `cgroup.procs` files of the run's cgroups (one per hierarchy): the
     /// run's first process joins them before anything runs, so everything
     /// the run starts is in them. The first one is also searched, before
@@ -188,6 +190,9 @@ struct Task {
     restore: Option<Restore>,
     /// Where it may run ([`super::cpu::Placement`]).
     place: super::cpu::Place,
+    /// It shares its fd table with a process (`CLONE_FILES` without
+    /// `CLONE_THREAD`; threads are told by `thread` and `threads`).
+    shares_files: bool,
 }
 
 /// Finds `cmd` on PATH the way execvp would.
@@ -516,6 +521,7 @@ fn follow(
         outcome: Outcome::default(),
         emit,
         redirect: opts.redirect.clone(),
+        results: opts.results.clone(),
         placement,
         decisions,
         steered: Vec::new(),
@@ -604,6 +610,7 @@ struct Loop<'e, F: FnMut(Vec<Event>)> {
     outcome: Outcome,
     emit: &'e mut F,
     redirect: Option<Arc<dyn super::Redirect>>,
+    results: Option<super::Wanted>,
     /// Which tasks roam off the tracer's CPU (None: not pinned).
     placement: Option<super::cpu::Placement>,
     /// What the tracer's own filter returns for a call.
@@ -715,8 +722,22 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
 
     /// The task and the process owning its fd table.
     fn ctx(&self, pid: i32) -> Ctx {
-        let owner = self.tasks.get(&pid).map(|t| t.owner).filter(|o| *o != 0).unwrap_or(pid);
-        Ctx { pid, owner }
+        let task = self.tasks.get(&pid);
+        let owner = task.map(|t| t.owner).filter(|o| *o != 0).unwrap_or(pid);
+        let alone = task.is_some_and(|t| !t.thread && t.threads == 0 && !t.shares_files);
+        Ctx { pid, owner, alone }
+    }
+
+    /// Whether the analysis reads this call's result ([`super::wanted`]).
+    fn result_wanted(&self, kind: &EventKind) -> bool {
+        match kind {
+            EventKind::Probe { path, dirfd, .. } => super::wanted::probe_result(
+                self.results.as_ref(),
+                path.as_slice(),
+                dirfd.as_ref().and_then(|d| d.path.as_ref()).map(|p| p.as_slice()),
+            ),
+            _ => true,
+        }
     }
 
     fn push(&mut self, pid: i32, mut kind: EventKind) {
@@ -817,7 +838,7 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             }
             _ => None,
         };
-        if data & DATA_EXIT != 0 || restore.is_some() {
+        if (data & DATA_EXIT != 0 && self.result_wanted(&kind)) || restore.is_some() {
             let task = self.tasks.entry(pid).or_default();
             task.pending = Some((kind, info.args));
             task.restore = restore;
@@ -915,8 +936,16 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         self.push(pid, EventKind::Spawn { syscall: syscall.into(), child, thread });
         shared.live.lock().unwrap_or_else(|e| e.into_inner()).push(child);
         let owner = if thread { self.ctx(pid).owner } else { child };
+        // A process sharing its parent's fd table (`CLONE_FILES`): each can
+        // change the other's fds while it is stopped ([`Ctx::alone`]).
+        let shares_files = !thread && raw::share_files(pid, child);
         if !thread {
             self.fd_paths.inherit(self.ctx(pid).owner, child);
+        }
+        if shares_files {
+            if let Some(parent) = self.tasks.get_mut(&pid) {
+                parent.shares_files = true;
+            }
         }
         let place = self.tasks.get(&pid).map(|t| super::cpu::Place::child_of(&t.place)).unwrap_or_default();
         if thread {
@@ -927,6 +956,7 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
         let task = self.tasks.entry(child).or_default();
         task.thread = thread;
         task.owner = owner;
+        task.shares_files = shares_files;
         task.place = place;
         if task.waiting {
             // Its first stop came first and it was held: let it go now.
@@ -1126,6 +1156,7 @@ mod tests {
             all_cpus: false,
             placed: None,
             redirect: None,
+            results: None,
         };
         let outcome = trace(&opts, |_| {}).unwrap();
         let _ = raw::kill(stray, libc::SIGKILL);
