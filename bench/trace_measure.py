@@ -202,6 +202,16 @@ def main():
                 f"pkgtrace {med['pkgtrace']:.3f} s; pkgtrace/strace-seccomp {x:.2f}× "
                 f"(target ≤ {TARGET:g}×) "
                 f"{'OK' if ok else 'MISSED'}; faster in {wins}/{len(p)} rounds")
+        # What tracing adds to the native time, against what strace adds;
+        # and the floor: no tracer runs faster than native, so when native
+        # alone is over the target's share of strace's time (a workload
+        # with few traced calls, npm here) the target is out of reach.
+        added = med["strace-seccomp"] - med["native"]
+        share = (med["pkgtrace"] - med["native"]) / added if added > 0 else float("nan")
+        floor = med["native"] / med["strace-seccomp"]
+        line += f"; time added {share:.2f}× strace's; native alone {floor:.2f}× strace-seccomp"
+        if floor > TARGET:
+            line += " (target out of reach of any tracer)"
         clearly = None
         if w in HEAVY:
             clearly = x <= CLEARLY and wins >= need
@@ -214,6 +224,7 @@ def main():
         print(line)
         summary.append(line)
         results[w] = {"description": desc, "argv": cmd, "variants": res, "target_ok": ok,
+                      "added_x_strace_seccomp": share, "native_x_strace_seccomp": floor,
                       "rounds_won_vs_strace_seccomp": wins, "clearly_faster": clearly}
 
     load1 = os.getloadavg()[0]
