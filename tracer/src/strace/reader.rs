@@ -219,6 +219,9 @@ pub struct LogReader {
     /// Merging by time: each stream with a line read ahead, by that line's
     /// time (then by file, as ties go).
     ahead: BinaryHeap<Reverse<(u64, usize)>>,
+    /// Merging by time: the stream whose next line is the earliest, kept
+    /// out of `ahead`.
+    run: Option<usize>,
     current: usize,
     parser: Parser,
     queue: VecDeque<Event>,
@@ -266,6 +269,7 @@ impl LogReader {
             streams,
             merge_by_time,
             ahead,
+            run: None,
             current: 0,
             parser: Parser::new(),
             queue: VecDeque::new(),
@@ -352,8 +356,14 @@ impl LogReader {
             self.streams[0].advance(false);
             self.streams[0].next.is_some().then_some(0)
         } else if self.merge_by_time {
-            // Streams were read ahead; the earliest line goes first.
-            self.ahead.pop().map(|Reverse((_, i))| i)
+            // Streams were read ahead; the earliest line goes first. The
+            // stream just read from goes on while its next line is still
+            // the earliest (a process's calls come in runs): no heap
+            // push and pop for each of those lines.
+            match self.run.take() {
+                Some(i) => Some(i),
+                None => self.ahead.pop().map(|Reverse((_, i))| i),
+            }
         } else {
             while self.current < self.streams.len() && self.streams[self.current].next.is_none() {
                 self.current += 1;
@@ -371,7 +381,12 @@ impl LogReader {
             let s = &mut self.streams[i];
             s.advance(self.merge_by_time);
             if let (true, Some((t, _))) = (self.merge_by_time, s.next) {
-                self.ahead.push(Reverse((t, i)));
+                // The order the heap would give: by time, then by file.
+                if self.ahead.peek().is_none_or(|Reverse(first)| (t, i) < *first) {
+                    self.run = Some(i);
+                } else {
+                    self.ahead.push(Reverse((t, i)));
+                }
             }
         }
     }
@@ -517,5 +532,36 @@ mod tests {
         let firsts: Vec<String> = (0..files).map(|p| format!("/a/{p}")).collect();
         assert_eq!(paths[..files as usize], firsts[..], "by time: every task's first call, in time order");
         assert!(paths[files as usize..].iter().all(|p| p.starts_with("/b/")));
+    }
+
+    /// Runs of lines from one file, ties between files, a file that ends
+    /// mid-run: the merge gives time order, and the earlier file first on
+    /// a tie, whether a line is taken from the heap or goes on a run.
+    #[test]
+    fn an_ff_set_is_merged_by_time_then_by_file_across_runs_and_ties() {
+        let dir = tempfile::tempdir().unwrap();
+        // (file, seconds of each line): runs in a, a tie between a and b at
+        // 5, and c (tied with a at 2) ending in the middle of a's run.
+        let files: [(&str, &[u32]); 3] = [("a", &[1, 2, 3, 4, 5, 9]), ("b", &[5, 6, 7, 8]), ("c", &[2, 3])];
+        let mut set = Vec::new();
+        for (i, (name, times)) in files.iter().enumerate() {
+            let path = dir.path().join(format!("t.{}", 100 + i));
+            let body: String = times
+                .iter()
+                .enumerate()
+                .map(|(k, t)| format!("10:00:{t:02}.000000 openat(AT_FDCWD, \"/{name}/{k}\", O_RDONLY) = 3\n"))
+                .collect();
+            std::fs::write(&path, body).unwrap();
+            set.push(LogFile { path, pid: Some(100 + i as i32) });
+        }
+        let mut r = LogReader::open(&set).unwrap();
+        let mut paths = Vec::new();
+        while let Some(ev) = r.next_event().unwrap() {
+            if let event::EventKind::Open { path, .. } = ev.kind {
+                paths.push(path.lossy().into_owned());
+            }
+        }
+        let want = ["/a/0", "/a/1", "/c/0", "/a/2", "/c/1", "/a/3", "/a/4", "/b/0", "/b/1", "/b/2", "/b/3", "/a/5"];
+        assert_eq!(paths, want);
     }
 }
