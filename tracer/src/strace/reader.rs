@@ -494,6 +494,18 @@ mod tests {
         assert_eq!(s.read(&mut buf).unwrap_err().to_string(), "bad");
     }
 
+    /// The paths a set's `openat` lines open, in the order the reader gives them.
+    fn opened(set: &[LogFile]) -> Vec<String> {
+        let mut r = LogReader::open(set).unwrap();
+        let mut paths = Vec::new();
+        while let Some(ev) = r.next_event().unwrap() {
+            if let event::EventKind::Open { path, .. } = ev.kind {
+                paths.push(path.lossy().into_owned());
+            }
+        }
+        paths
+    }
+
     #[test]
     fn a_large_ff_set_is_merged_by_time_within_a_low_open_file_limit() {
         use nix::sys::resource::{getrlimit, setrlimit, Resource};
@@ -521,13 +533,7 @@ mod tests {
             std::fs::write(&path, body).unwrap();
             set.push(LogFile { path, pid: Some(1000 + pid as i32) });
         }
-        let mut r = LogReader::open(&set).unwrap();
-        let mut paths = Vec::new();
-        while let Some(ev) = r.next_event().unwrap() {
-            if let event::EventKind::Open { path, .. } = ev.kind {
-                paths.push(path.lossy().into_owned());
-            }
-        }
+        let paths = opened(&set);
         assert_eq!(paths.len(), 2 * files as usize);
         let firsts: Vec<String> = (0..files).map(|p| format!("/a/{p}")).collect();
         assert_eq!(paths[..files as usize], firsts[..], "by time: every task's first call, in time order");
@@ -554,13 +560,7 @@ mod tests {
             std::fs::write(&path, body).unwrap();
             set.push(LogFile { path, pid: Some(100 + i as i32) });
         }
-        let mut r = LogReader::open(&set).unwrap();
-        let mut paths = Vec::new();
-        while let Some(ev) = r.next_event().unwrap() {
-            if let event::EventKind::Open { path, .. } = ev.kind {
-                paths.push(path.lossy().into_owned());
-            }
-        }
+        let paths = opened(&set);
         let want = ["/a/0", "/a/1", "/c/0", "/a/2", "/c/1", "/a/3", "/a/4", "/b/0", "/b/1", "/b/2", "/b/3", "/a/5"];
         assert_eq!(paths, want);
     }
