@@ -52,7 +52,8 @@ pub fn normalize(p: &str) -> String {
     }
 }
 
-fn is_normal(p: &str) -> bool {
+/// Whether [`normalize`] would give `p` back as it is.
+pub fn is_normal(p: &str) -> bool {
     let b = p.as_bytes();
     if !p.starts_with('/') || (b.len() > 1 && b[b.len() - 1] == b'/') {
         return false;

@@ -25,8 +25,15 @@ impl ResultsRead {
     /// succeed). `/proc` paths are kept whole: the analyzer names
     /// `/proc/self` by its pid before rules see it.
     pub fn probe(&self, path: &str) -> bool {
-        let path = paths::normalize(path);
-        home_of(&path).is_some() || path.starts_with("/proc/") || self.paths.could_match(&path)
+        // Normalized only when it needs to be: this runs at a probe's stop.
+        let normalized;
+        let path = if paths::is_normal(path) {
+            path
+        } else {
+            normalized = paths::normalize(path);
+            &normalized
+        };
+        home_of(path).is_some() || path.starts_with("/proc/") || self.paths.could_match(path)
     }
 }
 
@@ -64,6 +71,8 @@ mod tests {
             // libraries from plantable places.
             "/tmp/scratch/home/.aws/credentials",
             "/tmp/scratch/home/.ssh/id_ed25519",
+            // `~/*.kdbx`: tried on the last component alone.
+            "/tmp/scratch/home/vault.kdbx",
             "/tmp/evil/openssl.cnf",
             "/home/iojs/build/ws/out/Release/obj.target/deps/openssl/openssl.cnf",
             // Not normalized: the rules see /tmp/evil/libcrypto.so.3.

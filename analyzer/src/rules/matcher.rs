@@ -263,12 +263,12 @@ impl ProbePaths {
             return true;
         }
         let rel = path.strip_prefix('/').unwrap_or(path);
-        let tails: Vec<&str> = path.match_indices('/').map(|(i, _)| &path[i + 1..]).collect();
-        let named = || tails.iter().filter(|t| self.names.contains(t.split('/').next().unwrap_or("")));
-        let prefixed = || tails.iter().filter(|t| self.prefixes.iter().any(|p| t.starts_with(p.as_str())));
-        let counted = || {
-            (self.counted.iter()).filter_map(|(n, globs)| Some((tails.len().checked_sub(*n).map(|i| tails[i])?, globs)))
-        };
+        // Every tail after a `/`; the one of `n` components is the n-th from the end.
+        let tails = || path.match_indices('/').map(|(i, _)| &path[i + 1..]);
+        let named = || tails().filter(|t| self.names.contains(t.split('/').next().unwrap_or("")));
+        let prefixed = || tails().filter(|t| self.prefixes.iter().any(|p| t.starts_with(p.as_str())));
+        let counted =
+            || (self.counted.iter()).filter_map(|(n, globs)| Some((tails().rev().nth(n.checked_sub(1)?)?, globs)));
         // The globs first (a path matches none, mostly); then the regexes
         // of the rules whose globs matched.
         let any = self.abs.is_match(path)

@@ -39,13 +39,22 @@ pub fn probe_result(wanted: Option<&Wanted>, path: &[u8], dir: Option<&[u8]>) ->
     match dir.filter(|d| d.starts_with(b"/")) {
         Some(dir) if path.is_empty() => w.probe(dir),
         Some(dir) => {
-            let mut full = Vec::with_capacity(dir.len() + 1 + path.len());
-            full.extend_from_slice(dir);
-            if !dir.ends_with(b"/") {
-                full.push(b'/');
+            // Joined on the stack (this runs at a probe's stop), on the
+            // heap only past a page.
+            let sep: &[u8] = if dir.ends_with(b"/") { b"" } else { b"/" };
+            let len = dir.len() + sep.len() + path.len();
+            let mut small = [0u8; 4096];
+            let mut large = Vec::new();
+            let full = if len <= small.len() {
+                &mut small[..len]
+            } else {
+                large.resize(len, 0);
+                &mut large[..]
+            };
+            for (at, part) in [(0, dir), (dir.len(), sep), (dir.len() + sep.len(), path)] {
+                full[at..at + part.len()].copy_from_slice(part);
             }
-            full.extend_from_slice(path);
-            w.probe(&full)
+            w.probe(full)
         }
         None => true,
     }
