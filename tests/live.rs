@@ -651,7 +651,7 @@ fn exits_nobody_reads_are_skipped_and_those_rules_read_are_kept() {
     let probe = |path: &str| probe(&events, path);
     let key = home.join(".ssh/id_rsa").display().to_string();
     assert_eq!(probe(&key)["result"]["errno"], "ENOENT");
-    assert!(active(&r).contains(&("probe-credential-file".to_string(), key)), "{:?}", active(&r));
+    assert!(active(&r).contains(&("probe-credential-file".to_string(), key.clone())), "{:?}", active(&r));
     let dups: Vec<(i64, i64)> = events
         .iter()
         .filter(|e| e["kind"] == "dup" && e["syscall"] == "fcntl")
@@ -663,6 +663,26 @@ fn exits_nobody_reads_are_skipped_and_those_rules_read_are_kept() {
     assert_ne!(dups[0].0, root, "the child sharing the fd table: {dups:?}");
     assert_eq!(&dups[1..], &[(root, 5), (root, 0)], "{dups:?}");
     assert!(fires(&r, "dup-socket-to-stdio"), "{:?}", active(&r));
+    // Read-only opens of one name under a directory fd.
+    let opened = |events: &[Value], dir: &str, name: &str| {
+        let e = events.iter().find(|e| e["kind"] == "open" && e["path"] == name && e["dirfd"]["path"] == dir);
+        e.unwrap_or_else(|| panic!("{dir} + {name} opened")).clone()
+    };
+    let home_dir = home.display().to_string();
+    let ssh = home.join(".ssh").display().to_string();
+    assert_eq!(opened(&events, "/usr", "share")["result"], serde_json::json!({}), "no result read");
+    assert!(opened(&all, "/usr", "share")["result"]["value"].as_i64().unwrap() > 2, "--all-results reads it");
+    assert!(opened(&events, "/usr", "lib")["result"]["value"].as_i64().unwrap() > 2, "no O_NOFOLLOW: kept");
+    // `~/.ssh/**` (read-ssh-directory-file) matches the directory itself.
+    assert!(opened(&events, &home_dir, ".ssh")["result"]["value"].as_i64().unwrap() > 2, "a rule's path: kept");
+    let key_read = opened(&events, &ssh, "id_rsa");
+    assert!(key_read["result"]["value"].as_i64().unwrap() > 2, "a rule's path: kept");
+    assert_eq!(key_read["resolved"], key, "named by its fd");
+    assert!(active(&r).contains(&("read-ssh-private-key".to_string(), key.clone())), "{:?}", active(&r));
+    // Listed in the report, not as failed.
+    let files = r["phases"][0]["behaviour"]["files"].as_array().unwrap();
+    let share = files.iter().find(|f| f["path"] == "/usr/share").expect("/usr/share listed");
+    assert_eq!((share["read"].as_bool(), share["failed"].as_bool()), (Some(true), Some(false)), "{share}");
 }
 
 #[test]

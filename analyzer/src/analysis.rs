@@ -379,13 +379,15 @@ impl<'r> Analyzer<'r> {
                 fact.errno = result.errno.clone();
                 self.check(&fact, ev);
                 let (reads, writes) = (access.reads(), access.writes() || *create || *truncate);
+                // A result unknown (a live run skips the exits nobody reads,
+                // a log cut off mid-call) is no failure.
                 self.touch(
                     &path,
                     |r| {
                         r.read |= reads;
                         r.write |= writes;
                     },
-                    ok,
+                    !result.failed(),
                 );
                 if newly_created {
                     if self.model.get(pid).is_some_and(|p| p.online) {

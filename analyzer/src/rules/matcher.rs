@@ -442,6 +442,15 @@ impl Conds {
         self.0.iter().all(|c| c.holds(f))
     }
 
+    /// Whether these conditions could hold for a read-only open (or an
+    /// `O_PATH` one): false when an `access` key asks for writes only.
+    pub fn could_hold_for_a_read(&self) -> bool {
+        self.0.iter().all(|c| match c {
+            Cond::Access(bits) => bits & (ACCESS_READ | ACCESS_PATH) != 0,
+            _ => true,
+        })
+    }
+
     /// Compiles every glob set and regex now (they are otherwise compiled
     /// when first reached).
     pub fn force(&self) -> Result<(), String> {

@@ -10,6 +10,11 @@
  *    a socket under that fd before the call runs.
  * 3. close(0), then fcntl(inet socket, F_DUPFD, 0): the socket lands on
  *    stdin, reported (dup-socket-to-stdio).
+ * 4. Read-only openat(dirfd, NAME, O_NOFOLLOW) of one component, as fts
+ *    opens a walk's directories: /usr + "share" is reported without its
+ *    result (no rule reads it); /usr + "lib" without O_NOFOLLOW, and
+ *    HOME + ".ssh" and HOME/.ssh + "id_rsa" (rules' paths) with theirs.
+ *    HOME/.ssh/id_rsa is made for this and removed after.
  *
  * Prints "skipped_exits ok" and exits 0 when every call did what it
  * should natively. */
@@ -74,6 +79,27 @@ int main(int argc, char **argv) {
     if (pthread_create(&t, NULL, idle_thread, NULL) != 0) { fprintf(stderr, "thread\n"); return 1; }
     int threaded = fcntl(file_fd, F_DUPFD, 0);
     if (threaded < 0) { perror("fcntl threaded"); return 1; }
+
+    char ssh[4096];
+    snprintf(ssh, sizeof ssh, "%s/.ssh", argv[1]);
+    int key_fd = -1;
+    if (mkdir(ssh, 0700) != 0 || (key_fd = open(key, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0) {
+        perror("make HOME/.ssh/id_rsa");
+        return 1;
+    }
+    close(key_fd);
+    int walk = O_RDONLY | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC;
+    int usr = open("/usr", O_PATH | O_DIRECTORY);
+    int home = open(argv[1], O_PATH | O_DIRECTORY);
+    int share = openat(usr, "share", walk);
+    int lib = openat(usr, "lib", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int ssh_dir = openat(home, ".ssh", walk);
+    int key_read = ssh_dir < 0 ? -1 : openat(ssh_dir, "id_rsa", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (usr < 0 || home < 0 || share < 0 || lib < 0 || ssh_dir < 0 || key_read < 0) {
+        perror("openat");
+        return 1;
+    }
+    if (unlink(key) != 0 || rmdir(ssh) != 0) { perror("clean up"); return 1; }
 
     int sock = socket(AF_INET, SOCK_STREAM, 0);
     if (sock < 0) { perror("socket"); return 1; }

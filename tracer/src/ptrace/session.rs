@@ -729,8 +729,14 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
     }
 
     /// Whether the analysis reads this call's result ([`super::wanted`]).
-    fn result_wanted(&self, kind: &EventKind) -> bool {
+    fn result_wanted(&self, kind: &EventKind, args: &[u64; 6]) -> bool {
         match kind {
+            EventKind::Open { syscall, path, dirfd, .. } if syscall == "openat" => super::wanted::open_result(
+                self.results.as_ref(),
+                path.as_slice(),
+                args[2] as i32,
+                dirfd.as_ref().and_then(|d| d.path.as_ref()).map(|p| p.as_slice()),
+            ),
             EventKind::Probe { path, dirfd, .. } => super::wanted::probe_result(
                 self.results.as_ref(),
                 path.as_slice(),
@@ -838,7 +844,7 @@ impl<F: FnMut(Vec<Event>)> Loop<'_, F> {
             }
             _ => None,
         };
-        if (data & DATA_EXIT != 0 && self.result_wanted(&kind)) || restore.is_some() {
+        if (data & DATA_EXIT != 0 && self.result_wanted(&kind, &info.args)) || restore.is_some() {
             let task = self.tasks.entry(pid).or_default();
             task.pending = Some((kind, info.args));
             task.restore = restore;
