@@ -241,7 +241,13 @@ pub fn unescape(s: &[u8]) -> Vec<u8> {
 /// An integer as strace prints it: decimal, negative, `0x` hex, `0` octal,
 /// possibly followed by a `-X verbose` comment or a decoration.
 pub fn int(v: &[u8]) -> Option<i64> {
-    let (v, _) = strip_comment(v.trim_ascii());
+    let v = v.trim_ascii();
+    // Most values are plain decimals (a return value, an fd): read
+    // directly, without a look for comments and decorations.
+    if let Some(n) = plain_decimal(v) {
+        return Some(n);
+    }
+    let (v, _) = strip_comment(v);
     let v = match memchr::memchr(b'<', v) {
         Some(p) => &v[..p],
         None => v,
@@ -258,6 +264,27 @@ pub fn int(v: &[u8]) -> Option<i64> {
     } else {
         text.parse::<i64>().ok()?
     };
+    Some(if neg { -n } else { n })
+}
+
+/// `-?[1-9][0-9]*` or `0`, up to 18 digits (no overflow); None for
+/// anything else, which [`int`] reads the long way.
+fn plain_decimal(v: &[u8]) -> Option<i64> {
+    let (neg, digits) = match v.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, v),
+    };
+    let first = *digits.first()?;
+    if digits.len() > 18 || (first == b'0' && digits.len() > 1) {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + i64::from(c - b'0');
+    }
     Some(if neg { -n } else { n })
 }
 
@@ -299,7 +326,10 @@ pub fn decoration_text(v: &[u8]) -> Vec<u8> {
     if v.is_empty() {
         return Vec::new();
     }
-    let end = skip_decoration(v, 0);
+    // A decoration cut out of its argument ends the argument: its last
+    // `>` closes it (strace escapes `<` and `>` in paths, and nested ones
+    // close first), with no second walk through the path.
+    let end = if v.len() >= 2 && v.ends_with(b">") { v.len() } else { skip_decoration(v, 0) };
     let mut inner = &v[1..end.saturating_sub(1).max(1)];
     // A nested decoration (`/dev/null<char 1:3>`) describes the file, it is
     // not part of its path; a `<` inside a path is printed escaped.
@@ -496,6 +526,12 @@ mod tests {
         assert_eq!(f.path.unwrap().as_slice(), b"TCP:[127.0.0.1:40000->1.2.3.4:443]");
         assert_eq!(fd(parts[1]).unwrap().path.unwrap().as_slice(), b"/dev/null");
         assert_eq!(fd(br"3</tmp/a\74b>").unwrap().path.unwrap().as_slice(), b"/tmp/a<b");
+        // A decoration ending its argument is closed by the last `>`; one
+        // followed by more is walked.
+        assert_eq!(decoration_text(b"</dev/null<char 1:3>>"), b"/dev/null");
+        assert_eq!(decoration_text(b"</a> /* x */"), b"/a");
+        assert_eq!(decoration_text(b"<socket:[7]>"), b"socket:[7]");
+        assert_eq!(decoration_text(b"<"), b"");
     }
 
     #[test]
@@ -525,6 +561,19 @@ mod tests {
         assert_eq!(int(b"0x2 /* O_RDWR */"), Some(2));
         assert_eq!(int(b"3</etc/passwd>"), Some(3));
         assert_eq!(int(b"O_RDONLY"), None);
+        // Past the plain-decimal shortcut: 18 digits and more, leading
+        // zeros, a sign, blanks.
+        assert_eq!(int(b"123456789012345678"), Some(123_456_789_012_345_678));
+        assert_eq!(int(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(int(b"-9223372036854775808"), None, "as before: the magnitude does not fit");
+        assert_eq!(int(b"99999999999999999999"), None);
+        assert_eq!(int(b"-0"), Some(0));
+        assert_eq!(int(b"-010"), Some(-8));
+        assert_eq!(int(b" 17 "), Some(17));
+        assert_eq!(int(b"+5"), Some(5));
+        assert_eq!(int(b"-"), None);
+        assert_eq!(int(b""), None);
+        assert_eq!(int(b"12a"), None);
     }
 
     #[test]
