@@ -1185,7 +1185,12 @@ impl<'r> Analyzer<'r> {
             }
             return;
         }
-        let r = self.files.entry(path.to_string()).or_insert_with(|| FileRecord::new(path));
+        // Looked up before a key is made: most touches are of a path seen
+        // before (a copy of the path per open was an allocation for nothing).
+        if !self.files.contains_key(path) {
+            self.files.insert(path.to_string(), FileRecord::new(path));
+        }
+        let Some(r) = self.files.get_mut(path) else { return };
         set(r);
         if ok {
             r.failed = false;
