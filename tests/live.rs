@@ -678,7 +678,7 @@ fn exits_nobody_reads_are_skipped_and_those_rules_read_are_kept() {
     let key_read = opened(&events, &ssh, "id_rsa");
     assert!(key_read["result"]["value"].as_i64().unwrap() > 2, "a rule's path: kept");
     assert_eq!(key_read["resolved"], key, "named by its fd");
-    assert!(active(&r).contains(&("read-ssh-private-key".to_string(), key.clone())), "{:?}", active(&r));
+    assert!(active(&r).contains(&("read-ssh-private-key".to_string(), key)), "{:?}", active(&r));
     // Listed in the report, not as failed.
     let files = r["phases"][0]["behaviour"]["files"].as_array().unwrap();
     let share = files.iter().find(|f| f["path"] == "/usr/share").expect("/usr/share listed");

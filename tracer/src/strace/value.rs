@@ -268,7 +268,8 @@ pub fn int(v: &[u8]) -> Option<i64> {
 }
 
 /// `-?[1-9][0-9]*` or `0`, up to 18 digits (no overflow); None for
-/// anything else, which [`int`] reads the long way.
+/// anything else, which [`int`] reads the long way. (`line::atoi`'s digit
+/// loop is the same; one shared loop cost 1.4% of the parse, in inlining.)
 fn plain_decimal(v: &[u8]) -> Option<i64> {
     let (neg, digits) = match v.split_first() {
         Some((b'-', rest)) => (true, rest),
