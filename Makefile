@@ -21,7 +21,9 @@ test: ## everything CI runs: format, lint, unit, rule, golden, CLI and robustnes
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	$(CARGO) nextest run --workspace --locked --no-fail-fast
 	$(CARGO) test --workspace --doc --locked
-	$(CARGO) run --quiet --locked -p pkgtrace -- rules test
+	@# The binary nextest built for the integration tests (a `cargo run` would
+	@# build the dev profile's all over again).
+	$${CARGO_TARGET_DIR:-target}/debug/pkgtrace rules test
 
 lint: ## clippy, warnings as errors
 	$(CARGO) clippy --workspace --all-targets -- -D warnings

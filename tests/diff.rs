@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -26,36 +27,37 @@ fn tmp() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
 }
 
-/// The results repository with every diff-base version stored (run once,
-/// in parallel, shared by the tests), and benign-plain.
+/// The results repository with every diff-base version stored, and
+/// benign-plain: run in parallel, once per test run
+/// ([`common::once_per_run`]), shared by the tests.
 fn stored() -> &'static Path {
     static REPO: OnceLock<PathBuf> = OnceLock::new();
     REPO.get_or_init(|| {
         common::needs_root("pkgtrace run");
-        let run_id = common::random_hex(4);
-        let results = tmp().join(format!("diff-results-{run_id}"));
-        let mut dirs: Vec<String> = VERSIONS.iter().map(|v| format!("npm/diff-base/{v}")).collect();
-        dirs.push("npm/benign-plain".into());
-        std::thread::scope(|s| {
-            for (i, d) in dirs.iter().enumerate() {
-                let (results, run_id) = (&results, &run_id);
-                s.spawn(move || {
-                    let out = Command::new(BIN)
-                        .args(["run", "--format", "json", "--no-baseline", "--timeout", "120", "--results"])
-                        .arg(results)
-                        .arg("--cache")
-                        // A cache each, as a user diffing two checkouts
-                        // might keep them (concurrent runs of one local
-                        // package in one cache are tested in package/).
-                        .arg(tmp().join(format!("diff-cache-{run_id}-{i}")))
-                        .arg(repo().join("corpus/packages").join(d))
-                        .output()
-                        .unwrap();
-                    assert!(code(&out) <= 1, "{d}: {}", stderr(&out));
-                });
-            }
-        });
-        results
+        common::once_per_run("diff-results", Duration::from_secs(400), |results| {
+            let mut dirs: Vec<String> = VERSIONS.iter().map(|v| format!("npm/diff-base/{v}")).collect();
+            dirs.push("npm/benign-plain".into());
+            let caches = results.with_extension("caches");
+            std::thread::scope(|s| {
+                for (i, d) in dirs.iter().enumerate() {
+                    let caches = &caches;
+                    s.spawn(move || {
+                        let out = Command::new(BIN)
+                            .args(["run", "--format", "json", "--no-baseline", "--timeout", "120", "--results"])
+                            .arg(results)
+                            .arg("--cache")
+                            // A cache each, as a user diffing two checkouts
+                            // might keep them (concurrent runs of one local
+                            // package in one cache are tested in package/).
+                            .arg(caches.join(i.to_string()))
+                            .arg(repo().join("corpus/packages").join(d))
+                            .output()
+                            .unwrap();
+                        assert!(code(&out) <= 1, "{d}: {}", stderr(&out));
+                    });
+                }
+            });
+        })
     })
 }
 

@@ -1,9 +1,10 @@
 //! Popular benign packages from the real registries stay quiet (issue
 //! "Accuracy"): each is fetched, installed and started by `pkgtrace run`
-//! (baselines on, as a user runs it), and every phase must complete, with
-//! no active critical finding and no active high finding other than a
-//! network contact to a host the package really uses (better-sqlite3's
-//! prebuild download from GitHub).
+//! (baselines on, as a user runs it: made once for the test run and put in
+//! each test's cache, as a user's cache has them after a first run), and
+//! every phase must complete, with no active critical finding and no
+//! active high finding other than a network contact to a host the package
+//! really uses (better-sqlite3's prebuild download from GitHub).
 //!
 //! The packages stand for the kinds of install that false alarms come from:
 //! a platform binary shipped in an optional dependency and run to check it
@@ -18,7 +19,7 @@
 //! lists each offending finding with its subject, process chain and
 //! package, so that it says what to fix.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -65,8 +66,40 @@ fn cache(purl: &str) -> PathBuf {
     common::cache(&format!("popular-{label}"))
 }
 
+/// An ecosystem's control baselines, made once per test run with
+/// `pkgtrace baseline` (each test's run would otherwise make them again, in
+/// its own cache): `<dir>/baseline/`.
+fn baselines(eco: &str) -> PathBuf {
+    common::once_per_run(&format!("popular-baselines-{eco}"), Duration::from_secs(600), |dir| {
+        let out = Command::new(common::bin())
+            .args(["baseline", "--ecosystem", eco, "--cache"])
+            .arg(dir)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{eco} baseline: {}", common::stderr(&out));
+    })
+}
+
+/// `cache` with its ecosystem's baselines copied in, as a user's cache has
+/// them after the first run of that ecosystem.
+fn seed_baselines(purl: &str, cache: &Path) {
+    let eco = purl.strip_prefix("pkg:").and_then(|p| p.split('/').next()).expect("a purl names its ecosystem");
+    let from = baselines(eco).join("baseline");
+    let to = cache.join("baseline");
+    std::fs::create_dir_all(&to).unwrap();
+    let mut copied = 0;
+    for entry in std::fs::read_dir(&from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        copied += 1;
+    }
+    assert_eq!(copied, 2, "{eco}: the install and start baselines");
+}
+
 fn run(purl: &str, extra: &[&str]) -> Finished {
     common::needs_root("pkgtrace run of a registry package");
+    seed_baselines(purl, &cache(purl));
     let mut cmd = Command::new(common::bin());
     cmd.args(["run", "--format", "json", "--no-store", "--timeout", &PHASE_TIMEOUT_SECS.to_string(), "--cache"])
         .arg(cache(purl))

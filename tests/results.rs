@@ -36,34 +36,22 @@ fn run_into(results: &Path, rel: &str) -> Command {
     cmd
 }
 
-/// The shared repository: three corpus packages run into it at once. Made
-/// once per test run: nextest runs each test in its own process, so the
-/// first to create `<repo>.building` makes it and the others wait for
-/// `<repo>.done`.
+/// The shared repository: three corpus packages run into it at once, made
+/// once per test run ([`common::once_per_run`]).
 fn shared() -> &'static Path {
     static REPO: OnceLock<PathBuf> = OnceLock::new();
     REPO.get_or_init(|| {
         common::needs_root("pkgtrace run");
-        let run = std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| std::process::id().to_string());
-        let results = tmp().join(format!("results-repo-{run}"));
-        let done = results.with_extension("done");
-        if std::fs::create_dir(results.with_extension("building")).is_ok() {
+        common::once_per_run("results-repo", Duration::from_secs(300), |results| {
             let children: Vec<_> = ["npm/steal-npmrc-dns", "npm/benign-plain", "pypi/steal-pypirc"]
                 .iter()
-                .map(|rel| (rel, run_into(&results, rel).spawn().expect("pkgtrace runs")))
+                .map(|rel| (rel, run_into(results, rel).spawn().expect("pkgtrace runs")))
                 .collect();
             for (rel, child) in children {
                 let out = child.wait_with_output().unwrap();
                 assert!(code(&out) <= 1, "{rel}: exit {:?}: {}", out.status, stderr(&out));
             }
-            std::fs::write(&done, "").unwrap();
-        }
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while !done.exists() {
-            assert!(Instant::now() < deadline, "the shared repository was never made (see the test that made it)");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        results
+        })
     })
 }
 

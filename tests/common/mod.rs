@@ -74,6 +74,41 @@ pub fn random_hex(n: usize) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A fixture made once per test run and shared by the tests of one file:
+/// nextest runs each test in a process of its own, so a `OnceLock` alone
+/// would make it once per test. The first process to create
+/// `<name>-<run>.building` (in the test target's temporary directory)
+/// calls `make` with `<name>-<run>` and marks it `.done`, or `.failed` if
+/// `make` panics; the others wait for either. The run is nextest's
+/// `NEXTEST_RUN_ID` (`cargo test` runs every test in one process: the pid).
+pub fn once_per_run(name: &str, wait: Duration, make: impl FnOnce(&Path)) -> PathBuf {
+    let run = std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| std::process::id().to_string());
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{run}"));
+    let (done, failed) = (dir.with_extension("done"), dir.with_extension("failed"));
+    if std::fs::create_dir(dir.with_extension("building")).is_ok() {
+        /// Marks the fixture failed if `make` panics, so the waiters stop.
+        struct OnPanic(PathBuf);
+        impl Drop for OnPanic {
+            fn drop(&mut self) {
+                if thread::panicking() {
+                    let _ = std::fs::write(&self.0, "");
+                }
+            }
+        }
+        let guard = OnPanic(failed.clone());
+        make(&dir);
+        std::fs::write(&done, "").expect("mark the shared fixture made");
+        drop(guard);
+    }
+    let deadline = Instant::now() + wait;
+    while !done.exists() {
+        assert!(!failed.exists(), "{name}: the test that made this fixture failed (see its output)");
+        assert!(Instant::now() < deadline, "{name}: not made within {wait:?} (see the test that made it)");
+        thread::sleep(Duration::from_millis(200));
+    }
+    dir
+}
+
 /// A copy of a corpus package in a fresh directory, with `marker.json`
 /// added: what the test tells the package (its marker, the paths and
 /// devices it may touch). Removed on drop.
