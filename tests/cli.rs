@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 mod common;
-use common::{code, corpus_log, repo as root, stderr, stdout, BIN, CORPUS_OPTS};
+use common::{code, copy_dir, corpus_log, repo as root, stderr, stdout, BIN, CORPUS_OPTS};
 
 fn corpus(rel: &str) -> String {
     corpus_log(rel).to_str().unwrap().to_string()
@@ -864,19 +864,6 @@ fn rules_test_passes_for_the_pack() {
     let out = stdout(&o);
     assert!(out.trim_end().ends_with("0 failures"), "{out}");
     assert!(!out.contains("FAIL"), "{out}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
 }
 
 #[test]

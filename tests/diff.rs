@@ -37,10 +37,9 @@ fn stored() -> &'static Path {
         common::once_per_run("diff-results", Duration::from_secs(400), |results| {
             let mut dirs: Vec<String> = VERSIONS.iter().map(|v| format!("npm/diff-base/{v}")).collect();
             dirs.push("npm/benign-plain".into());
-            let caches = results.with_extension("caches");
+            let caches = &results.with_extension("caches");
             std::thread::scope(|s| {
                 for (i, d) in dirs.iter().enumerate() {
-                    let caches = &caches;
                     s.spawn(move || {
                         let out = Command::new(BIN)
                             .args(["run", "--format", "json", "--no-baseline", "--timeout", "120", "--results"])

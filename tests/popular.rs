@@ -86,23 +86,18 @@ fn baselines(eco: &str) -> PathBuf {
 fn seed_baselines(purl: &str, cache: &Path) {
     let eco = purl.strip_prefix("pkg:").and_then(|p| p.split('/').next()).expect("a purl names its ecosystem");
     let from = baselines(eco).join("baseline");
-    let to = cache.join("baseline");
-    std::fs::create_dir_all(&to).unwrap();
-    let mut copied = 0;
-    for entry in std::fs::read_dir(&from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        copied += 1;
-    }
-    assert_eq!(copied, 2, "{eco}: the install and start baselines");
+    let made = std::fs::read_dir(&from).unwrap_or_else(|e| panic!("{}: {e}", from.display())).count();
+    assert_eq!(made, 2, "{eco}: the install and start baselines");
+    common::copy_dir(&from, &cache.join("baseline"));
 }
 
 fn run(purl: &str, extra: &[&str]) -> Finished {
     common::needs_root("pkgtrace run of a registry package");
-    seed_baselines(purl, &cache(purl));
+    let cache = cache(purl);
+    seed_baselines(purl, &cache);
     let mut cmd = Command::new(common::bin());
     cmd.args(["run", "--format", "json", "--no-store", "--timeout", &PHASE_TIMEOUT_SECS.to_string(), "--cache"])
-        .arg(cache(purl))
+        .arg(cache)
         .args(extra)
         .arg(purl)
         .stdin(Stdio::null());

@@ -13,7 +13,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::{code, repo, stderr, stdout, BIN};
+use common::{code, copy_dir, repo, stderr, stdout, BIN};
 use serde_json::Value;
 
 const STEAL_NPMRC: &str = "npm/pkgtrace-test-steal-npmrc-dns";
@@ -271,18 +271,6 @@ fn reanalyze_with_a_changed_pack_changes_exactly_its_findings() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(stdout(&out).contains("  + install: read-registry-token "), "{}", stdout(&out));
     assert!(stderr(&out).contains("reanalyzed 1 stored versions"), "{}", stderr(&out));
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 #[test]

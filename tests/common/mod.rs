@@ -129,7 +129,8 @@ pub fn stage_package(rel: &str, marker: &Value) -> StagedPackage {
     StagedPackage { _dir: dir, path }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies the tree `from` to `to` (made if missing).
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("create {}: {e}", to.display()));
     for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display())) {
         let entry = entry.expect("directory entry");
